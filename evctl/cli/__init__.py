@@ -1,0 +1,1 @@
+"""Typer commands: parse, build the context, call core, render. No AWS logic lives here."""

@@ -1,0 +1,129 @@
+"""The root command: global options, error handling, and the sub-apps (one module per noun)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+
+from evctl import __version__
+from evctl.aws import AwsSettings
+from evctl.cli.context import AppContext, make_streams
+from evctl.errors import EvctlError, ExitCode, from_aws
+from evctl.output import Output
+
+
+class EvctlGroup(TyperGroup):
+    """Turns every error a command raises into one line on stderr and a fixed exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EvctlError as exc:
+            _fail(ctx, exc, exc)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if type(exc).__module__.startswith("typer") or type(exc).__name__ in ("UsageError", "BadParameter"):
+                raise
+            translated = _translate(exc)
+            _fail(ctx, translated, exc)
+
+
+def _translate(exc: Exception) -> EvctlError:
+    if type(exc).__module__.startswith(("botocore", "boto3")):
+        mapped = from_aws(exc)
+        if mapped is not None:
+            return mapped
+    if isinstance(exc, BrokenPipeError):
+        raise exc
+    return EvctlError(
+        f"internal error: {type(exc).__name__}: {exc}", "this is a bug in evctl; rerun with --debug and report it"
+    )
+
+
+def _fail(ctx: Any, error: EvctlError, original: BaseException) -> None:
+    app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+    output = app.output if app else Output(streams=make_streams())
+    if app is not None and app.debug:
+        import traceback
+
+        traceback.print_exception(original, file=output.streams.stderr)
+    output.error(error)
+    raise typer.Exit(int(error.exit_code))
+
+
+app = typer.Typer(
+    name="evctl",
+    cls=EvctlGroup,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    # Plain help: rich-formatted help imports markdown-it and costs ~120 ms per invocation.
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Publish, inspect, move and follow events in EventBridge → SQS → Lambda → CloudWatch Logs pipelines.",
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"evctl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    profile: Annotated[
+        str | None, typer.Option(help="AWS profile (default: AWS_PROFILE or the default profile).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="AWS region (default: AWS_REGION, AWS_DEFAULT_REGION or the profile's).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None,
+        typer.Option(help="Send every call to this endpoint (AWS_ENDPOINT_URL[_<SERVICE>] also work)."),
+    ] = None,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output", "-o", help="auto | table | json | ndjson | text. auto: table on a TTY, JSON when piped."
+        ),
+    ] = "auto",
+    color: Annotated[str, typer.Option(help="auto | always | never (NO_COLOR is honoured).")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or narration on stderr.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show tracebacks for errors.", envvar="EVCTL_DEBUG")] = False,
+    max_attempts: Annotated[
+        int, typer.Option(help="Total attempts per AWS call (botocore standard retry mode).", min=1, max=20)
+    ] = 5,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    if output not in ("auto", "table", "json", "ndjson", "text"):
+        raise typer.BadParameter("must be one of auto, table, json, ndjson, text", param_hint="--output")
+    if color not in ("auto", "always", "never"):
+        raise typer.BadParameter("must be one of auto, always, never", param_hint="--color")
+    settings = AwsSettings(
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url or None,
+        max_attempts=max_attempts,
+    )
+    ctx.obj = AppContext(
+        settings=settings,
+        output=Output(mode=output, color=color, quiet=quiet, streams=make_streams()),  # type: ignore[arg-type]
+        debug=debug or bool(os.environ.get("EVCTL_DEBUG")),
+    )
+
+
+def _register() -> None:
+    """Sub-apps, one module per noun. Each module imports only typer at top level."""
+
+
+_register()
+
+__all__ = ["ExitCode", "app"]

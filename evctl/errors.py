@@ -1,0 +1,145 @@
+"""Typed errors, their fixed exit codes, and the one map from botocore exceptions.
+
+Nothing here imports botocore at module level: `evctl --help` must not pay for it.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    PARTIAL = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    CONFIG = 4
+    SERVICE = 5
+    INTERRUPTED = 130
+
+
+class EvctlError(Exception):
+    """An error a user can act on: one line of what happened, an optional hint."""
+
+    exit_code: ExitCode = ExitCode.SERVICE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class PartialFailure(EvctlError):
+    exit_code = ExitCode.PARTIAL
+
+
+class UsageError(EvctlError):
+    exit_code = ExitCode.USAGE
+
+
+class NotFoundError(EvctlError):
+    exit_code = ExitCode.NOT_FOUND
+
+
+class ConfigError(EvctlError):
+    """Credentials, permissions or configuration."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class ServiceError(EvctlError):
+    exit_code = ExitCode.SERVICE
+
+
+class Interrupted(EvctlError):
+    exit_code = ExitCode.INTERRUPTED
+
+
+_NOT_FOUND_CODES = {
+    "ResourceNotFoundException",
+    "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "NonExistentQueue",
+    "NotFoundException",
+}
+_AUTH_CODES = {
+    "AccessDenied",
+    "AccessDeniedException",
+    "UnauthorizedOperation",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+    "KMS.AccessDeniedException",
+}
+_USAGE_CODES = {
+    "ValidationException",
+    "InvalidParameterValue",
+    "InvalidParameterException",
+    "InvalidParameterCombination",
+    "InvalidAttributeName",
+    "InvalidAttributeValue",
+    "InvalidEventPatternException",
+    "MissingParameter",
+    "InvalidAddress",
+    "AWS.SimpleQueueService.UnsupportedOperation",
+    "UnsupportedOperation",
+}
+
+UNREACHABLE_HINT = (
+    "is the endpoint / sandbox running? (check --endpoint-url, AWS_ENDPOINT_URL or `evctl sandbox status`)"
+)
+CREDENTIALS_HINT = "set AWS_PROFILE or credentials (`aws configure`), or use --sandbox for the local sandbox"
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError, or '' for anything else."""
+    response: Any = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def from_aws(exc: BaseException, what: str | None = None) -> EvctlError | None:
+    """Translate a botocore/boto3 exception into an EvctlError, or None when it is not one of theirs.
+
+    `what` names the resource the call was about ("queue user-signup-queue") for not-found messages.
+    """
+    from botocore import exceptions as bx
+
+    if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
+        return ConfigError("no AWS credentials found", CREDENTIALS_HINT)
+    if isinstance(exc, bx.ProfileNotFound):
+        return ConfigError(str(exc), "list profiles with `aws configure list-profiles`")
+    if isinstance(exc, bx.NoRegionError):
+        return ConfigError("no AWS region configured", "pass --region or set AWS_REGION")
+    if isinstance(exc, bx.InvalidRegionError):
+        return ConfigError(str(exc), "pass a region such as us-east-1")
+    if isinstance(exc, bx.EndpointConnectionError | bx.ConnectionClosedError | bx.ConnectTimeoutError):
+        return ServiceError(f"could not reach the endpoint ({exc})", UNREACHABLE_HINT)
+    if isinstance(exc, bx.ReadTimeoutError):
+        return ServiceError(f"the endpoint did not answer in time ({exc})", UNREACHABLE_HINT)
+    if isinstance(exc, bx.ParamValidationError):
+        return UsageError(str(exc).replace("\n", " "))
+    if isinstance(exc, bx.ClientError):
+        code = error_code(exc)
+        message = str(exc.response.get("Error", {}).get("Message") or code)
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in _NOT_FOUND_CODES or code.endswith("NotFoundException") or code.startswith("NoSuch"):
+            return NotFoundError(f"{what} not found" if what else message, message if what else None)
+        if code in _AUTH_CODES or status == 403:
+            return ConfigError(f"access denied: {message}", "check the IAM permissions of your credentials")
+        if code in _USAGE_CODES:
+            return UsageError(message)
+        return ServiceError(f"{code}: {message}" if code else message, "AWS failed after retries")
+    if isinstance(exc, bx.BotoCoreError):
+        return ServiceError(str(exc))
+    return None
