@@ -122,6 +122,9 @@ def root(
 
 def _register() -> None:
     """Sub-apps, one module per noun. Each module imports only typer at top level."""
+    from evctl.cli import tail
+
+    app.add_typer(tail.app, name="tail")
 
 
 _register()
