@@ -11,3 +11,10 @@ app = typer.Typer(
 
 # Registered here so that `evctl tail --help` lists them; each module imports only typer at top level.
 # (tail_logs.register(app) / tail_bus.register(app) lines are added as the commands land.)
+
+from evctl.cli import tail_bus  # noqa: E402
+
+tail_bus.register(app)
+from evctl.cli import tail_logs  # noqa: E402
+
+tail_logs.register(app)

@@ -1,0 +1,152 @@
+"""`evctl tail logs`: print a function's or log group's events; follow them with no duplicates and no gaps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from evctl.cli.context import app_context
+
+
+def logs(
+    ctx: typer.Context,
+    targets: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="TARGET",
+            help="Function names or ARNs, log group names or ARNs (several are merged by time).",
+            show_default=False,
+        ),
+    ],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            "-s",
+            metavar="WHEN",
+            help="Start: 30s, 5m, 2h, 1d, ISO-8601 (UTC unless an offset is given) or epoch. [default: 10m]",
+            show_default=False,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until", "-u", metavar="WHEN", help="End, same forms as --since. [default: now]", show_default=False
+        ),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep polling for new events (Ctrl-C to stop).")
+    ] = False,
+    live: Annotated[
+        bool,
+        typer.Option("--live", help="Stream new events with StartLiveTail (≤10 groups); polls when it is unavailable."),
+    ] = False,
+    filter_pattern: Annotated[
+        str | None,
+        typer.Option("--filter-pattern", metavar="PATTERN", help="CloudWatch Logs filter pattern.", show_default=False),
+    ] = None,
+    stream: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--stream",
+            metavar="PREFIX",
+            help="Only log streams whose name starts with this (a full name works); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    request_id: Annotated[
+        str | None,
+        typer.Option(
+            "--request-id",
+            metavar="ID",
+            help="Only the lines of this invocation (START to REPORT).",
+            show_default=False,
+        ),
+    ] = None,
+    errors: Annotated[
+        bool, typer.Option("--errors", help='Only errors: ERROR lines, tracebacks, "Task timed out".')
+    ] = False,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            metavar="FORMAT",
+            help="short | detailed | json | raw. [default: json with --output json/ndjson, else short]",
+            show_default=False,
+        ),
+    ] = None,
+    interval: Annotated[
+        str, typer.Option("--interval", metavar="DURATION", help="With --follow: time between polls.")
+    ] = "1s",
+    lookback: Annotated[
+        str,
+        typer.Option(
+            "--lookback",
+            metavar="DURATION",
+            help="With --follow: still show events arriving this late (older timestamps).",
+        ),
+    ] = "30s",
+    settle: Annotated[
+        str,
+        typer.Option(
+            "--settle",
+            metavar="DURATION",
+            help="With --follow: hold events this long so late ones print in timestamp order.",
+        ),
+    ] = "0s",
+) -> None:
+    """Print log events of Lambda functions or log groups; --follow or --live to keep watching.
+
+    Each event is printed once, in timestamp order, labelled by its source when there are several.
+    """
+    from evctl.core import logs as core
+    from evctl.core.log_format import FORMATS, LogFormatter
+    from evctl.errors import Interrupted, UsageError
+
+    app = app_context(ctx)
+    out = app.output
+    fmt = fmt or ("json" if out.mode in ("json", "ndjson") else "short")
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r}", "use short, detailed, json or raw")
+    if live and since:
+        raise UsageError("--live shows new events only and takes no --since", "drop --since, or use --follow")
+    if live:
+        core.check_live_targets(targets)
+    options = core.options_from_cli(
+        since, until, follow=follow, live=live, filter_pattern=filter_pattern, streams=stream or [],
+        request_id=request_id, errors_only=errors, interval=interval, lookback=lookback, settle=settle,
+    )  # fmt: skip
+    sources = core.resolve_sources(targets, app.client("logs"), app.client("lambda"), on_notice=out.warn)
+    tail = core.Tail(app.client("logs"), sources, options, on_notice=out.warn)
+    formatter = LogFormatter(
+        fmt, labels=[s.label for s in sources], color=out.color, pretty=bool(out.streams.stdout_isatty)
+    )
+    try:
+        for event in tail:
+            out.write_line(formatter.format(event))
+    except KeyboardInterrupt:
+        for event in tail.flush():
+            out.write_line(formatter.format(event))
+        raise Interrupted(f"interrupted after {tail.summary()}") from None
+    except BrokenPipeError:
+        _quiet_closed_stdout()
+        return
+    if tail.shown == 0 and not (follow or live):
+        out.info("no log events in the window (widen it with --since, or --follow to wait for new ones)")
+
+
+def _quiet_closed_stdout() -> None:
+    """`| head` closed the pipe: stop quietly, and keep Python from complaining when it flushes at exit."""
+    import os
+    import sys
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    app.command("logs")(logs)
