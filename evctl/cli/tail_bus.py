@@ -1,0 +1,137 @@
+"""`evctl tail bus`: print the events crossing a bus, through a temporary rule and queue removed on exit."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+from evctl.cli.context import app_context
+
+
+class Terminated(Exception):
+    """SIGTERM, turned into an exception so that the temporary rule and queue are removed on the way out."""
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (tests driving the CLI from a worker): nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def bus(
+    ctx: typer.Context,
+    bus: Annotated[str, typer.Argument(help="Event bus name or ARN.")] = "default",
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--pattern",
+            "-p",
+            help="Only events matching this pattern (JSON or @file); default: all.",
+            show_default=False,
+        ),
+    ] = None,
+    count: Annotated[int | None, typer.Option("--count", "-n", min=1, help="Stop after this many events.")] = None,
+    duration: Annotated[
+        float | None, typer.Option("--duration", min=0, help="Stop after this many seconds.", show_default=False)
+    ] = None,
+    cleanup: Annotated[
+        bool, typer.Option("--cleanup", help="Remove temporary rules and queues left behind by killed runs, then exit.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="--cleanup without asking (required when not on a TTY).")
+    ] = False,
+) -> None:
+    """Stream the events crossing a bus as they arrive (ndjson when piped).
+
+    A temporary queue (its policy admits only the temporary rule) and rule, tagged as evctl's, are created and
+    removed again on exit, Ctrl-C or SIGTERM.
+    """
+    from evctl.core import bus_tail as core
+    from evctl.core.rules import ensure_bus, parse_pattern_text, read_source
+
+    app = app_context(ctx)
+    events, sqs = app.client("events"), app.client("sqs")
+    if cleanup:
+        return _cleanup(app, events, sqs, yes)
+    pattern_doc = parse_pattern_text(read_source(pattern, what="pattern")) if pattern is not None else None
+    if pattern_doc is not None:
+        from evctl.core.patterns import compile_pattern
+
+        compile_pattern(pattern_doc)  # an invalid pattern fails here, before anything is created
+    tail = core.BusTail(events, sqs, ensure_bus(events, bus), pattern_doc)
+    with _sigterm_raises():
+        try:
+            res = tail.create()
+            app.output.info(
+                f"tailing bus {res.bus} through rule {res.name} and queue {res.name}; "
+                "a newly created rule may take a moment to become active (Ctrl-C to stop)"
+            )
+            with app.output.records() as writer:
+                for event in tail.poll(max_events=count, duration=duration):
+                    writer.write(event, human=_event_line(event))
+        except (KeyboardInterrupt, Terminated) as exc:
+            from evctl.errors import Interrupted
+
+            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+            raise Interrupted(f"{what} after {tail.received} event(s); temporary rule and queue removed") from None
+        finally:
+            _remove(app, tail)
+    app.output.info(f"{tail.received} event(s); temporary rule and queue removed")
+
+
+def _remove(app: Any, tail: Any) -> None:
+    """Remove what the tail created; a second Ctrl-C during removal must not leave them behind."""
+    with _sigterm_raises():
+        while True:
+            try:
+                problems = tail.remove()
+                break
+            except (KeyboardInterrupt, Terminated):
+                continue
+    for problem in problems:
+        app.output.warn(f"could not remove {problem} — run `evctl tail bus --cleanup`")
+
+
+def _cleanup(app: Any, events: Any, sqs: Any, yes: bool) -> None:
+    from evctl.core.bus_tail import find_leftovers, remove_leftovers
+    from evctl.errors import PartialFailure
+
+    leftovers = find_leftovers(events, sqs)
+    if not leftovers:
+        app.output.info("no temporary rules or queues of evctl tail bus found")
+        app.output.result([], columns=[("kind", "KIND"), ("name", "NAME"), ("bus", "BUS")])
+        return
+    app.output.confirm(f"remove {len(leftovers)} temporary rule(s)/queue(s) left by evctl tail bus", yes=yes)
+    problems = remove_leftovers(events, sqs, leftovers)
+    app.output.result(
+        [item.as_dict() for item in leftovers], columns=[("kind", "KIND"), ("name", "NAME"), ("bus", "BUS")]
+    )
+    if problems:
+        raise PartialFailure(f"could not remove {len(problems)}: {'; '.join(problems)}")
+    app.output.info(f"removed {len(leftovers)} temporary rule(s)/queue(s)")
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    from evctl.output import dumps
+
+    if "detail-type" not in event:
+        return dumps(event)
+    return f"{event.get('time', '')}  {event.get('source', '')}  {event.get('detail-type', '')}  {dumps(event.get('detail'))}"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bus")(bus)
