@@ -516,3 +516,92 @@ def _aws_error(exc: BaseException, what: str | None) -> EvctlError:
     if isinstance(exc, KeyboardInterrupt):
         return Interrupted("interrupted")
     return from_aws(exc, what) or ServiceError(f"{type(exc).__name__}: {exc}")
+
+
+# ---- manual mode --------------------------------------------------------------------------------------------
+
+MANUAL_WAIT_SECONDS = 2  # a DLQ is not being filled while we redrive it: a short final long poll ends the run
+MANUAL_EMPTY_POLLS = 1
+
+
+def make_sink(
+    plan: RedrivePlan,
+    sqs: Any,
+    events: Any | None = None,
+    *,
+    rate: float | None = None,
+    journal: Any | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """The sink manual mode moves into: a queue or a bus, paced by `rate`, journaled when asked."""
+    from evctl.core.redrive_sinks import BusSink, JournalSink, Pacer, QueueSink
+
+    pacer = Pacer(rate, clock=clock, sleep=sleep)
+    sink: Any
+    if plan.to_bus:
+        if events is None:
+            raise UsageError("--to-bus needs an EventBridge client")
+        sink = BusSink(events, plan.to_bus, pacer=pacer)
+    elif plan.destination is not None:
+        sink = QueueSink(sqs, plan.destination, group_id=plan.group_id, pacer=pacer)
+    else:
+        raise UsageError("manual mode needs one destination: pass --to QUEUE or --to-bus BUS")
+    return JournalSink(sink, journal) if journal is not None else sink
+
+
+def manual_redrive(
+    sqs: Any,
+    plan: RedrivePlan,
+    sink: Any,
+    *,
+    max_messages: int | None = None,
+    filter: str | None = None,
+    concurrency: int = 1,
+    wait_seconds: int = MANUAL_WAIT_SECONDS,
+    empty_polls_to_stop: int = MANUAL_EMPTY_POLLS,
+    visibility_timeout: int = 60,
+    should_stop: Any = None,
+    on_progress: Callable[[Any], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Any:
+    """Move the DLQ's messages into `sink` with the mover: deleted only once the sink confirmed them."""
+    from evctl.core.mover import move
+
+    return move(
+        sqs,
+        plan.dlq,
+        sink,
+        max_messages=max_messages,
+        filter=filter,
+        wait_seconds=wait_seconds,
+        empty_polls_to_stop=empty_polls_to_stop,
+        visibility_timeout=visibility_timeout,
+        concurrency=concurrency,
+        should_stop=should_stop,
+        on_progress=on_progress,
+        clock=clock,
+        sleep=sleep,
+    )
+
+
+def manual_summary(plan: RedrivePlan, report: Any, sink: Any) -> dict[str, Any]:
+    """What a manual run did, for the result on stdout (API calls: the mover's and the sink's)."""
+    summary = report.summary()
+    sink_calls = int(getattr(getattr(sink, "inner", sink), "api_calls", 0))
+    return {
+        "mode": "manual",
+        "source": plan.dlq.name,
+        "destination": plan.destination_label,
+        "received": summary["received"],
+        "moved": summary["deleted"],
+        "sent_not_deleted": summary["not_deleted"],
+        "failed": summary["failed"],
+        "filtered_out": summary["filtered_out"],
+        "duplicates_possible": summary["duplicates_possible"],
+        "stopped_by": summary["stopped_by"],
+        "api_calls": summary["api_calls"] + sink_calls,
+        "seconds": summary["seconds"],
+        "failures": [{"message_id": f.message_id, "code": f.code, "message": f.message} for f in report.failures],
+    }
