@@ -125,6 +125,9 @@ def _register() -> None:
     from evctl.cli import tail
 
     app.add_typer(tail.app, name="tail")
+    from evctl.cli import queue
+
+    app.add_typer(queue.app, name="queue")
 
 
 _register()

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -354,4 +355,309 @@ def require_fifo_options(queue: QueueRef, options: Sequence[tuple[str, object]])
             f"{', '.join(used)} {'only applies' if len(used) == 1 else 'only apply'} to FIFO queues, "
             f"and {queue.name} is a standard queue",
             "drop the option, or name a .fifo queue",
+        )
+
+
+# ---- peek -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PeekResult:
+    """What a peek saw and why it stopped. Every message it received was released again (visibility 0)."""
+
+    queue: QueueRef
+    messages: list[Any]  # evctl.core.messages.Received, in the order first seen
+    stopped_by: str  # "count", "no-new", "limit", "stop"
+    max_receive_count: int | None
+    at_limit: list[str] = field(default_factory=list)  # ids whose receive count reached maxReceiveCount
+    duplicates: int = 0  # messages received again (deduplicated by MessageId)
+    released: int = 0
+    release_failed: int = 0
+    receives: int = 0
+
+
+def peek_messages(
+    sqs_client: Any,
+    queue: QueueRef,
+    *,
+    count: int = 10,
+    force: bool = False,
+    wait_seconds: int = 1,
+    hold_seconds: int = 30,
+    should_stop: Any = None,
+    memory: PeekMemory | None = None,
+) -> PeekResult:
+    """Show messages without consuming them: receive, hold for the peek, then release all (never delete).
+
+    Each receive raises ApproximateReceiveCount, and SQS moves a message to the DLQ when a receive would take its
+    count past maxReceiveCount. So: with maxReceiveCount 1 every receive is fatal and the peek refuses; otherwise
+    it refuses when `memory` says an earlier peek saw a message one receive short of the limit, and stops at
+    the first batch that contains a message whose count reached maxReceiveCount (another receive of it, by anyone,
+    moves it to the DLQ), unless `force`. Messages are held invisible until the peek ends, so one
+    peek receives each message once; repeats (a lapsed hold) are deduplicated by MessageId.
+    """
+    from evctl.core.messages import Received
+
+    if count < 1:
+        raise UsageError("-n must be at least 1")
+    policy = parse_redrive_policy(queue_attributes(sqs_client, queue).get("RedrivePolicy"))
+    max_receives = policy.max_receive_count if policy else None
+    if max_receives is not None and max_receives <= 1 and not force:
+        raise UsageError(
+            f"peeking {queue.name} would send what it shows to its dead-letter queue {policy.dead_letter_name if policy else ''}: "
+            f"its maxReceiveCount is {max_receives}, and every receive counts",
+            "pass --force to peek anyway",
+        )
+    remembered = memory.load(queue.arn) if memory is not None else {}
+    if max_receives is not None and not force:
+        at_risk = sorted(mid for mid, seen_count in remembered.items() if seen_count + 1 >= max_receives)
+        if at_risk:
+            raise UsageError(
+                f"peeking {queue.name} again could push {len(at_risk)} message(s) to its dead-letter queue: an "
+                f"earlier peek saw them at receive count {max_receives - 1} or more of maxReceiveCount {max_receives}",
+                "let the consumer process them, drain them, or pass --force to peek anyway",
+            )
+    stop = _stop_check(should_stop)
+    result = PeekResult(queue=queue, messages=[], stopped_by="count", max_receive_count=max_receives)
+    seen: dict[str, str] = {}  # message id -> latest receipt handle
+    try:
+        while len(result.messages) < count:
+            if stop():
+                result.stopped_by = "stop"
+                break
+            kwargs: dict[str, Any] = {
+                "QueueUrl": queue.url,
+                "MaxNumberOfMessages": min(10, count - len(result.messages)),
+                "WaitTimeSeconds": wait_seconds,
+                "VisibilityTimeout": hold_seconds,
+                "MessageSystemAttributeNames": ["All"],
+                "MessageAttributeNames": ["All"],
+            }
+            try:
+                response = sqs_client.receive_message(**kwargs)
+            except Exception as exc:
+                raise _queue_error(exc, queue.name, queue.region) from exc
+            result.receives += 1
+            new = 0
+            for raw in response.get("Messages", []):
+                message = Received.from_sqs(raw, queue)
+                if message.message_id in seen:
+                    result.duplicates += 1
+                else:
+                    new += 1
+                    if len(result.messages) < count:
+                        result.messages.append(message)
+                    if max_receives is not None and message.receive_count >= max_receives:
+                        result.at_limit.append(message.message_id)
+                seen[message.message_id] = message.receipt_handle
+            if new == 0:
+                result.stopped_by = "no-new"
+                break
+            if result.at_limit and not force:
+                result.stopped_by = "limit"
+                break
+    finally:
+        result.released, result.release_failed = release_messages(sqs_client, queue, list(seen.values()))
+        if memory is not None and result.messages:
+            memory.remember(queue.arn, {m.message_id: m.receive_count for m in result.messages})
+    return result
+
+
+class PeekMemory:
+    """The receive counts earlier peeks saw, per queue, so a later peek can refuse before it pushes a message
+    to the DLQ (SQS shows a message's count only by receiving it). A small JSON file; bounded; best effort."""
+
+    def __init__(self, path: Path, *, keep: int = 2000) -> None:
+        self.path = path
+        self.keep = keep
+
+    def _read(self) -> dict[str, dict[str, int]]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def load(self, queue_arn: str) -> dict[str, int]:
+        counts = self._read().get(queue_arn, {})
+        return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
+
+    def remember(self, queue_arn: str, counts: dict[str, int]) -> None:
+        data = self._read()
+        merged = {**data.get(queue_arn, {}), **counts}
+        data[queue_arn] = dict(list(merged.items())[-self.keep :])
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            pass  # memory is an aid, not a requirement
+
+
+def default_peek_memory() -> PeekMemory:
+    import os
+
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return PeekMemory(Path(base) / "evctl" / "peek-counts.json")
+
+
+def release_messages(sqs_client: Any, queue: QueueRef, receipt_handles: Sequence[str]) -> tuple[int, int]:
+    """Visibility 0 for each handle (ChangeMessageVisibilityBatch, Failed[] checked): (released, failed)."""
+    released = failed = 0
+    for start in range(0, len(receipt_handles), 10):
+        chunk = receipt_handles[start : start + 10]
+        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)]
+        try:
+            response = sqs_client.change_message_visibility_batch(QueueUrl=queue.url, Entries=entries)
+        except Exception:
+            failed += len(chunk)  # they become visible again when the hold ends: delayed, not lost
+            continue
+        released += len(response.get("Successful", []))
+        failed += len(response.get("Failed", []))
+    return released, failed
+
+
+def _stop_check(should_stop: Any) -> Any:
+    if should_stop is None:
+        return lambda: False
+    if hasattr(should_stop, "is_set"):
+        return should_stop.is_set
+    return should_stop
+
+
+# ---- send: from a body, a file, or drained JSON lines ------------------------------------------
+
+# SendMessage's allowed characters: #x9 #xA #xD #x20-#xD7FF #xE000-#xFFFD #x10000-#x10FFFF.
+_INVALID_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def prepare_send(
+    queue: QueueRef,
+    attributes: dict[str, str],
+    *,
+    body: str | None,
+    lines_from: str | None,
+    stdin: Any,
+    group_id: str | None = None,
+    dedup_id: str | None = None,
+    delay: int | None = None,
+    message_attributes: Sequence[str] = (),
+) -> list[Any]:
+    """Build and check every message before anything is sent; any bad input is a UsageError naming where."""
+    from evctl.core.messages import OutgoingMessage
+
+    require_fifo_options(queue, [("--group-id", group_id), ("--dedup-id", dedup_id)])
+    if delay is not None and queue.fifo:
+        raise UsageError(f"--delay does not apply to FIFO queues ({queue.name})", "set DelaySeconds on the queue")
+    if (body is None) == (lines_from is None):
+        raise UsageError("give a BODY (or @FILE), or --from FILE|- with JSON lines", "not both")
+    attrs = _parse_attributes(message_attributes)
+    messages: list[OutgoingMessage]
+    if body is not None:
+        text = _read_body(body)
+        messages = [OutgoingMessage(body=text, message_attributes=dict(attrs), origin="the message")]
+    else:
+        messages = _read_lines(lines_from or "-", stdin)
+        for message in messages:
+            message.message_attributes = {**message.message_attributes, **attrs}
+    stats = stats_from_attributes(queue, attributes)
+    for message in messages:
+        _complete(message, queue, stats, group_id=group_id, dedup_id=dedup_id, delay=delay)
+    return messages
+
+
+def _parse_attributes(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"--attr {item!r} is not NAME=VALUE")
+        out[name] = {"DataType": "String", "StringValue": value}
+    if len(out) > 10:
+        raise UsageError("at most 10 message attributes per message")
+    return out
+
+
+def _read_body(body: str) -> str:
+    if not body.startswith("@"):
+        return body
+    path = body[1:]
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{path} is not UTF-8 text (byte {exc.start}): SQS bodies are text",
+            "base64-encode binary data first (e.g. `base64 -w0 FILE`)",
+        ) from exc
+
+
+def _read_lines(source: str, stdin: Any) -> list[Any]:
+    from evctl.core.messages import from_record
+
+    if source == "-":
+        data: bytes = stdin.read()
+    else:
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+    messages = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"line {number} is not UTF-8 text", "JSON lines must be UTF-8") from exc
+        try:
+            record = json.loads(text)
+        except ValueError as exc:
+            raise UsageError(
+                f"line {number} is not valid JSON: {exc}", "use the lines `evctl queue drain` writes"
+            ) from exc
+        messages.append(from_record(record, f"line {number}"))
+    if not messages:
+        raise UsageError("no messages in the input", "give JSON lines as `evctl queue drain` writes them")
+    return messages
+
+
+def _complete(message: Any, queue: QueueRef, stats: QueueStats, **options: Any) -> None:
+    from evctl.core.messages import message_size
+
+    where = message.origin
+    if queue.fifo:
+        message.group_id = message.group_id or options["group_id"]
+        message.dedup_id = message.dedup_id or options["dedup_id"]
+        if not message.group_id:
+            raise UsageError(f"{where}: FIFO queue {queue.name} needs a message group", "pass --group-id")
+        if not message.dedup_id and not stats.content_based_dedup:
+            raise UsageError(
+                f"{where}: FIFO queue {queue.name} needs a deduplication id (content-based deduplication is off)",
+                "pass --dedup-id",
+            )
+    else:
+        message.group_id = message.dedup_id = None  # FIFO ids from a drained FIFO queue do not apply here
+        message.delay_seconds = options["delay"]
+    if not message.body:
+        raise UsageError(f"{where}: the body is empty", "SQS needs at least one character")
+    bad = _INVALID_CHARS.search(message.body)
+    if bad:
+        raise UsageError(
+            f"{where}: the body contains a character SQS does not allow (U+{ord(bad.group()):04X})",
+            "SQS bodies are XML text; base64-encode binary data",
+        )
+    if len(message.message_attributes) > 10:
+        raise UsageError(f"{where}: more than 10 message attributes")
+    size = message_size(message)
+    if size > stats.maximum_message_size:
+        raise UsageError(
+            f"{where}: the message is {size} bytes, over the {stats.maximum_message_size}-byte limit of {queue.name}",
+            "put large payloads in S3 and send a reference",
         )
