@@ -122,9 +122,11 @@ def root(
 
 def _register() -> None:
     """Sub-apps, one module per noun. Each module imports only typer at top level."""
-    from evctl.cli import tail
+    from evctl.cli import publish, tail, templates
 
     app.add_typer(tail.app, name="tail")
+    app.command("publish")(publish.publish)
+    app.add_typer(templates.app, name="templates")
     from evctl.cli import queue
 
     app.add_typer(queue.app, name="queue")

@@ -1,0 +1,211 @@
+"""Pure rules of evctl.core.events: building, validating, sizing, reading and batching entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evctl.core import events as ev
+
+SQS_BODY = {  # an EventBridge event as moto/AWS put it in an SQS message body
+    "id": "7a3c-1",
+    "time": "2026-11-27T10:15:06Z",
+    "version": "0",
+    "detail-type": "UserSignup",
+    "source": "my.webapp",
+    "account": "123456789012",
+    "region": "us-east-1",
+    "resources": ["arn:aws:iam::123456789012:user/ann"],
+    "detail": {"user_id": "42", "email": "ann@example.com"},
+}
+
+
+def test_entry_form_with_detail_object_is_serialised_compactly() -> None:
+    entry = ev.entry_from_json(
+        {"Source": "my.webapp", "DetailType": "UserSignup", "Detail": {"a": 1, "b": [1, 2]}}, default_bus="default"
+    )
+    assert entry == {
+        "Source": "my.webapp",
+        "DetailType": "UserSignup",
+        "Detail": '{"a":1,"b":[1,2]}',
+        "EventBusName": "default",
+    }
+
+
+def test_entry_form_keeps_detail_text_and_its_own_bus() -> None:
+    entry = ev.entry_from_json(
+        {"Source": "s", "DetailType": "t", "Detail": '{ "a" : 1 }', "EventBusName": "orders", "TraceHeader": "Root=1"},
+        default_bus="default",
+    )
+    assert entry["Detail"] == '{ "a" : 1 }'
+    assert entry["EventBusName"] == "orders"
+    assert entry["TraceHeader"] == "Root=1"
+
+
+def test_envelope_from_an_sqs_body_becomes_an_entry_on_the_default_bus() -> None:
+    entry = ev.entry_from_json(SQS_BODY, default_bus="replay-bus")
+    assert entry == {
+        "EventBusName": "replay-bus",
+        "Source": "my.webapp",
+        "DetailType": "UserSignup",
+        "Detail": '{"user_id":"42","email":"ann@example.com"}',
+        "Resources": ["arn:aws:iam::123456789012:user/ann"],
+        "Time": dt.datetime(2026, 11, 27, 10, 15, 6, tzinfo=dt.UTC),
+    }
+    assert ev.validate_entry(entry) == []
+
+
+def test_entry_round_trips_through_its_json_lines_form() -> None:
+    entry = ev.entry_from_json(SQS_BODY, default_bus="default")
+    line = json.dumps(ev.entry_to_json(entry))
+    assert ev.entry_from_json(json.loads(line), default_bus="other") == entry
+    assert json.loads(line)["Time"] == "2026-11-27T10:15:06Z"
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        ([1, 2], "expected a JSON object, got an array"),
+        ("text", "expected a JSON object, got a string"),
+        ({}, "neither a PutEvents entry nor an EventBridge event"),
+        ({"Source": "s", "Details": {}}, "unknown PutEvents entry field(s): Details"),
+        ({"Source": "s", "DetailType": "t", "Detail": {}, "Time": "yesterday"}, "is not an RFC 3339 timestamp"),
+        ({"Source": "s", "DetailType": "t", "Detail": {}, "Time": [1]}, "Time must be a timestamp string"),
+    ],
+)
+def test_unreadable_input_raises_invalid_entry(obj: object, message: str) -> None:
+    with pytest.raises(ev.InvalidEntry) as caught:
+        ev.entry_from_json(obj, default_bus="default")
+    assert message in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_time_accepts_epoch_seconds_and_naive_iso_as_utc() -> None:
+    assert ev.parse_time(0) == dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    assert ev.parse_time("2026-01-02T03:04:05") == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert ev.parse_time("2026-01-02T03:04:05+02:00").utcoffset() == dt.timedelta(hours=2)
+
+
+VALID = {"Source": "my.webapp", "DetailType": "UserSignup", "Detail": '{"a":1}', "EventBusName": "default"}
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"Source": None}, "Source is missing"),
+        ({"Source": ""}, "Source is missing"),
+        ({"DetailType": None}, "DetailType is missing"),
+        ({"Source": 5}, "Source must be a string, not a number"),
+        ({"Source": "aws.s3"}, "reserved for AWS services"),
+        ({"DetailType": "x" * 129}, "DetailType is 129 characters; the limit is 128"),
+        ({"Detail": None}, "Detail is missing"),
+        ({"Detail": "[1,2]"}, "Detail must be a JSON object, not an array"),
+        ({"Detail": '"hello"'}, "Detail must be a JSON object, not a string"),
+        ({"Detail": "{oops"}, "Detail is not valid JSON"),
+        ({"Resources": [f"arn:aws:x:::{i}" for i in range(11)]}, "11 Resources; at most 10"),
+        ({"Resources": ["ok", 3]}, "every Resource must be a non-empty string"),
+        ({"Resources": "arn:aws:x"}, "Resources must be a list"),
+        ({"EventBusName": "no spaces allowed"}, "is not an event bus name or ARN"),
+        ({"TraceHeader": "x" * 501}, "TraceHeader must be a string of 1-500"),
+        ({"Time": "soon"}, "is not an RFC 3339 timestamp"),
+    ],
+)
+def test_validate_entry_names_each_problem(change: dict[str, object], problem: str) -> None:
+    entry = {k: v for k, v in {**VALID, **change}.items() if v is not None}
+    problems = ev.validate_entry(entry)
+    assert len(problems) == 1, problems
+    assert problem in problems[0]
+
+
+def test_valid_entries_have_no_problems() -> None:
+    assert ev.validate_entry(VALID) == []
+    arn = "arn:aws:events:us-east-1:123456789012:event-bus/orders"
+    assert ev.validate_entry({**VALID, "EventBusName": arn, "Detail": "{}"}) == []
+
+
+def test_entry_size_is_the_documented_formula() -> None:
+    entry = {
+        "Source": "my.webapp",  # 9
+        "DetailType": "Ünïcode",  # 7 chars, 9 bytes
+        "Detail": '{"k":"€"}',  # 11 bytes
+        "Resources": ["arn:a", "arn:bb"],  # 5 + 6
+        "Time": dt.datetime.now(dt.UTC),  # 14
+        "EventBusName": "does-not-count",
+        "TraceHeader": "does-not-count-either",
+    }
+    assert ev.entry_size(entry) == 14 + 9 + 9 + 11 + 5 + 6
+    assert ev.entry_size({"Source": "a"}) == 1
+
+
+def test_oversized_entry_against_default_and_opt_in_caps() -> None:
+    big = {**VALID, "Detail": json.dumps({"x": "y" * (300 * 1024)})}
+    assert "over the 262144-byte cap" in ev.validate_entry(big)[0]
+    assert ev.validate_entry(big, max_entry_bytes=ev.LARGE_MAX_ENTRY_BYTES) == []
+    exactly = {**VALID, "Detail": '{"x":"' + "y" * (ev.DEFAULT_MAX_ENTRY_BYTES - 27) + '"}'}
+    assert ev.entry_size(exactly) == ev.DEFAULT_MAX_ENTRY_BYTES
+    assert ev.validate_entry(exactly) == []
+    one_more = {**exactly, "Source": "my.webapp2"}
+    assert ev.validate_entry(one_more) == ["entry is 262145 bytes, over the 262144-byte cap"]
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("262144", 262144), ("256KiB", 262144), ("1MiB", 1048576), ("1 mb", 1048576)]
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert ev.parse_size(text) == size
+
+
+def test_parse_size_rejects_nonsense() -> None:
+    with pytest.raises(ev.UsageError, match="cannot read size"):
+        ev.parse_size("lots")
+
+
+def test_read_jsonl_numbers_lines_skips_blanks_and_reports_garbage() -> None:
+    lines = [
+        "\ufeff" + json.dumps({"Source": "s", "DetailType": "t", "Detail": {}}) + "\n",
+        "\n",
+        "{not json\n",
+        b"\xff\xfe\x00garbage\n",
+        json.dumps({"DetailType": "t", "Detail": []}) + "\n",
+        json.dumps(SQS_BODY),
+    ]
+    events = ev.read_jsonl(lines, default_bus="default")
+    assert [e.line for e in events] == [1, 3, 4, 5, 6]
+    assert [e.valid for e in events] == [True, False, False, False, True]
+    assert "not valid JSON" in events[1].problems[0]
+    assert "not UTF-8" in events[2].problems[0]
+    assert events[3].problems == ["Source is missing", "Detail must be a JSON object, not an array"]
+
+
+def test_read_jsonl_of_nothing_is_empty() -> None:
+    assert ev.read_jsonl([], default_bus="default") == []
+    assert ev.read_jsonl(["\n", "  \n"], default_bus="default") == []
+
+
+def _entry(detail_bytes: int) -> dict[str, str]:
+    return {"Source": "s", "DetailType": "t", "Detail": "x" * detail_bytes}
+
+
+def test_batches_hold_at_most_ten_entries() -> None:
+    assert [len(b) for b in ev.plan_batches([_entry(1)] * 25)] == [10, 10, 5]
+
+
+def test_batches_keep_the_sum_of_sizes_under_the_cap() -> None:
+    entries = [_entry(98)] * 5  # 100 bytes each
+    assert ev.plan_batches(entries, max_request_bytes=250) == [[0, 1], [2, 3], [4]]
+    assert ev.plan_batches(entries, max_request_bytes=300) == [[0, 1, 2], [3, 4]]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=1000), max_size=60), st.integers(min_value=1002, max_value=5000))
+def test_batching_invariants(sizes: list[int], cap: int) -> None:
+    entries = [_entry(n) for n in sizes]
+    batches = ev.plan_batches(entries, max_request_bytes=cap)
+    assert [i for batch in batches for i in batch] == list(range(len(entries)))  # every entry once, in order
+    for batch in batches:
+        assert 1 <= len(batch) <= ev.MAX_ENTRIES_PER_CALL
+        assert sum(ev.entry_size(entries[i]) for i in batch) <= cap
