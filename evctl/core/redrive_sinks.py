@@ -29,7 +29,7 @@ from typing import Any
 from evctl.core.messages import OutgoingMessage, Received, message_size, outgoing_from_received
 from evctl.core.mover import SinkFailure, SinkResult
 from evctl.core.queues import QueueRef
-from evctl.errors import EvctlError, NotFoundError, ServiceError, from_aws
+from evctl.errors import NotFoundError, ServiceError, from_aws
 
 MAX_BATCH_ENTRIES = 10
 MAX_BATCH_BYTES = 1_048_576  # SendMessageBatch: the sum of all messages in one call
@@ -139,42 +139,30 @@ class QueueSink:
         return result
 
     def _send(self, call: list[tuple[Received, OutgoingMessage]]) -> list[tuple[Received, SinkFailure]]:
-        """One SendMessageBatch; returns the entries that failed. Entry ids are positions in the call."""
+        """One SendMessageBatch (sinks.send_batch_once checks every entry); returns the entries that failed."""
+        from evctl.core.sinks import send_batch_once
+
         self.pacer.take(len(call))
-        entries = [out.entry(str(i)) for i, (_, out) in enumerate(call)]
         with self._lock:
             self.api_calls += 1
-        try:
-            response = self.sqs.send_message_batch(QueueUrl=self.destination.url, Entries=entries)
-        except Exception as exc:
-            raise _send_error(exc, self.destination) from exc
-        answered: set[str] = set()
-        for ok in response.get("Successful", []):
-            index = int(ok["Id"])
-            answered.add(ok["Id"])
-            with self._lock:
-                self.sent_ids[call[index][0].message_id] = str(ok.get("MessageId", ""))
-        failures: list[tuple[Received, SinkFailure]] = []
-        for bad in response.get("Failed", []):
-            message = call[int(bad["Id"])][0]
-            answered.add(bad["Id"])
-            failures.append(
-                (
-                    message,
-                    SinkFailure(
-                        message.message_id,
-                        str(bad.get("Code", "Failed")),
-                        str(bad.get("Message", "")),
-                        retryable=not bad.get("SenderFault", False),
-                    ),
-                )
+        outcomes = send_batch_once(self.sqs, self.destination, [out for _, out in call])
+        if all(not o.ok for o in outcomes) and outcomes[0].code in _DESTINATION_GONE:
+            raise NotFoundError(
+                f"queue {self.destination.name} not found", "was it deleted while evctl was moving messages?"
             )
-        for i, (message, _) in enumerate(call):
-            if str(i) not in answered:  # never take silence for success
+        failures: list[tuple[Received, SinkFailure]] = []
+        for (message, _), outcome in zip(call, outcomes, strict=True):
+            if outcome.ok:
+                with self._lock:
+                    self.sent_ids[message.message_id] = str(outcome.message_id)
+            else:
                 failures.append(
-                    (message, SinkFailure(message.message_id, "NoResult", "SendMessageBatch did not answer", True))
+                    (message, SinkFailure(message.message_id, outcome.code, outcome.error, outcome.retryable))
                 )
         return failures
+
+
+_DESTINATION_GONE = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "NonExistentQueue"})
 
 
 def _group_waits(message: Received, *, permanent: bool) -> SinkFailure:
@@ -188,17 +176,6 @@ def _group_waits(message: Received, *, permanent: bool) -> SinkFailure:
     return SinkFailure(
         message.message_id, "WaitingForGroup", "waits for an earlier message of its FIFO group", retryable=True
     )
-
-
-def _send_error(exc: BaseException, destination: QueueRef) -> EvctlError:
-    if isinstance(exc, EvctlError):
-        return exc
-    mapped = from_aws(exc, f"queue {destination.name}")
-    if mapped is None:
-        return ServiceError(f"sending to {destination.name} failed: {type(exc).__name__}: {exc}")
-    if isinstance(mapped, NotFoundError):
-        mapped.hint = "was it deleted while evctl was moving messages?"
-    return mapped
 
 
 # ---- EventBridge ---------------------------------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_an_entry_missing_from_the_answer_is_not_taken(stubbed: tuple[Any, Stubb
     )
     result = QueueSink(client, ref("signup")).accept([received("a"), received("b")])
     assert result.taken == ["a"]
-    assert [(f.message_id, f.code, f.retryable) for f in result.failed] == [("b", "NoResult", True)]
+    assert [(f.message_id, f.code, f.retryable) for f in result.failed] == [("b", "NoOutcome", True)]
 
 
 def test_fifo_sends_one_message_per_group_per_call_with_derived_dedup_ids(stubbed: tuple[Any, Stubber]) -> None:
