@@ -41,7 +41,7 @@ class ClientFactory:
 
     settings: AwsSettings = field(default_factory=AwsSettings)
     _session: Any = field(default=None, init=False, repr=False)
-    _clients: dict[tuple[str, int], Any] = field(default_factory=dict, init=False, repr=False)
+    _clients: dict[tuple[str, int, int], Any] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -72,21 +72,22 @@ class ClientFactory:
         name: str | None = self.session.region_name
         return name
 
-    def client(self, service: str, *, pool: int = DEFAULT_POOL) -> Any:
-        """A cached client; `pool` sizes the connection pool for the caller's concurrency."""
-        key = (service, max(pool, DEFAULT_POOL))
+    def client(self, service: str, *, pool: int = DEFAULT_POOL, max_attempts: int | None = None) -> Any:
+        """A cached client; `pool` sizes the connection pool for the caller's concurrency. `max_attempts`
+        overrides --max-attempts for a probe whose failure is an answer (e.g. max_attempts=1)."""
+        key = (service, max(pool, DEFAULT_POOL), max_attempts or self.settings.max_attempts)
         with self._lock:
             if key not in self._clients:
-                self._clients[key] = self._build(service, key[1])
+                self._clients[key] = self._build(service, key[1], key[2])
             return self._clients[key]
 
-    def _build(self, service: str, pool: int) -> Any:
+    def _build(self, service: str, pool: int, max_attempts: int | None = None) -> Any:
         from botocore.config import Config
 
         from evctl.errors import from_aws
 
         config = Config(
-            retries={"mode": "standard", "total_max_attempts": self.settings.max_attempts},
+            retries={"mode": "standard", "total_max_attempts": max_attempts or self.settings.max_attempts},
             max_pool_connections=pool,
             user_agent_extra=f"evctl/{__version__}",
             connect_timeout=self.settings.connect_timeout,
