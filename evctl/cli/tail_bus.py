@@ -61,18 +61,16 @@ def bus(
     removed again on exit, Ctrl-C or SIGTERM.
     """
     from evctl.core import bus_tail as core
-    from evctl.core.rules import ensure_bus, parse_pattern_text, read_source
+    from evctl.core.rules import ensure_bus, load_pattern, read_source
 
     app = app_context(ctx)
     events, sqs = app.client("events"), app.client("sqs")
     if cleanup:
         return _cleanup(app, events, sqs, yes)
-    pattern_doc = parse_pattern_text(read_source(pattern, what="pattern")) if pattern is not None else None
-    if pattern_doc is not None:
-        from evctl.core.patterns import compile_pattern
-
-        compile_pattern(pattern_doc)  # an invalid pattern fails here, before anything is created
-    tail = core.BusTail(events, sqs, ensure_bus(events, bus), pattern_doc)
+    pattern_text = read_source(pattern, what="pattern") if pattern is not None else None
+    if pattern_text is not None:
+        load_pattern(pattern_text)  # an invalid pattern fails here, before anything is created
+    tail = core.BusTail(events, sqs, ensure_bus(events, bus), pattern_text)
     with _sigterm_raises():
         try:
             res = tail.create()

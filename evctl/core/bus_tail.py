@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -78,7 +78,7 @@ class BusTail:
     events: Any
     sqs: Any
     bus: str
-    pattern: Mapping[str, Any] | None = None
+    pattern: str | None = None  # JSON text; None: every event on the bus
     wait_seconds: int = LONG_POLL_SECONDS
     idle_sleep: float = 1.0
     clock: Callable[[], float] = time.monotonic
@@ -107,7 +107,7 @@ class BusTail:
             res.rule_arn = self.events.put_rule(
                 Name=self.name,
                 EventBusName=self.bus,
-                EventPattern=json.dumps(dict(self.pattern or MATCH_EVERYTHING)),
+                EventPattern=self.pattern or json.dumps(MATCH_EVERYTHING),
                 State="ENABLED",
                 Description="evctl tail bus: temporary, removed when the tail ends (evctl tail bus --cleanup)",
                 Tags=[{"Key": TAG_KEY, "Value": TAG_VALUE}, {"Key": CREATED_TAG, "Value": created}],

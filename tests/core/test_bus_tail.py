@@ -97,7 +97,9 @@ def test_create_poll_remove(clients: tuple[Any, Any]) -> None:
 def test_pattern_filters_and_duration_ends_the_poll(clients: tuple[Any, Any]) -> None:
     events, sqs = clients
     fake = FakeTime()
-    tail = BusTail(events, sqs, "default", {"source": ["wanted"]}, wait_seconds=0, clock=fake.clock, sleep=fake.sleep)
+    tail = BusTail(
+        events, sqs, "default", json.dumps({"source": ["wanted"]}), wait_seconds=0, clock=fake.clock, sleep=fake.sleep
+    )
     tail.create()
     put(events, 2, source="wanted")
     put(events, 3, source="unwanted")
