@@ -127,9 +127,15 @@ def _register() -> None:
     app.add_typer(tail.app, name="tail")
     app.command("publish")(publish.publish)
     app.add_typer(templates.app, name="templates")
+    from evctl.cli import rules
+
+    app.add_typer(rules.app, name="rules")
     from evctl.cli import queue
 
     app.add_typer(queue.app, name="queue")
+    from evctl.cli import redrive
+
+    app.add_typer(redrive.app, name="redrive")
 
 
 _register()

@@ -14,7 +14,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from evctl.errors import EvctlError, Interrupted, NotFoundError, ServiceError, UsageError, error_code, from_aws
@@ -409,14 +409,15 @@ def follow_task(
 
 
 def _find_task(tasks: list[MoveTask], known: MoveTask) -> MoveTask:
+    """Our task in a listing; it keeps the handle we know (SQS drops the handle from finished tasks)."""
     for candidate in tasks:
         if known.handle and candidate.handle == known.handle:
             return candidate
     for candidate in tasks:
         if known.started_ms is not None and candidate.started_ms == known.started_ms:
-            return candidate
+            return replace(candidate, handle=candidate.handle or known.handle)
     if known.started_ms is None and tasks:
-        return tasks[0]  # the newest task of the queue: ours, started a moment ago
+        return replace(tasks[0], handle=tasks[0].handle or known.handle)  # the newest: ours, just started
     raise ServiceError(
         f"the move task on {_name_of(known.source_arn)} is no longer listed", "check `evctl redrive status`"
     )
@@ -436,12 +437,13 @@ def looks_like_queue(ref: str) -> bool:
     return ref.startswith(("arn:", "http://", "https://")) or bool(_QUEUE_NAME.match(ref))
 
 
-def cancel(sqs: Any, target: str) -> MoveTask:
+def cancel(sqs: Any, target: str, *, probe: NativeProbe | None = None) -> MoveTask:
     """Cancel a running move task, named by its handle or by its DLQ. Finished tasks are explained, not retried."""
     from evctl.core.queues import resolve_queue
 
     if looks_like_queue(target) and decode_handle(target) is None:
         queue = resolve_queue(sqs, target)
+        require_move_tasks(probe, queue.arn)
         tasks = list_move_tasks(sqs, queue.arn)
         active = next((t for t in tasks if t.status == "RUNNING"), None)
         if active is None:
@@ -454,6 +456,7 @@ def cancel(sqs: Any, target: str) -> MoveTask:
         decoded = decode_handle(target)
         source_arn = str(decoded["sourceArn"]) if decoded else ""
         if source_arn:
+            require_move_tasks(probe, source_arn)
             task = next((t for t in list_move_tasks(sqs, source_arn) if t.handle == handle), None)
             if task is None:
                 raise _finished_error(sqs, source_arn)
@@ -476,15 +479,25 @@ def _finished_error(sqs: Any, source_arn: str) -> UsageError:
     )
 
 
-def all_dlq_tasks(sqs: Any, queue: str | None) -> list[MoveTask]:
-    """`redrive status`: the tasks of one DLQ (or of the DLQ of a named source queue), or of every DLQ."""
-    if queue is not None:
-        found = discover(sqs, queue)
-        return list_move_tasks(sqs, found.dlq.arn)
+def all_dlq_tasks(sqs: Any, queue: str | None, *, probe: NativeProbe | None = None) -> list[MoveTask]:
+    """`redrive status`: the tasks of one DLQ (or of the DLQ of a named source queue), or of every DLQ.
+
+    `probe` (see plan_redrive) turns an endpoint without move tasks into one clear error instead of retries."""
+    arns = [discover(sqs, queue).dlq.arn] if queue is not None else sorted(_all_dlq_arns(sqs))
+    if arns:
+        require_move_tasks(probe, arns[0])
     tasks: list[MoveTask] = []
-    for arn in sorted(_all_dlq_arns(sqs)):
+    for arn in arns:
         tasks.extend(list_move_tasks(sqs, arn))
     return tasks
+
+
+def require_move_tasks(probe: NativeProbe | None, arn: str) -> None:
+    lacking = probe(arn) if probe is not None else None
+    if lacking:
+        raise ServiceError(
+            lacking, "move tasks exist on AWS SQS; a manual redrive runs inside evctl and leaves no task to follow"
+        )
 
 
 def _all_dlq_arns(sqs: Any) -> set[str]:
@@ -605,3 +618,36 @@ def manual_summary(plan: RedrivePlan, report: Any, sink: Any) -> dict[str, Any]:
         "seconds": summary["seconds"],
         "failures": [{"message_id": f.message_id, "code": f.code, "message": f.message} for f in report.failures],
     }
+
+
+def preview(sqs: Any, plan: RedrivePlan, *, limit: int, filter: str | None) -> tuple[list[dict[str, Any]], int]:
+    """--dry-run: up to `limit` messages that would move, seen with the honest peek (received, released at once,
+    never deleted), and the DLQ's approximate depth. With a filter, more are peeked to find `limit` matches."""
+    from evctl.core.messages import decoded, iso_millis
+    from evctl.core.mover import compile_filter
+    from evctl.core.queues import peek_messages, queue_stats
+
+    expression = compile_filter(filter)
+    depth = queue_stats(sqs, plan.dlq).visible
+    count = limit if expression is None else max(limit, min(depth, 500))
+    peeked = peek_messages(sqs, plan.dlq, count=max(1, count), wait_seconds=1)
+    rows: list[dict[str, Any]] = []
+    for message in peeked.messages:
+        view = decoded(message)
+        if expression is not None and expression.search(view) in (None, False, [], {}, ""):
+            continue
+        rows.append(
+            {
+                "message_id": message.message_id,
+                "kind": view["kind"],
+                "sent": iso_millis(message.attributes.get("SentTimestamp")),
+                "receives": message.receive_count,
+                "group": message.group_id,
+                "error_code": view["messageAttributes"].get("ERROR_CODE"),
+                "destination": plan.destination_label,
+                "body": view["body"],
+            }
+        )
+        if len(rows) >= limit:
+            break
+    return rows, depth
