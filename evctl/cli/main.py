@@ -130,6 +130,9 @@ def _register() -> None:
     from evctl.cli import rules
 
     app.add_typer(rules.app, name="rules")
+    from evctl.cli import rules
+
+    app.add_typer(rules.app, name="rules")
     from evctl.cli import queue
 
     app.add_typer(queue.app, name="queue")
