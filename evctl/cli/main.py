@@ -130,9 +130,6 @@ def _register() -> None:
     from evctl.cli import rules
 
     app.add_typer(rules.app, name="rules")
-    from evctl.cli import rules
-
-    app.add_typer(rules.app, name="rules")
     from evctl.cli import queue
 
     app.add_typer(queue.app, name="queue")
