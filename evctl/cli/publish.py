@@ -124,7 +124,7 @@ def publish(
 
 
 class _Settings:
-    """Flag, then [publish] in the config file, then the default."""
+    """Flag, then [publish] in the config file, then the default. Bad flags exit 2, bad config 4."""
 
     def __init__(
         self,
@@ -139,18 +139,21 @@ class _Settings:
         from evctl.errors import ConfigError, UsageError
 
         self.bus_flag = bus
-        self.bus: str = bus or config.setting("publish", "bus", "default")
         try:
-            self.concurrency = int(concurrency or config.setting("publish", "concurrency", ev.DEFAULT_CONCURRENCY))
-            self.max_attempts = int(
-                max_attempts or config.setting("publish", "max_attempts", app.settings.max_attempts)
-            )
-            size = max_entry_size or config.setting("publish", "max_entry_size", ev.DEFAULT_MAX_ENTRY_BYTES)
-            self.cap = ev.parse_size(size)
+            self.bus = str(config.setting("publish", "bus", "default"))
+            self.concurrency = int(config.setting("publish", "concurrency", ev.DEFAULT_CONCURRENCY))
+            self.max_attempts = int(config.setting("publish", "max_attempts", app.settings.max_attempts))
+            self.cap = ev.parse_size(config.setting("publish", "max_entry_size", ev.DEFAULT_MAX_ENTRY_BYTES))
         except (TypeError, ValueError, UsageError) as exc:
-            raise ConfigError(f"bad [publish] setting in {config.path}: {exc}") from exc
-        if self.cap <= 0 or self.concurrency <= 0 or self.max_attempts <= 0:
-            raise UsageError("concurrency, max attempts and the entry-size cap must be positive")
+            raise ConfigError(f"bad [publish] setting in {config.path}: {exc}", "see docs/configuration.md") from exc
+        if min(self.cap, self.concurrency, self.max_attempts) <= 0:
+            raise ConfigError(f"[publish] settings in {config.path} must be positive")
+        self.bus = bus or self.bus
+        self.concurrency = concurrency or self.concurrency
+        self.max_attempts = max_attempts or self.max_attempts
+        self.cap = ev.parse_size(max_entry_size) if max_entry_size is not None else self.cap
+        if self.cap <= 0:
+            raise UsageError("--max-entry-size must be positive")
 
 
 def _gather(
