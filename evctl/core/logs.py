@@ -483,8 +483,8 @@ class Follower:
         settle: float = 0.0,
         max_rate: float = DEFAULT_MAX_RATE,
         page_size: int | None = None,
-        clock: Clock = time.time,
-        sleep: Sleep = time.sleep,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
         on_notice: Notify | None = None,
     ) -> None:
         if interval <= 0:
@@ -499,11 +499,11 @@ class Follower:
         self.lookback_ms = int(lookback * 1000)
         self.settle_ms = int(settle * 1000)
         self.page_size = page_size
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
         self._notify = on_notice or _ignore
-        self.budget = RequestBudget(max_rate, clock=clock, sleep=sleep)
-        self.stats = FollowStats(started_at=clock())
+        self.budget = RequestBudget(max_rate, clock=self._clock, sleep=self._sleep)
+        self.stats = FollowStats(started_at=self._clock())
         self._state = {
             s.group: _GroupState(cursor=start_ms, window_start=start_ms, missing=not s.exists) for s in self.sources
         }
@@ -669,12 +669,13 @@ def live_events(
     sources: Sequence[LogSource],
     *,
     end_ms: int | None = None,
-    clock: Clock = time.time,
+    clock: Clock | None = None,
     on_notice: Notify | None = None,
     sample_notice_every: float = 60.0,
 ) -> Iterator[LogEvent]:
     """Events from an open live tail session, until it closes, `end_ms` passes, or the caller stops."""
     notify = on_notice or _ignore
+    clock = clock or time.time
     by_arn = {s.arn: s for s in sources if s.arn}
     last_sample_notice = float("-inf")
     try:
@@ -801,8 +802,8 @@ class Tail:
         sources: Sequence[LogSource],
         options: TailOptions,
         *,
-        clock: Clock = time.time,
-        sleep: Sleep = time.sleep,
+        clock: Clock | None = None,
+        sleep: Sleep | None = None,
         on_notice: Notify | None = None,
     ) -> None:
         if not sources:
@@ -814,11 +815,11 @@ class Tail:
         self._client = logs_client
         self.sources = list(sources)
         self.options = options
-        self._clock = clock
-        self._sleep = sleep
+        self._clock = clock or time.time
+        self._sleep = sleep or time.sleep
         self._notify = on_notice or _ignore
         self.follower: Follower | None = None
-        self.budget = RequestBudget(options.max_rate, clock=clock, sleep=sleep)
+        self.budget = RequestBudget(options.max_rate, clock=self._clock, sleep=self._sleep)
         self.calls: dict[str, int] = {}
         self.shown = 0
         self.mode = "live" if options.live else "follow" if options.follow else "fetch"
