@@ -123,6 +123,8 @@ def drain_cmd(
     ref = resolve_queue(sqs, queue)
     compile_filter(filter_)
     sink = open_file_sink(to, stdout=_binary_stdout(out))
+    if sink.repaired_bytes:
+        out.warn(f"cut a partial last line ({sink.repaired_bytes} bytes) an interrupted drain left in {to}")
     try:
         out.confirm(f"drain {ref.name} into {sink.name} (each message is deleted once written)", yes=yes)
         total = queue_stats(sqs, ref).visible

@@ -44,6 +44,7 @@ class FileSink:
         self._owns = owns
         self._lock = threading.Lock()
         self.lines = 0
+        self.repaired_bytes = 0  # a partial last line cut when the file was opened
         try:
             self._durable = stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
         except (OSError, ValueError, AttributeError):
@@ -124,7 +125,39 @@ def open_file_sink(target: str, stdout: IO[bytes] | None = None) -> FileSink:
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise UsageError(f"cannot write to {target}: {reason}", "choose a path you can write to") from exc
-    return FileSink(stream, name=str(target))
+    sink = FileSink(stream, name=str(target))
+    sink.repaired_bytes = _cut_partial_line(stream)
+    return sink
+
+
+def _cut_partial_line(stream: IO[bytes]) -> int:
+    """A drain killed mid-write can leave half a line; its message was never confirmed, so never deleted.
+    Cut it, so the next line starts on a line of its own. Returns the bytes removed."""
+    try:
+        size = os.fstat(stream.fileno()).st_size
+        if size == 0:
+            return 0
+        with open(stream.fileno(), "rb", closefd=False) as reader:
+            step = 65536
+            end = size
+            while end > 0:
+                start = max(0, end - step)
+                reader.seek(start)
+                chunk = reader.read(end - start)
+                if end == size and chunk.endswith(b"\n"):
+                    return 0
+                cut = chunk.rfind(b"\n")
+                if cut >= 0:
+                    keep = start + cut + 1
+                    break
+                end = start
+            else:
+                keep = 0
+        os.ftruncate(stream.fileno(), keep)
+        stream.seek(keep)
+        return size - keep
+    except OSError:
+        return 0
 
 
 # ---- sending to a queue (queue send; reusable by a redrive queue sink) -------------------------

@@ -50,7 +50,7 @@ def queue_ids(sqs: Any, ref: QueueRef) -> list[str]:
         if not new:
             break
         ids.update((m["MessageId"], m["ReceiptHandle"]) for m in new)
-    for mid, handle in ids.items():
+    for _mid, handle in ids.items():
         sqs.change_message_visibility(QueueUrl=ref.url, ReceiptHandle=handle, VisibilityTimeout=0)
     return sorted(ids)
 
