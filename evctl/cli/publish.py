@@ -97,6 +97,9 @@ def publish(
     inputs = _gather(app, config, settings, template, file, options)
     valid = _check(app.output, inputs, strict=strict, single=file is None)
     if dry_run:
+        from evctl.cli.rules import report_matching_rules
+
+        report_matching_rules(app, [(inputs[i].line, inputs[i].entry) for i in valid])
         return _show_dry_run(app.output, inputs, valid)
     failed_file = _open_failed_to(failed_to)
     client = app.client("events", pool=settings.concurrency)

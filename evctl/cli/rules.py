@@ -10,6 +10,7 @@ import typer
 from evctl.cli.context import app_context
 
 if TYPE_CHECKING:
+    from evctl.cli.context import AppContext
     from evctl.core.rules import EventMatches, PatternOutcome, RuleInfo
     from evctl.output import Output
 
@@ -141,6 +142,27 @@ def match(ctx: typer.Context, event: EventOption, bus: BusOption = "default") ->
     if undelivered:
         app.output.info(f"{undelivered} of {len(results)} event(s) match no enabled rule on bus {bus_rules.bus}")
         raise typer.Exit(1)
+
+
+# ---- used by `evctl publish --dry-run` --------------------------------------------------------------
+def report_matching_rules(app: AppContext, events: list[tuple[int | None, dict[str, Any] | None]]) -> None:
+    """On stderr, the enabled rules each (line, entry) would match on its bus; a warning for an event that would
+    reach no rule. Read-only; if the rules cannot be read, a warning and the dry run goes on."""
+    from evctl.core.rules import rules_for_entries
+    from evctl.errors import EvctlError
+
+    known = [(line, entry) for line, entry in events if entry is not None]
+    try:
+        found = rules_for_entries(app.client("events"), [entry for _, entry in known])
+    except EvctlError as exc:
+        app.output.warn(f"could not check which rules the events would match: {exc}")
+        return
+    for (line, _), (bus, names) in zip(known, found, strict=True):
+        label = f"line {line}" if line else "the event"
+        if names:
+            app.output.info(f"{label} would match on bus {bus}: {', '.join(names)}")
+        else:
+            app.output.warn(f"{label} matches no enabled rule on bus {bus}: it would be accepted and go nowhere")
 
 
 # ---- human renderings ----------------------------------------------------------------------------------

@@ -453,7 +453,17 @@ def match_events(
     return bus_rules, results
 
 
-def matching_rule_names(events: Any, bus: str | None, documents: Sequence[Mapping[str, Any]]) -> list[list[str]]:
-    """For each event, the names of the rules on the bus it would match (for `publish --dry-run`)."""
-    _, results = match_events(events, bus, documents, render=False)
-    return [[hit.name for hit in result.rules] for result in results]
+def rules_for_entries(events: Any, entries: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[str]]]:
+    """For each PutEvents entry: its bus and the enabled rules there it would match (`publish --dry-run`).
+
+    Each bus's rules are fetched once, however many entries go to it.
+    """
+    loaded: dict[str, BusRules] = {}
+    found = []
+    for entry, (envelope, _) in zip(entries, normalize_all(entries), strict=True):
+        bus = bus_name(entry.get("EventBusName"))
+        if bus not in loaded:
+            loaded[bus] = BusRules.load(events, bus)
+        rules = loaded[bus]
+        found.append((bus, [name for name in rules.matching(envelope) if rules.rules[name].get("State") != "DISABLED"]))
+    return found

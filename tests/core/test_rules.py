@@ -349,8 +349,25 @@ def test_match_events_on_a_missing_bus(aws: tuple[Any, Any]) -> None:
         rules.match_events(events, "arn:aws:events:us-east-1:123456789012:event-bus/nope", [SIGNUP])
 
 
-def test_matching_rule_names(aws: tuple[Any, Any]) -> None:
+def test_rules_for_entries_per_bus(aws: tuple[Any, Any]) -> None:
     events, _ = aws
+    events.create_event_bus(Name="orders")
     events.put_rule(Name="a", EventPattern=json.dumps({"source": ["app.users"]}))
     events.put_rule(Name="b", EventPattern=json.dumps({"detail-type": ["UserSignup"]}))
-    assert rules.matching_rule_names(events, "default", [SIGNUP, {"source": "x"}]) == [["a", "b"], []]
+    events.put_rule(Name="off", EventPattern=json.dumps({"source": ["app.users"]}), State="DISABLED")
+    events.put_rule(Name="o", EventBusName="orders", EventPattern=json.dumps({"source": ["app.users"]}))
+    entry = {"Source": "app.users", "DetailType": "UserSignup", "Detail": "{}"}
+    entries = [
+        {**entry, "EventBusName": "default"},
+        {**entry, "EventBusName": "arn:aws:events:us-east-1:123456789012:event-bus/orders"},
+        {**entry, "Source": "x", "DetailType": "y"},
+        {**entry, "EventBusName": "orders", "Time": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)},
+    ]
+    counter = CallCounter(events)
+    assert rules.rules_for_entries(events, entries) == [
+        ("default", ["a", "b"]),
+        ("orders", ["o"]),
+        ("default", []),
+        ("orders", ["o"]),
+    ]
+    assert counter.calls.count("ListRules") == 2  # once per bus
