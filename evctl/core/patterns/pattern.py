@@ -39,10 +39,11 @@ def engine_order(name: str) -> bytes:
 class Branch:
     """One alternative of a pattern: every field must match, consistently within arrays."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("fields", "in_pattern_order")
 
     def __init__(self, fields: Mapping[str, list[Condition]]) -> None:
-        self.fields = tuple(Field(name, fields[name]) for name in sorted(fields, key=engine_order))
+        self.in_pattern_order = tuple(Field(name, conditions) for name, conditions in fields.items())
+        self.fields = tuple(sorted(self.in_pattern_order, key=lambda field: engine_order(field.name)))
 
     def matches(self, flat: Flat) -> bool:
         return _step(self.fields, 0, flat, {})
@@ -146,7 +147,7 @@ def _got(leaves: list[Leaf]) -> Any:
 
 def _explain_branch(branch: Branch, flat: Flat) -> list[Mismatch]:
     found: list[Mismatch] = []
-    for field in branch.fields:
+    for field in branch.in_pattern_order:
         leaves = flat.get(field.name) or []
         wanted = describe_all(list(field.conditions))
         if not leaves:
