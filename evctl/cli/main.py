@@ -102,6 +102,12 @@ def root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox", envvar="EVCTL_SANDBOX", help="Target the local sandbox (`evctl sandbox up`); EVCTL_SANDBOX=1."
+        ),
+    ] = False,
 ) -> None:
     if output not in ("auto", "table", "json", "ndjson", "text"):
         raise typer.BadParameter("must be one of auto, table, json, ndjson, text", param_hint="--output")
@@ -118,6 +124,11 @@ def root(
         output=Output(mode=output, color=color, quiet=quiet, streams=make_streams()),  # type: ignore[arg-type]
         debug=debug or bool(os.environ.get("EVCTL_DEBUG")),
     )
+    if sandbox and ctx.invoked_subcommand not in ("sandbox", "demo"):
+        from evctl.sandbox.state import target
+
+        ctx.obj.settings, running = target(settings)
+        ctx.obj.output.info(f"evctl: targeting the local sandbox at {running.endpoint} (pid {running.pid})")
 
 
 def _register() -> None:
@@ -136,6 +147,10 @@ def _register() -> None:
     from evctl.cli import redrive
 
     app.add_typer(redrive.app, name="redrive")
+    from evctl.cli import demo, sandbox
+
+    app.add_typer(sandbox.app, name="sandbox")
+    demo.register(app)
 
 
 _register()

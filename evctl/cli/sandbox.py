@@ -1,0 +1,158 @@
+"""`evctl sandbox up|status|down|reset`: the embedded local AWS with the seed's pipeline and a local Lambda runner."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from evctl.cli.context import AppContext, app_context
+from evctl.cli.options import YesOpt
+
+if TYPE_CHECKING:
+    from evctl.sandbox.provision import SandboxClients
+    from evctl.sandbox.runner import Invocation
+    from evctl.sandbox.state import SandboxState
+
+DEFAULT_PORT = 4599
+
+app = typer.Typer(
+    help="Run the seed's pipeline locally (moto on 127.0.0.1 + a local Lambda runner): no AWS account, no Docker.",
+    no_args_is_help=True,
+)
+
+
+def sandbox_clients(endpoint: str) -> SandboxClients:
+    """Clients for a sandbox endpoint, with its region and dummy credentials."""
+    from evctl.aws import AwsSettings, ClientFactory
+    from evctl.sandbox.provision import SandboxClients
+    from evctl.sandbox.state import CREDENTIALS, REGION
+
+    factory = ClientFactory(AwsSettings(region=REGION, endpoint_url=endpoint, sandbox_credentials=CREDENTIALS))
+    return SandboxClients(
+        events=factory.client("events"),
+        sqs=factory.client("sqs"),
+        lambda_=factory.client("lambda"),
+        iam=factory.client("iam"),
+        logs=factory.client("logs"),
+    )
+
+
+def _print_exports(app: AppContext, state: SandboxState) -> None:
+    if app.output.mode in ("json", "ndjson"):
+        from dataclasses import asdict
+
+        app.output.result(asdict(state))
+        return
+    for line in state.exports():  # `eval "$(evctl sandbox up --detach)"` works when piped too
+        app.output.write_line(line)
+
+
+def describe_invocation(invocation: Invocation) -> str:
+    text = (
+        f"{invocation.request_id}: {len(invocation.message_ids)} message(s) → {invocation.outcome}"
+        f" in {invocation.duration_ms:.0f} ms; deleted {len(invocation.deleted)}, kept {len(invocation.kept)}"
+    )
+    return text + (f" ({invocation.error})" if invocation.error else "")
+
+
+@app.command()
+def up(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).", min=0, max=65535)] = DEFAULT_PORT,
+    handler: Annotated[
+        str | None,
+        typer.Option(help="Your handler, FILE.py:FUNCTION (default: the seed's handler, corrected for SQS)."),
+    ] = None,
+    timeout: Annotated[
+        int, typer.Option(help="Function timeout in seconds (the queue's visibility timeout is 6x).", min=1, max=900)
+    ] = 3,
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background; return when ready.")] = False,
+) -> None:
+    """Start the sandbox and provision the seed's pipeline; prints `export AWS_ENDPOINT_URL=...` lines.
+
+    In the foreground it runs the handler for every message until Ctrl-C or SIGTERM (then stops cleanly).
+    """
+    app = app_context(ctx)
+    from evctl.sandbox import lifecycle
+    from evctl.sandbox.provision import PipelineSettings, check_handler, parse_handler
+
+    spec = check_handler(parse_handler(handler))
+    note = lifecycle.ensure_not_running()
+    if note:
+        app.output.warn(note)
+    if detach:
+        argv = ["sandbox", "up", "--port", str(port), "--timeout", str(timeout)]
+        state = lifecycle.spawn_detached([*argv, "--handler", f"{spec.file}:{spec.function}"] if handler else argv)
+        _print_exports(app, state)
+        app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
+        return
+    stop = threading.Event()
+    with lifecycle.stop_on_signals(stop) as received:
+        sandbox = lifecycle.start(sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout))
+        assert sandbox.state is not None
+        _print_exports(app, sandbox.state)
+        app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
+        app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
+        lifecycle.serve(
+            sandbox,
+            stop,
+            on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
+            on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
+        )
+    app.output.info(
+        f"sandbox stopped ({' '.join(received) or 'runner ended'}); {len(sandbox.runner.invocations)} invocations"
+    )
+    if "SIGINT" in received:
+        raise typer.Exit(130)
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Show the running sandbox: endpoint, pid, resources, queue and DLQ depths."""
+    app = app_context(ctx)
+    from evctl.sandbox import provision, state
+
+    current = state.running()
+    details = provision.describe(sandbox_clients(current.endpoint))
+    result: dict[str, Any] = {
+        "endpoint": current.endpoint,
+        "pid": current.pid,
+        "region": current.region,
+        "started_at": current.started_at,
+        "handler_file": current.handler or "(built-in default handler)",
+        **details,
+    }
+    app.output.result(result)
+
+
+@app.command()
+def down(ctx: typer.Context) -> None:
+    """Stop the running sandbox (SIGTERM, then SIGKILL after 15 s); its state is gone."""
+    app = app_context(ctx)
+    from evctl.sandbox import lifecycle
+
+    result = lifecycle.stop_running()
+    if not result["stopped"]:
+        app.output.info(result["reason"])
+    app.output.result(result)
+
+
+@app.command()
+def reset(ctx: typer.Context, yes: YesOpt = False) -> None:
+    """Delete everything in the running sandbox and provision the seed's pipeline afresh."""
+    app = app_context(ctx)
+    from evctl.sandbox import provision, server, state
+
+    current = state.running()
+    spec = provision.check_handler(provision.parse_handler(current.handler))
+    app.output.confirm(
+        f"reset the sandbox at {current.endpoint} (every resource and message in it is deleted)", yes=yes
+    )
+    server.reset_endpoint(current.endpoint)
+    pipeline = provision.provision(
+        sandbox_clients(current.endpoint), spec, provision.PipelineSettings.from_dict(current.settings)
+    )
+    app.output.info("sandbox reset; the seed's pipeline is provisioned afresh")
+    app.output.result(pipeline.resources())

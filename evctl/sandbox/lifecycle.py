@@ -1,0 +1,229 @@
+"""Start, serve, detach and stop a sandbox: the moto server, the seed's pipeline, the local runner, the state file."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evctl.errors import ConfigError, EvctlError, ExitCode
+from evctl.sandbox import state as state_file
+from evctl.sandbox.provision import (
+    FUNCTION,
+    HandlerSpec,
+    Pipeline,
+    PipelineSettings,
+    SandboxClients,
+    parse_handler,
+    provision,
+)
+from evctl.sandbox.runner import FunctionSpec, Invocation, LocalRunner
+from evctl.sandbox.server import SandboxServer
+from evctl.sandbox.state import SandboxState
+
+MakeClients = Callable[[str], SandboxClients]
+
+
+def ensure_not_running() -> str | None:
+    """Refuse a second sandbox; clear a stale record. Returns a note when a stale state file was removed."""
+    current = state_file.read()
+    if current is None:
+        return None
+    if state_file.pid_alive(current.pid):
+        raise ConfigError(
+            f"a sandbox is already running (pid {current.pid}, {current.endpoint})",
+            "reach it with `evctl --sandbox ...`, or stop it first with `evctl sandbox down`",
+        )
+    state_file.remove()
+    return f"removed a stale state file (sandbox process {current.pid} is gone)"
+
+
+def function_spec(pipeline: Pipeline) -> FunctionSpec:
+    return FunctionSpec(
+        name=FUNCTION,
+        handler_file=pipeline.handler.file,
+        handler_function=pipeline.handler.function,
+        arn=pipeline.function_arn,
+        region=pipeline.region,
+        timeout=float(pipeline.settings.timeout),
+        memory_mb=pipeline.settings.memory_mb,
+        log_group=pipeline.log_group,
+        batch_size=pipeline.settings.batch_size,
+        batching_window=float(pipeline.settings.batching_window),
+        report_batch_item_failures=True,
+    )
+
+
+@dataclass
+class Sandbox:
+    """A started sandbox in this process."""
+
+    server: SandboxServer
+    clients: SandboxClients
+    pipeline: Pipeline
+    runner: LocalRunner
+    state: SandboxState | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.state is not None:
+            state_file.remove(self.state.pid)
+
+
+def start(
+    make_clients: MakeClients,
+    *,
+    port: int = 0,
+    handler: HandlerSpec | None = None,
+    settings: PipelineSettings | None = None,
+    record: bool = True,
+    wait_seconds: int = 2,
+) -> Sandbox:
+    """Start the server, provision, build the runner; with `record`, write the state file (after provisioning,
+    so a reader never finds a sandbox that is not ready)."""
+    server = SandboxServer(port).start()
+    try:
+        clients = make_clients(server.endpoint)
+        pipeline = provision(clients, handler or parse_handler(None), settings)
+        runner = LocalRunner(
+            clients.sqs,
+            clients.logs,
+            function_spec(pipeline),
+            pipeline.queue_url,
+            pipeline.queue_arn,
+            wait_seconds=wait_seconds,
+        )
+        sandbox = Sandbox(server, clients, pipeline, runner)
+        if record:
+            sandbox.state = SandboxState(
+                endpoint=server.endpoint,
+                port=server.port,
+                pid=os.getpid(),
+                handler=str(pipeline.handler),
+                started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                log_file=os.environ.get("EVCTL_SANDBOX_LOG", ""),
+                settings=pipeline.settings.as_dict(),
+            )
+            state_file.write(sandbox.state)
+        return sandbox
+    except BaseException:
+        server.stop()
+        raise
+
+
+def serve(
+    sandbox: Sandbox,
+    stop: threading.Event,
+    on_invocation: Callable[[Invocation], None] | None = None,
+    on_error: Callable[[BaseException], None] | None = None,
+) -> None:
+    """Run the local runner until `stop` is set, then shut everything down and remove the state file."""
+    worker = threading.Thread(
+        target=sandbox.runner.run, args=(stop, on_invocation, on_error), name="evctl-runner", daemon=True
+    )
+    worker.start()
+    try:
+        while not stop.wait(0.2):
+            if not worker.is_alive():
+                break
+    finally:
+        stop.set()
+        # The runner finishes its long poll (≤ wait_seconds) and any invocation in flight (≤ the timeout).
+        worker.join(timeout=sandbox.runner.wait_seconds + sandbox.pipeline.settings.timeout + 5)
+        sandbox.stop()
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[list[str]]:
+    """SIGINT and SIGTERM set `stop` (and are recorded by name) instead of killing the process."""
+    received: list[str] = []
+
+    def handle(signum: int, _frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def spawn_detached(
+    argv: Sequence[str],
+    *,
+    timeout: float = 30.0,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SandboxState:
+    """Run `evctl sandbox up` (argv without --detach) as a background process; return once it is ready.
+
+    The child starts a new session (a closed terminal does not stop it) and logs to the state directory.
+    """
+    log = state_file.log_path()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, EVCTL_SANDBOX_LOG=str(log))
+    env.pop("EVCTL_SANDBOX", None)
+    with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "evctl", *argv],
+            stdin=devnull,
+            stdout=out,
+            stderr=out,
+            env=env,
+            start_new_session=True,
+        )
+    deadline = clock() + timeout
+    while clock() < deadline:
+        code = child.poll()
+        if code is not None:
+            raise _child_error(code, log)
+        with contextlib.suppress(ConfigError):
+            current = state_file.read()
+            if current is not None and current.pid == child.pid:
+                return current
+        sleep(0.1)
+    child.terminate()
+    raise EvctlError(f"the sandbox did not become ready within {timeout:.0f} s", f"see {log}")
+
+
+def _child_error(code: int, log: os.PathLike[str]) -> EvctlError:
+    lines = open(log, encoding="utf-8", errors="replace").read().splitlines()  # noqa: SIM115
+    reason = next((line for line in reversed(lines) if line.startswith("evctl: error: ")), None)
+    message = reason[len("evctl: error: ") :] if reason else f"the sandbox process exited with status {code}"
+    error = EvctlError(message, None if reason else f"see {log}")
+    with contextlib.suppress(ValueError):
+        error.exit_code = ExitCode(code)
+    return error
+
+
+def stop_running(
+    *, timeout: float = 15.0, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+) -> dict[str, Any]:
+    """Stop the recorded sandbox: SIGTERM, wait, then SIGKILL. Idempotent."""
+    current = state_file.read()
+    if current is None:
+        return {"stopped": False, "reason": "no sandbox is running"}
+    if not state_file.pid_alive(current.pid):
+        state_file.remove()
+        return {"stopped": False, "pid": current.pid, "reason": "stale state file removed (process was gone)"}
+    os.kill(current.pid, signal.SIGTERM)
+    deadline = clock() + timeout
+    while state_file.pid_alive(current.pid) and clock() < deadline:
+        sleep(0.1)
+    forced = state_file.pid_alive(current.pid)
+    if forced:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(current.pid, signal.SIGKILL)
+    state_file.remove(current.pid)
+    return {"stopped": True, "pid": current.pid, "endpoint": current.endpoint, "forced": forced}

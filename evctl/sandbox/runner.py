@@ -1,0 +1,418 @@
+"""The local Lambda runner: what an SQS event source mapping does, with the handler in its own process.
+
+Long-polls the queue, gathers a batch (batch size, batching window), hands the handler the event Lambda would
+(Records with messageId, receiptHandle, body, attributes, messageAttributes, md5OfBody, eventSource,
+eventSourceARN, awsRegion) and a context object, enforces the timeout, and settles the batch as Lambda does:
+success deletes it; with ReportBatchItemFailures only the reported messages stay; an error or timeout leaves the
+whole batch to reappear after the visibility timeout, and SQS moves a message to the DLQ after maxReceiveCount.
+Handler output goes to CloudWatch Logs between START / END / REPORT lines, in a stream named as Lambda names them.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from evctl.errors import error_code
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], None]
+Outcome = Literal["success", "partial", "error", "timeout"]
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What the runner needs to know about the function and its event source mapping."""
+
+    name: str
+    handler_file: Path
+    handler_function: str
+    arn: str
+    region: str
+    timeout: float = 3.0  # seconds
+    memory_mb: int = 128
+    log_group: str = ""
+    batch_size: int = 10
+    batching_window: float = 0.0  # MaximumBatchingWindowInSeconds
+    report_batch_item_failures: bool = True
+
+    @property
+    def log_group_name(self) -> str:
+        return self.log_group or f"/aws/lambda/{self.name}"
+
+
+@dataclass
+class Invocation:
+    """One batch handed to the handler, and what became of it."""
+
+    request_id: str
+    message_ids: list[str]
+    outcome: Outcome
+    deleted: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # left in the queue to be retried
+    error: str | None = None
+    duration_ms: float = 0.0
+    log_stream: str = ""
+    log_lines: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "request_id": self.request_id,
+            "outcome": self.outcome,
+            "messages": len(self.message_ids),
+            "deleted": len(self.deleted),
+            "kept": len(self.kept),
+            "error": self.error,
+            "duration_ms": round(self.duration_ms, 2),
+        }
+
+
+def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS MessageAttributes → the camelCase shape Lambda puts in a record."""
+    converted = {}
+    for name, value in attributes.items():
+        item: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value.get("DataType")}
+        if "StringValue" in value:
+            item["stringValue"] = value["StringValue"]
+        if "BinaryValue" in value:
+            raw = value["BinaryValue"]
+            item["binaryValue"] = base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
+        converted[name] = item
+    return converted
+
+
+def sqs_event(messages: Sequence[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping passes to the handler."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": lambda_message_attributes(m.get("MessageAttributes", {})),
+                "md5OfBody": m["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def log_stream_name(now: dt.datetime | None = None) -> str:
+    """Lambda's stream name: YYYY/MM/DD/[$LATEST]<execution environment id>."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+
+
+def settle(
+    outcome_ok: bool, result: Any, message_ids: Sequence[str], report_batch_item_failures: bool
+) -> tuple[list[str], list[str], str | None]:
+    """(delete, keep, problem) for a batch, as Lambda decides it.
+
+    With ReportBatchItemFailures, a response listing `batchItemFailures` keeps exactly those; an entry without
+    a known `itemIdentifier` makes the whole batch a failure. Without the flag the response is ignored.
+    """
+    ids = list(message_ids)
+    if not outcome_ok:
+        return [], ids, None
+    if not report_batch_item_failures or not isinstance(result, dict) or not result.get("batchItemFailures"):
+        return ids, [], None
+    failures = result["batchItemFailures"]
+    if not isinstance(failures, list):
+        return [], ids, "batchItemFailures is not a list: the whole batch is retried"
+    reported: set[str] = set()
+    for item in failures:
+        identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(identifier, str) or identifier not in ids:
+            return [], ids, f"invalid itemIdentifier {identifier!r}: the whole batch is retried"
+        reported.add(identifier)
+    return [i for i in ids if i not in reported], [i for i in ids if i in reported], None
+
+
+class LocalRunner:
+    """Polls one queue for one function. Sequential: one invocation at a time (Lambda concurrency 1)."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        logs: Any,
+        function: FunctionSpec,
+        queue_url: str,
+        queue_arn: str,
+        *,
+        wait_seconds: int = 2,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = time.sleep,
+        python: str = sys.executable,
+    ) -> None:
+        self.sqs = sqs
+        self.logs = logs
+        self.function = function
+        self.queue_url = queue_url
+        self.queue_arn = queue_arn
+        self.wait_seconds = wait_seconds
+        self.clock = clock
+        self.sleep = sleep
+        self.python = python
+        self.log_stream = ""
+        self._stream_ready = False
+        self.invocations: list[Invocation] = []
+
+    # ---- polling -----------------------------------------------------------------------------
+    def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=max(1, min(10, count)),
+            WaitTimeSeconds=wait,
+            MessageSystemAttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        return messages
+
+    def receive_batch(self) -> list[dict[str, Any]]:
+        """Long-poll for the first messages, then fill the batch until it is full or the window closes."""
+        batch = self._receive(self.function.batch_size, self.wait_seconds)
+        if not batch:
+            return []
+        deadline = self.clock() + self.function.batching_window
+        while len(batch) < self.function.batch_size and self.clock() < deadline:
+            more = self._receive(self.function.batch_size - len(batch), 0)
+            if more:
+                batch.extend(more)
+            else:
+                self.sleep(min(0.05, max(0.0, deadline - self.clock())))
+        return batch
+
+    def poll_once(self) -> Invocation | None:
+        batch = self.receive_batch()
+        if not batch:
+            return None
+        return self.invoke(batch)
+
+    def run(
+        self,
+        stop: threading.Event,
+        on_invocation: Callable[[Invocation], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        """Poll until `stop` is set. AWS errors (a reset sandbox, a deleted queue) are reported and retried."""
+        while not stop.is_set():
+            try:
+                invocation = self.poll_once()
+            except Exception as exc:
+                if on_error is not None:
+                    on_error(exc)
+                stop.wait(1.0)
+                continue
+            if invocation is not None and on_invocation is not None:
+                on_invocation(invocation)
+
+    # ---- one invocation ----------------------------------------------------------------------
+    def invoke(self, messages: Sequence[dict[str, Any]]) -> Invocation:
+        fn = self.function
+        request_id = str(uuid.uuid4())
+        ids = [m["MessageId"] for m in messages]
+        if not self.log_stream:
+            self.log_stream = log_stream_name()
+            self._stream_ready = False
+        started_ms = time.time() * 1000
+        context = {
+            "function_name": fn.name,
+            "function_version": "$LATEST",
+            "invoked_function_arn": fn.arn,
+            "memory_limit_in_mb": fn.memory_mb,
+            "aws_request_id": request_id,
+            "log_group_name": fn.log_group_name,
+            "log_stream_name": self.log_stream,
+            "deadline_ms": int(started_ms + fn.timeout * 1000),
+        }
+        payload = json.dumps({"event": sqs_event(messages, self.queue_arn, fn.region), "context": context})
+        lines: list[tuple[int, str]] = [(int(started_ms), f"START RequestId: {request_id} Version: $LATEST")]
+        run = _run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout)
+        lines.extend(run.lines)
+        duration = run.duration_ms
+        end_ms = int(started_ms + duration)
+        result = run.result or {}
+        if run.timed_out:
+            outcome: Outcome = "timeout"
+            error = f"Task timed out after {fn.timeout:.2f} seconds"
+            lines.append((end_ms, f"{_iso(end_ms)} {request_id} {error}"))
+        elif run.result is None:
+            outcome = "error"
+            error = f"Runtime.ExitError: Runtime exited with error: exit status {run.returncode}"
+            lines.append(
+                (end_ms, f"RequestId: {request_id} Error: Runtime exited with error: exit status {run.returncode}")
+            )
+        elif not result.get("ok"):
+            outcome = "error"
+            error = f"{result.get('errorType')}: {result.get('errorMessage')}"
+        else:
+            outcome = "success"
+            error = None
+        delete, keep, problem = settle(outcome == "success", result.get("result"), ids, fn.report_batch_item_failures)
+        if outcome == "success" and keep:
+            outcome = "partial"
+        if problem:
+            error = problem
+            outcome = "partial"
+        lines.append((end_ms, f"END RequestId: {request_id}"))
+        report = (
+            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} ms"
+            f"\tMemory Size: {fn.memory_mb} MB\tMax Memory Used: {result.get('maxRssMb', 0)} MB"
+        )
+        if run.timed_out:
+            report += "\tStatus: timeout"
+        lines.append((end_ms, report))
+        stream = self.log_stream
+        self._put_logs(lines)
+        if run.timed_out or run.result is None:
+            self.log_stream = ""  # Lambda replaces an execution environment after a timeout or crash
+        receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
+        self._delete([receipts[i] for i in delete])
+        invocation = Invocation(
+            request_id=request_id,
+            message_ids=ids,
+            outcome=outcome,
+            deleted=delete,
+            kept=keep,
+            error=error,
+            duration_ms=duration,
+            log_stream=stream,
+            log_lines=[text for _, text in lines],
+        )
+        self.invocations.append(invocation)
+        return invocation
+
+    def _delete(self, receipt_handles: Sequence[str]) -> None:
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(chunk)],
+            )
+
+    def _put_logs(self, lines: Sequence[tuple[int, str]]) -> None:
+        events = [{"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda item: item[0])]
+        for attempt in (1, 2):
+            try:
+                if not self._stream_ready:
+                    self._ensure_stream()
+                self.logs.put_log_events(
+                    logGroupName=self.function.log_group_name, logStreamName=self.log_stream, logEvents=events
+                )
+                return
+            except Exception as exc:
+                if attempt == 2 or error_code(exc) != "ResourceNotFoundException":
+                    raise
+                self._stream_ready = False  # the sandbox was reset: recreate the group and stream
+
+    def _ensure_stream(self) -> None:
+        for call, kwargs in (
+            (self.logs.create_log_group, {"logGroupName": self.function.log_group_name}),
+            (
+                self.logs.create_log_stream,
+                {"logGroupName": self.function.log_group_name, "logStreamName": self.log_stream},
+            ),
+        ):
+            try:
+                call(**kwargs)
+            except Exception as exc:
+                if error_code(exc) != "ResourceAlreadyExistsException":
+                    raise
+        self._stream_ready = True
+
+
+def _iso(epoch_ms: int) -> str:
+    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+@dataclass
+class ChildRun:
+    lines: list[tuple[int, str]]
+    result: dict[str, Any] | None
+    timed_out: bool
+    returncode: int
+    duration_ms: float
+
+
+def _run_child(python: str, file: Path, function: str, payload: str, timeout: float) -> ChildRun:
+    """Run the handler in its own process group; kill the group when the timeout passes."""
+    with tempfile.TemporaryDirectory(prefix="evctl-invoke-") as tmp:
+        result_path = os.path.join(tmp, "result.json")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [python, "-m", "evctl.sandbox.invoke", str(file), function, result_path],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=str(file.parent) if file.parent.is_dir() else None,
+            env=env,
+            start_new_session=True,
+        )
+        lines: list[tuple[int, str]] = []
+        reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
+        reader.start()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(payload.encode("utf-8"))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        timed_out = False
+        try:
+            proc.wait(timeout=timeout + _startup_allowance())
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc)
+            proc.wait()
+        duration_ms = (time.monotonic() - started) * 1000
+        reader.join(timeout=2)
+        result = None
+        if not timed_out:
+            try:
+                with open(result_path, encoding="utf-8") as fh:
+                    result = json.load(fh)
+            except (OSError, ValueError):
+                result = None
+        _kill_group(proc)  # anything the handler left running in the background
+        return ChildRun(
+            lines, result, timed_out, proc.returncode, min(duration_ms, timeout * 1000) if timed_out else duration_ms
+        )
+
+
+def _startup_allowance() -> float:
+    """Interpreter start-up is not the handler's time (Lambda's Init phase is separate)."""
+    return 0.3
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _read_lines(stream: Any, lines: list[tuple[int, str]]) -> None:
+    """Each output line becomes one log event, stamped when it arrived; bytes that are not UTF-8 are replaced."""
+    for raw in iter(stream.readline, b""):
+        text = raw.rstrip(b"\n").decode("utf-8", errors="replace")
+        lines.append((int(time.time() * 1000), text))
+    stream.close()
