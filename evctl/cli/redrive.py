@@ -78,6 +78,9 @@ def dlq_cmd(
         bool, typer.Option("--no-wait", help="Native: start the task, print its handle, return.")
     ] = False,
     concurrency: Annotated[int, typer.Option(metavar="N", min=1, max=16, help="Manual: parallel move loops.")] = 2,
+    wait: Annotated[
+        int, typer.Option(metavar="SECONDS", min=0, max=20, help="Manual: long-poll wait; an empty poll ends the run.")
+    ] = 2,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
 ) -> None:
@@ -99,7 +102,7 @@ def dlq_cmd(
         return _dry_run(app_, plan, request)
     if plan.mode == "native":
         return _native(app_, plan, request, yes=yes, wait=not no_wait)
-    return _manual(app_, plan, request, yes=yes, concurrency=concurrency)
+    return _manual(app_, plan, request, yes=yes, concurrency=concurrency, wait=wait)
 
 
 @app.command("status")
@@ -176,7 +179,9 @@ def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes
         raise PartialFailure(f"the move task was cancelled after ~{task.moved} messages", "run the redrive again")
 
 
-def _manual(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes: bool, concurrency: int) -> None:
+def _manual(
+    app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes: bool, concurrency: int, wait: int
+) -> None:
     from evctl.cli.queue import _graceful_stop, _progress
     from evctl.core.mover import compile_filter
     from evctl.core.queues import queue_stats
@@ -200,7 +205,7 @@ def _manual(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes
         ):
             report = manual_redrive(
                 sqs, plan, sink, max_messages=request.max_messages, filter=request.filter,
-                concurrency=concurrency, should_stop=stop, on_progress=lambda r: _progress(bar, r),
+                concurrency=concurrency, wait_seconds=wait, should_stop=stop, on_progress=lambda r: _progress(bar, r),
             )  # fmt: skip
     finally:
         if journal is not None:

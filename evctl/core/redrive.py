@@ -380,8 +380,8 @@ def follow_task(
     *,
     on_progress: Callable[[MoveTask], None],
     poll_seconds: float = 2.0,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
     timeout: float | None = None,
 ) -> MoveTask:
     """Poll ListMessageMoveTasks until the task ends; returns its final state.
@@ -389,6 +389,8 @@ def follow_task(
     A finished task has no TaskHandle in the listing, so it is matched by handle while running and by its start
     time afterwards. Ctrl-C stops the waiting, not the task: the Interrupted error says how to follow or cancel it.
     """
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
     deadline = None if timeout is None else clock() + timeout
     current = task
     try:
