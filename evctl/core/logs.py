@@ -25,7 +25,6 @@ from typing import Any
 
 from evctl.core.log_format import Classifier, LogEvent, is_error
 from evctl.errors import (
-    ConfigError,
     NotFoundError,
     ServiceError,
     UsageError,
@@ -73,6 +72,7 @@ _LIVE_UNAVAILABLE_CODES = {
     "NotImplemented",
     "InvalidAction",
 }
+_DENIED_CODES = {"AccessDeniedException", "AccessDenied"}
 _FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$")
 _DURATION_RE = re.compile(r"^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d|w))+$")
 _DURATION_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -213,7 +213,7 @@ def _function_source(
         if code == "ResourceNotFoundException":
             return None
         mapped = from_aws(exc, f"function {name}")
-        if isinstance(mapped, ConfigError) and "access denied" in mapped.message:
+        if code in _DENIED_CODES:
             group = f"/aws/lambda/{name}"
             notify(f"cannot read function {name}'s configuration (access denied); assuming log group {group}")
         else:
@@ -244,7 +244,7 @@ def _describe_group(logs_client: Any, name: str, notify: Notify | None = None) -
         response = logs_client.describe_log_groups(logGroupNamePrefix=name, limit=50)
     except Exception as exc:
         mapped = from_aws(exc, f"log group {name}")
-        if isinstance(mapped, ConfigError) and "access denied" in mapped.message:
+        if error_code(exc) in _DENIED_CODES:
             return _UNKNOWN
         if isinstance(mapped, UsageError):  # a name DescribeLogGroups refuses cannot exist
             return None
@@ -279,6 +279,11 @@ def _suggest(target: str, logs_client: Any, lambda_client: Any) -> str:
         pass
     close = difflib.get_close_matches(target, list(names), n=3, cutoff=0.6)
     shown = list(dict.fromkeys(names[c] for c in close))
+    # A function and its /aws/lambda/<name> group are one suggestion, in the form the user typed.
+    if target.startswith("/"):
+        shown = [s for s in shown if f"/aws/lambda/{s}" not in shown]
+    else:
+        shown = [s for s in shown if not (s.startswith("/aws/lambda/") and s.removeprefix("/aws/lambda/") in shown)]
     if shown:
         return "did you mean " + " or ".join(shown) + "?"
     return "check the name (function name or ARN, log group name or ARN) and --region"

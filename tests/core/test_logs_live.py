@@ -1,0 +1,213 @@
+"""--live: StartLiveTail sessions, the sampling notice, the 10-group limit, and the fallback to polling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from evctl.core.logs import LogSource, Tail, TailOptions, check_live_targets, live_events
+from evctl.errors import ExitCode, UsageError
+from tests.core.test_logs_harness import FakeClock, moto_logs
+
+__all__ = ["moto_logs"]
+
+ARN = "arn:aws:logs:us-east-1:123456789012:log-group:"
+
+
+def make_group(logs: Any, name: str, messages: list[str], ts: int) -> LogSource:
+    logs.create_log_group(logGroupName=name)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    if messages:
+        logs.put_log_events(
+            logGroupName=name,
+            logStreamName="s",
+            logEvents=[{"timestamp": ts + i, "message": m} for i, m in enumerate(messages)],
+        )
+    return LogSource(label=name.rsplit("/", 1)[-1], group=name, arn=ARN + name)
+
+
+def deny_live_tail(logs: Any, code: str = "AccessDeniedException") -> list[dict[str, Any]]:
+    """Answers StartLiveTail with an error; returns the list of parameters it was called with."""
+    calls: list[dict[str, Any]] = []
+
+    def before_params(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    def before_call(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Error": {"Code": code, "Message": "not authorized to perform logs:StartLiveTail"}}
+        return AWSResponse("https://logs.test", 400, {}, None), {**error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+
+    logs.meta.events.register("before-parameter-build.cloudwatch-logs.StartLiveTail", before_params)
+    logs.meta.events.register("before-call.cloudwatch-logs.StartLiveTail", before_call)
+    return calls
+
+
+def test_live_session_events_from_moto(moto_logs: Any) -> None:
+    clock = FakeClock()
+    # One group: moto 5.2 resolves every identifier of a multi-group session to its last group.
+    source = make_group(moto_logs, "/aws/lambda/a", ["a1", "a2"], clock.now_ms)
+    notices: list[str] = []
+    tail = Tail(
+        moto_logs,
+        [source],
+        TailOptions(start_ms=0, live=True),
+        clock=clock,
+        sleep=clock.sleep,
+        on_notice=notices.append,
+    )
+    shown = list(tail)
+    assert [(e["source"], e["group"], e["message"]) for e in shown] == [
+        ("a", "/aws/lambda/a", "a1"),
+        ("a", "/aws/lambda/a", "a2"),
+    ]
+    assert all(e["eventId"] is None and e["ingestionTime"] for e in shown)
+    assert notices == [] and tail.summary() == "2 events from 1 log group (live tail)"
+
+
+def test_live_events_of_several_groups_are_labelled_by_their_group_arn() -> None:
+    sources = [LogSource(label=n, group=f"/aws/lambda/{n}", arn=f"{ARN}/aws/lambda/{n}") for n in ("a", "b")]
+    results = [
+        {
+            "logStreamName": "s",
+            "logGroupIdentifier": f"{ARN}/aws/lambda/b",
+            "message": "b1",
+            "timestamp": 1,
+            "ingestionTime": 2,
+        },
+        {
+            "logStreamName": "s",
+            "logGroupIdentifier": f"{ARN}/aws/lambda/a:*",
+            "message": "a1",
+            "timestamp": 2,
+            "ingestionTime": 3,
+        },
+        {
+            "logStreamName": "s",
+            "logGroupIdentifier": f"{ARN}/aws/lambda/c",
+            "message": "c1",
+            "timestamp": 3,
+            "ingestionTime": 4,
+        },
+    ]
+    stream = [
+        {"sessionStart": {"sessionId": "x"}},
+        {"sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": results}},
+    ]
+    shown = list(live_events(stream, sources))
+    assert [(e["source"], e["group"], e["message"]) for e in shown] == [
+        ("b", "/aws/lambda/b", "b1"),
+        ("a", "/aws/lambda/a", "a1"),
+        ("/aws/lambda/c", "/aws/lambda/c", "c1"),
+    ]
+
+
+@pytest.mark.parametrize("code", ["AccessDeniedException", "UnknownOperationException"])
+def test_denied_or_unknown_live_tail_falls_back_to_polling_new_events(moto_logs: Any, code: str) -> None:
+    clock = FakeClock()
+    source = make_group(moto_logs, "/aws/lambda/a", ["before the tail started"], clock.now_ms - 5000)
+    calls = deny_live_tail(moto_logs, code)
+    clock.on_sleep.append(
+        lambda: (
+            moto_logs.put_log_events(
+                logGroupName="/aws/lambda/a",
+                logStreamName="s",
+                logEvents=[{"timestamp": clock.now_ms, "message": f"at {clock.now:.0f}"}],
+            )
+            if len(clock.slept) <= 3
+            else None
+        )
+    )
+    notices: list[str] = []
+    options = TailOptions(start_ms=0, end_ms=clock.now_ms + 3000, live=True, stream_prefixes=("s",))
+    tail = Tail(moto_logs, [source], options, clock=clock, sleep=clock.sleep, on_notice=notices.append)
+    shown = [e["message"] for e in tail]
+    assert calls == [{"logGroupIdentifiers": [ARN + "/aws/lambda/a"], "logStreamNamePrefixes": ["s"]}]
+    assert notices == [f"live tail is unavailable ({code}); polling FilterLogEvents instead"]
+    assert len(shown) == 3 and "before the tail started" not in shown
+    assert tail.summary().startswith("3 events from 1 log group; ")
+
+
+def test_client_without_start_live_tail_falls_back(moto_logs: Any) -> None:
+    class OldClient:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "start_live_tail":
+                raise AttributeError(name)
+            return getattr(self._inner, name)
+
+    clock = FakeClock()
+    source = make_group(moto_logs, "/aws/lambda/a", [], clock.now_ms)
+    notices: list[str] = []
+    options = TailOptions(start_ms=0, end_ms=clock.now_ms, live=True)
+    assert (
+        list(Tail(OldClient(moto_logs), [source], options, clock=clock, sleep=clock.sleep, on_notice=notices.append))
+        == []
+    )
+    assert notices == ["live tail is unavailable (this botocore has no StartLiveTail); polling FilterLogEvents instead"]
+
+
+def test_group_without_arn_falls_back() -> None:
+    notices: list[str] = []
+    clock = FakeClock()
+    source = LogSource(label="fn", group="/aws/lambda/fn", exists=False)
+    options = TailOptions(start_ms=0, end_ms=clock.now_ms - 60_000, live=True)
+
+    class Unused:
+        def filter_log_events(self, **_: Any) -> dict[str, Any]:
+            return {"events": []}
+
+    assert list(Tail(Unused(), [source], options, clock=clock, sleep=clock.sleep, on_notice=notices.append)) == []
+    assert notices == [
+        "live tail is unavailable (no ARN known for /aws/lambda/fn); polling FilterLogEvents instead",
+        "log group /aws/lambda/fn now exists",
+    ]
+
+
+def test_sampling_is_announced_at_most_once_a_minute() -> None:
+    clock = FakeClock(start=1000.0)
+    source = LogSource(label="a", group="/aws/lambda/a", arn=ARN + "/aws/lambda/a")
+
+    def update(sampled: bool, message: str) -> dict[str, Any]:
+        result = {
+            "logStreamName": "s",
+            "logGroupIdentifier": source.arn,
+            "message": message,
+            "timestamp": 1,
+            "ingestionTime": 2,
+        }
+        return {"sessionUpdate": {"sessionMetadata": {"sampled": sampled}, "sessionResults": [result]}}
+
+    class Stream(list[dict[str, Any]]):
+        closed = False
+
+        def close(self) -> None:
+            self.closed = True
+
+        def __iter__(self) -> Any:
+            for item in super().__iter__():
+                clock.now += 20
+                yield item
+
+    stream = Stream([{"sessionStart": {}}, *(update(i % 2 == 0, str(i)) for i in range(8))])
+    notices: list[str] = []
+    shown = [e["message"] for e in live_events(stream, [source], clock=clock, on_notice=notices.append)]
+    assert shown == [str(i) for i in range(8)]
+    assert len(notices) == 2  # sampled updates 40, 80, 120 and 160 s in: announced at 40 and 120
+    assert notices[0] == "live tail is sampling: more than 500 events/s match, so AWS sends only some of them"
+    assert stream.closed
+
+
+def test_more_than_ten_groups_are_refused_before_any_call() -> None:
+    targets = [f"/aws/lambda/fn-{i}" for i in range(11)]
+    with pytest.raises(UsageError) as raised:
+        check_live_targets(targets)
+    assert raised.value.exit_code == ExitCode.USAGE
+    assert str(raised.value) == "--live takes at most 10 log groups (11 given) — use --follow instead"
+    check_live_targets(targets[:10] + targets[:10])  # repeats count once
+    sources = [LogSource(label=t, group=t, arn=ARN + t) for t in targets]
+    with pytest.raises(UsageError):
+        Tail(object(), sources, TailOptions(start_ms=0, live=True))
