@@ -38,7 +38,7 @@ def event(message: str, *, stream: str = STREAM, ts: int = TS, source: str = "fn
         (f"[ERROR]\t2026-11-27T10:00:00.000Z\t{REQ}\tsomething broke\n", "error", REQ),
         (f"[INFO]\t2026-11-27T10:00:00.000Z\t{REQ}\tall good\n", "log", REQ),
         (
-            f"[ERROR] KeyError: 'email'\rTraceback (most recent call last):\r  File \"/var/task/app.py\"\r",
+            "[ERROR] KeyError: 'email'\rTraceback (most recent call last):\r  File \"/var/task/app.py\"\r",
             "traceback",
             None,
         ),
