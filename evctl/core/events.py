@@ -64,7 +64,9 @@ def entry_from_json(obj: Any, *, default_bus: str) -> dict[str, Any]:
 
     PutEvents entry: Source, DetailType, Detail (a JSON string or an object), Resources, Time (RFC 3339
     string or epoch seconds), EventBusName, TraceHeader. EventBridge envelope: source, detail-type,
-    detail, resources, time (id, account, region, version and other envelope fields are ignored).
+    detail, resources, time (id, account, region, version and other envelope fields are ignored). Also an
+    SQS message whose body is such an event (an `evctl queue drain` line or Lambda record with `body`, or a
+    boto3 message with `Body`); its AWSTraceHeader attribute becomes the TraceHeader.
     EventBusName defaults to `default_bus`. Detail objects are serialised compactly; Detail strings are
     kept byte for byte. Raises InvalidEntry when `obj` is neither shape, has unknown entry fields, or has
     an unreadable Time; everything else (missing fields, bad Detail, size) is left to `validate_entry`.
@@ -84,6 +86,8 @@ def entry_from_json(obj: Any, *, default_bus: str) -> dict[str, Any]:
     elif _ENVELOPE_KEYS & obj.keys():
         source, detail_type, detail = obj.get("source"), obj.get("detail-type"), obj.get("detail")
         resources, when, bus, trace = obj.get("resources"), obj.get("time"), default_bus, None
+    elif isinstance(obj.get("body", obj.get("Body")), str):
+        return _entry_from_sqs_message(obj, default_bus=default_bus)
     else:
         raise InvalidEntry(
             "neither a PutEvents entry nor an EventBridge event",
@@ -105,33 +109,20 @@ def entry_from_json(obj: Any, *, default_bus: str) -> dict[str, Any]:
     return entry
 
 
-def build_entry(
-    *,
-    source: str | None,
-    detail_type: str | None,
-    detail: str | None,
-    bus: str,
-    resources: Sequence[str] = (),
-    time: str | None = None,
-    trace_header: str | None = None,
-) -> dict[str, Any]:
-    """An entry from command-line values (Detail as JSON text, `{}` when not given)."""
-    return entry_from_json(
-        {
-            key: value
-            for key, value in {
-                "Source": source,
-                "DetailType": detail_type,
-                "Detail": "{}" if detail is None else detail,
-                "Resources": list(resources) or None,
-                "Time": time,
-                "EventBusName": bus,
-                "TraceHeader": trace_header,
-            }.items()
-            if value is not None
-        },
-        default_bus=bus,
-    )
+def _entry_from_sqs_message(message: Mapping[str, Any], *, default_bus: str) -> dict[str, Any]:
+    """An SQS message (a drain line / Lambda record `body`, or boto3's `Body`) holding an EventBridge event."""
+    try:
+        inner = json.loads(message.get("body", message.get("Body")) or "")
+    except ValueError:
+        raise InvalidEntry("an SQS message whose body is not JSON, so not an EventBridge event") from None
+    if not isinstance(inner, Mapping) or not ((_ENTRY_KEYS | _ENVELOPE_KEYS) & inner.keys()):
+        raise InvalidEntry("an SQS message whose body is not an EventBridge event")
+    entry = entry_from_json(inner, default_bus=default_bus)
+    attributes = message.get("attributes") or message.get("Attributes") or {}
+    trace = attributes.get("AWSTraceHeader") if isinstance(attributes, Mapping) else None
+    if trace and "TraceHeader" not in entry:
+        entry["TraceHeader"] = trace
+    return entry
 
 
 def parse_time(value: Any) -> dt.datetime:
@@ -204,12 +195,15 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     return size
 
 
-def validate_entry(entry: Mapping[str, Any], *, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES) -> list[str]:
+def validate_entry(
+    entry: Mapping[str, Any], *, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES, detail_is_object: bool = False
+) -> list[str]:
     """Everything AWS would reject in this entry, as sentences; an empty list means valid.
 
     Checked: Source, DetailType and Detail present and non-empty strings; Source not in the reserved `aws.`
     namespace; DetailType at most 128 characters; Detail a JSON object; at most 10 Resources, each a
     string; EventBusName a name or ARN; TraceHeader 1-500 characters; entry_size within `max_entry_bytes`.
+    `detail_is_object=True` skips re-parsing a Detail the caller itself serialised from a JSON object.
     """
     problems: list[str] = []
     for key in ("Source", "DetailType"):
@@ -224,7 +218,8 @@ def validate_entry(entry: Mapping[str, Any], *, max_entry_bytes: int = DEFAULT_M
     detail_type = entry.get("DetailType")
     if isinstance(detail_type, str) and len(detail_type) > MAX_DETAIL_TYPE_CHARS:
         problems.append(f"DetailType is {len(detail_type)} characters; the limit is {MAX_DETAIL_TYPE_CHARS}")
-    problems.extend(_detail_problems(entry.get("Detail")))
+    if not (detail_is_object and isinstance(entry.get("Detail"), str)):
+        problems.extend(_detail_problems(entry.get("Detail")))
     resources = entry.get("Resources") or []
     if not isinstance(resources, list):
         problems.append(f"Resources must be a list of ARNs, not {_json_type(resources)}")
@@ -326,7 +321,9 @@ def parse_event(
         entry = entry_from_json(obj, default_bus=default_bus)
     except InvalidEntry as exc:
         return InputEvent(line, None, [str(exc)])
-    return InputEvent(line, entry, validate_entry(entry, max_entry_bytes=max_entry_bytes))
+    detail = obj.get("Detail", obj.get("detail"))  # an object here was serialised by entry_from_json
+    problems = validate_entry(entry, max_entry_bytes=max_entry_bytes, detail_is_object=isinstance(detail, Mapping))
+    return InputEvent(line, entry, problems)
 
 
 def _decode(raw: bytes | str, *, first: bool) -> tuple[str, str | None]:

@@ -166,6 +166,10 @@ def test_envelopes_from_a_queue_can_be_published_again(queue: str) -> None:
     again = run_cli(["publish", "--file", "-"], input="".join(json.dumps(b) + "\n" for b in bodies))
     assert again.exit_code == 0, again.stderr
     assert sorted(e["detail"]["n"] for e in received(queue)) == [0, 1, 2]
+    # drain lines (the Lambda SQS record shape, the body a string) are accepted too
+    drained = "".join(json.dumps({"messageId": str(i), "body": json.dumps(b)}) + "\n" for i, b in enumerate(bodies))
+    assert run_cli(["publish", "--file", "-"], input=drained).exit_code == 0
+    assert sorted(e["detail"]["n"] for e in received(queue)) == [0, 1, 2]
 
 
 def test_dry_run_prints_entries_and_sends_nothing(queue: str) -> None:

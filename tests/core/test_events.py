@@ -59,6 +59,28 @@ def test_envelope_from_an_sqs_body_becomes_an_entry_on_the_default_bus() -> None
     assert ev.validate_entry(entry) == []
 
 
+def test_an_sqs_message_holding_an_event_is_unwrapped() -> None:
+    drain_line = {
+        "messageId": "m-1",
+        "body": json.dumps(SQS_BODY),
+        "attributes": {"ApproximateReceiveCount": "3", "AWSTraceHeader": "Root=1-abc"},
+        "eventSource": "aws:sqs",
+    }
+    entry = ev.entry_from_json(drain_line, default_bus="default")
+    assert entry == {**ev.entry_from_json(SQS_BODY, default_bus="default"), "TraceHeader": "Root=1-abc"}
+    boto3_message = {"MessageId": "m-2", "Body": json.dumps(SQS_BODY), "ReceiptHandle": "r"}
+    assert ev.entry_from_json(boto3_message, default_bus="default")["Source"] == "my.webapp"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [("not json", "body is not JSON"), (json.dumps({"order": 1}), "body is not an EventBridge event")],
+)
+def test_an_sqs_message_with_another_body_is_invalid(body: str, message: str) -> None:
+    with pytest.raises(ev.InvalidEntry, match=message):
+        ev.entry_from_json({"messageId": "m", "body": body}, default_bus="default")
+
+
 def test_entry_round_trips_through_its_json_lines_form() -> None:
     entry = ev.entry_from_json(SQS_BODY, default_bus="default")
     line = json.dumps(ev.entry_to_json(entry))

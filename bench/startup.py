@@ -1,0 +1,64 @@
+"""Benchmark: how long `evctl --version` and `evctl --help` take (a benchmark, not a test).
+
+Each command runs --runs times as a fresh process (after one warm-up run that fills the OS file cache); the
+table shows median, min and max wall time, next to `python -c pass` and `aws --version` for scale.
+Targets (issue 2): `evctl --version` median <= 80 ms, `evctl --help` median <= 150 ms on a 2-core machine.
+
+    .venv/bin/python bench/startup.py [--runs 21]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+TARGETS_MS = {"evctl --version": 80.0, "evctl --help": 150.0}
+
+
+def wall_ms(cmd: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return (time.perf_counter() - started) * 1000
+
+
+def measure(cmd: list[str], runs: int) -> list[float]:
+    wall_ms(cmd)  # warm-up
+    return [wall_ms(cmd) for _ in range(runs)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=21)
+    args = parser.parse_args()
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "evctl --version": [str(BIN / "evctl"), "--version"],
+        "evctl --help": [str(BIN / "evctl"), "--help"],
+        "evctl publish --help": [str(BIN / "evctl"), "publish", "--help"],
+        "aws --version": [str(BIN / "aws"), "--version"],
+    }
+    print(f"startup benchmark: {args.runs} runs each after one warm-up, {os.cpu_count()} CPUs")
+    print()
+    header = f"{'command':<22} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'target':>8}"
+    print(header)
+    print("-" * len(header))
+    verdicts = []
+    for name, cmd in commands.items():
+        times = measure(cmd, args.runs)
+        median = statistics.median(times)
+        target = TARGETS_MS.get(name)
+        print(f"{name:<22} {median:>10.1f} {min(times):>8.1f} {max(times):>8.1f} {target or '':>8}")
+        if target:
+            verdicts.append(f"{name}: {'met' if median <= target else 'MISSED'} ({median:.0f} <= {target:.0f} ms)")
+    print()
+    print("; ".join(verdicts))
+
+
+if __name__ == "__main__":
+    main()
