@@ -71,6 +71,18 @@ def bus(
     if pattern_text is not None:
         load_pattern(pattern_text)  # an invalid pattern fails here, before anything is created
     tail = core.BusTail(events, sqs, ensure_bus(events, bus), pattern_text)
+    stopped_by, received, removed = _run(app, tail, count, duration)
+    outcome = f"{received} event(s); " + ("temporary rule and queue removed" if removed else "see the warnings above")
+    if stopped_by:
+        from evctl.errors import Interrupted
+
+        raise Interrupted(f"{stopped_by} after {outcome}")
+    app.output.info(outcome)
+
+
+def _run(app: Any, tail: Any, count: int | None, duration: float | None) -> tuple[str | None, int, bool]:
+    """Create, stream, and always remove: returns (what stopped it early, events printed, all removed)."""
+    stopped_by = None
     with _sigterm_raises():
         try:
             res = tail.create()
@@ -81,18 +93,17 @@ def bus(
             with app.output.records() as writer:
                 for event in tail.poll(max_events=count, duration=duration):
                     writer.write(event, human=_event_line(event))
-        except (KeyboardInterrupt, Terminated) as exc:
-            from evctl.errors import Interrupted
-
-            what = "terminated" if isinstance(exc, Terminated) else "interrupted"
-            raise Interrupted(f"{what} after {tail.received} event(s); temporary rule and queue removed") from None
+        except KeyboardInterrupt:
+            stopped_by = "interrupted"
+        except Terminated:
+            stopped_by = "terminated"
         finally:
-            _remove(app, tail)
-    app.output.info(f"{tail.received} event(s); temporary rule and queue removed")
+            removed = _remove(app, tail)
+    return stopped_by, tail.received, removed
 
 
-def _remove(app: Any, tail: Any) -> None:
-    """Remove what the tail created; a second Ctrl-C during removal must not leave them behind."""
+def _remove(app: Any, tail: Any) -> bool:
+    """Remove what the tail created; a second Ctrl-C or SIGTERM during removal must not leave them behind."""
     with _sigterm_raises():
         while True:
             try:
@@ -102,6 +113,7 @@ def _remove(app: Any, tail: Any) -> None:
                 continue
     for problem in problems:
         app.output.warn(f"could not remove {problem} — run `evctl tail bus --cleanup`")
+    return not problems
 
 
 def _cleanup(app: Any, events: Any, sqs: Any, yes: bool) -> None:

@@ -28,11 +28,15 @@ def leftovers(events: Any, sqs: Any) -> tuple[list[str], list[str]]:
 
 
 def publish_when_tail_is_ready(events: Any, sources: list[str]) -> threading.Thread:
-    """Publish once the tail's rule exists (the tail runs in this process, so from a thread)."""
+    """Publish once the tail listens (the tail runs in this process, so from a thread)."""
+
+    def ready() -> bool:  # the rule exists and has its target: the tail is listening
+        found = events.list_rules(NamePrefix=NAME_PREFIX)["Rules"]
+        return bool(found) and bool(events.list_targets_by_rule(Rule=found[0]["Name"])["Targets"])
 
     def run() -> None:
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and not events.list_rules(NamePrefix=NAME_PREFIX)["Rules"]:
+        while time.monotonic() < deadline and not ready():
             time.sleep(0.05)
         for n, source in enumerate(sources):
             events.put_events(Entries=[{"Source": source, "DetailType": "Ping", "Detail": json.dumps({"n": n})}])
