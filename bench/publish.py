@@ -202,6 +202,7 @@ def report(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
     evctl_rate = rows["evctl"]["events"] / rows["evctl"]["wall"]
     print(f"publish benchmark: {args.events} events, moto server on 127.0.0.1, concurrency {args.concurrency},")
     print(f"{os.cpu_count()} CPUs; evctl and reference: median of {args.repeat} runs; naive and aws-cli: one run")
+    print("load average (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print()
     header = f"{'contender':<10} {'events':>7} {'wall s':>8} {'ev/s wall':>10} {'ev/s loop':>10} {'calls/ev':>9} {'evctl is':>9}"
     print(header)

@@ -44,6 +44,7 @@ def main() -> None:
         "aws --version": [str(BIN / "aws"), "--version"],
     }
     print(f"startup benchmark: {args.runs} runs each after one warm-up, {os.cpu_count()} CPUs")
+    print("load average (1/5/15 min) at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print()
     header = f"{'command':<22} {'median ms':>10} {'min ms':>8} {'max ms':>8} {'target':>8}"
     print(header)
