@@ -68,47 +68,75 @@ class Leaf:
 Flat = dict[str, list[Leaf]]
 
 
-def flatten(event: Mapping[str, Any]) -> Flat:
+def flatten(event: Mapping[str, Any], steps: frozenset[str] | None = None) -> Flat:
     """Name → leaves, names joined with '.' (so `{"a.b": 1}` and `{"a": {"b": 1}}` both give `a.b`).
 
     Every array instance gets an id; a leaf inside an object or array that is an element of an array records
     (array id, element index), as the engine's Event class does. Scalars directly in an array record nothing
-    for that array. Empty objects and arrays produce no leaves.
+    for that array. Empty objects and arrays produce no leaves. With `steps` (every dot-separated part of every
+    field name a pattern uses), keys no pattern can reach are skipped, as the engine does.
     """
     if not isinstance(event, Mapping):
-        raise EventError("an event must be a JSON object")
+        raise EventError(f"an event must be a JSON object, not {_json_type(event)}")
     flat: Flat = {}
     counter = [0]
 
-    def add(name: str, value: Any, membership: tuple[tuple[int, int], ...]) -> None:
-        flat.setdefault(name, []).append(make_leaf(value, membership))
-
     def walk_object(obj: Mapping[Any, Any], prefix: str, membership: tuple[tuple[int, int], ...]) -> None:
         for key, value in obj.items():
-            name = f"{prefix}{key}" if isinstance(key, str) else f"{prefix}{key!s}"
-            if isinstance(value, Mapping):
+            key = key if isinstance(key, str) else str(key)
+            if steps is not None and key not in steps and not _reachable(key, steps):
+                continue
+            name = prefix + key
+            kind = type(value)
+            if kind is dict or (kind is not list and kind is not str and isinstance(value, Mapping)):
                 walk_object(value, name + ".", membership)
-            elif isinstance(value, list | tuple):
+            elif kind is list or kind is tuple:
                 walk_array(value, name, membership)
             else:
-                add(name, value, membership)
+                leaves = flat.get(name)
+                if leaves is None:
+                    flat[name] = [make_leaf(value, membership)]
+                else:
+                    leaves.append(make_leaf(value, membership))
 
     def walk_array(items: list[Any] | tuple[Any, ...], name: str, membership: tuple[tuple[int, int], ...]) -> None:
         array_id = counter[0]
         counter[0] += 1
         for index, value in enumerate(items):
-            if isinstance(value, Mapping):
+            kind = type(value)
+            if kind is dict or (kind is not list and kind is not str and isinstance(value, Mapping)):
                 walk_object(value, name + ".", (*membership, (array_id, index)))
-            elif isinstance(value, list | tuple):
+            elif kind is list or kind is tuple:
                 walk_array(value, name, (*membership, (array_id, index)))
             else:
-                add(name, value, membership)
+                leaves = flat.get(name)
+                if leaves is None:
+                    flat[name] = [make_leaf(value, membership)]
+                else:
+                    leaves.append(make_leaf(value, membership))
 
     walk_object(event, "", ())
     return flat
 
 
+def _reachable(key: str, steps: frozenset[str]) -> bool:
+    """A key with dots can still be reached when each of its parts is a step of some field name."""
+    return "." in key and all(part in steps for part in key.split("."))
+
+
+def steps_of(names: Any) -> frozenset[str]:
+    """Every dot-separated part of the given field names."""
+    return frozenset(part for name in names for part in name.split("."))
+
+
 def make_leaf(value: Any, membership: tuple[tuple[int, int], ...] = ()) -> Leaf:
+    kind = type(value)
+    if kind is str:
+        return Leaf(STRING, '"' + java_text(value) + '"', value, None, membership)
+    if kind is int:
+        return Leaf(NUMBER, str(value), value, comparable(value), membership)
+    if kind is float:
+        return Leaf(NUMBER, repr(value), value, comparable(value), membership)
     if isinstance(value, str):
         return Leaf(STRING, '"' + java_text(value) + '"', value, None, membership)
     if value is True:

@@ -7,27 +7,29 @@ sorted by UTF-16 code units) because that order decides array consistency and `e
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .conditions import Condition, describe_all
-from .event import Flat, Leaf, flatten
+from .event import Flat, Leaf, flatten, steps_of
 from .values import render
 
 Membership = dict[int, int]
 
 
 class Field:
-    __slots__ = ("absent", "conditions", "name", "values")
+    __slots__ = ("absent", "accepts", "conditions", "name", "values")
 
     def __init__(self, name: str, conditions: list[Condition]) -> None:
         self.name = name
         self.conditions = conditions
         self.values = tuple(c for c in conditions if not c.absent)
         self.absent = any(c.absent for c in conditions)
+        # accepts(leaf): does any value condition hold for this leaf (one condition: its own test, no loop)
+        self.accepts: Callable[[Leaf], bool] = self.values[0].test if len(self.values) == 1 else self._any
 
-    def accepts(self, leaf: Leaf) -> bool:
+    def _any(self, leaf: Leaf) -> bool:
         return any(condition.test(leaf) for condition in self.values)
 
 
@@ -118,19 +120,20 @@ class Pattern:
     def __init__(self, source: dict[str, Any], branches: list[Branch]) -> None:
         self.source = source
         self.branches = branches
+        self.steps = steps_of(field.name for branch in branches for field in branch.fields)
 
     def __repr__(self) -> str:
         return f"Pattern({render(self.source)})"
 
     def matches(self, event: Mapping[str, Any]) -> bool:
-        return self.matches_flat(flatten(event))
+        return self.matches_flat(flatten(event, self.steps))
 
     def matches_flat(self, flat: Flat) -> bool:
         return any(branch.matches(flat) for branch in self.branches)
 
     def explain(self, event: Mapping[str, Any]) -> list[Mismatch]:
         """[] when the event matches; otherwise the failing conditions of the alternative that came closest."""
-        flat = flatten(event)
+        flat = flatten(event, self.steps)
         best: list[Mismatch] | None = None
         for branch in self.branches:
             if branch.matches(flat):

@@ -44,7 +44,7 @@ def loads(text: str | bytes) -> Any:
 
 def java_text(value: str) -> str:
     """The string as Java's `getBytes(UTF_8)` sees it: a lone surrogate becomes '?'."""
-    if _SURROGATE.search(value) is None:
+    if value.isascii() or _SURROGATE.search(value) is None:
         return value
     return _SURROGATE.sub("?", value)
 
