@@ -18,10 +18,10 @@ SIGNUP = {"source": "app.users", "detail-type": "UserSignup", "detail": {"email"
 WELCOME_TEMPLATE = '{"to": <email>, "text": "Welcome <email>, team <team>"}'
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def aws() -> Iterator[Any]:
     """A default bus with a signup rule (transformer target with DLQ and retry policy), a disabled rule, a
-    scheduled rule; and an empty custom bus."""
+    scheduled rule; and an empty custom bus. Built once: every `rules` command is read-only."""
     with mock_aws():
         events = boto3.client("events", region_name="us-east-1")
         sqs = boto3.client("sqs", region_name="us-east-1")
