@@ -237,7 +237,7 @@ class LogFormatter:
         return f"\x1b[{_SOURCE_COLOURS[index % len(_SOURCE_COLOURS)]}m{text}\x1b[0m"
 
     def _body(self, event: LogEvent) -> str:
-        message = event["message"].rstrip("\r\n")
+        message = event["message"].rstrip()  # Lambda ends lines with "\n", REPORT with "\t\n"
         parsed = event.get("parsed")
         if self.pretty and parsed is not None and isinstance(parsed, Mapping | list):
             message = json.dumps(parsed, indent=2, ensure_ascii=False)
