@@ -115,18 +115,19 @@ def drain_cmd(
     """Move messages into a file: receive, write + fsync, then delete only what was written."""
     from evctl.core.mover import compile_filter, move
     from evctl.core.queues import queue_stats, resolve_queue
-    from evctl.core.sinks import open_file_sink
+    from evctl.core.sinks import check_file_target, open_file_sink
 
     app_ = app_context(ctx)
     out = app_.output
     sqs = app_.client("sqs", pool=concurrency + 2)
     ref = resolve_queue(sqs, queue)
     compile_filter(filter_)
+    check_file_target(to)
+    out.confirm(f"drain {ref.name} into {to} (each message is deleted once written)", yes=yes)
     sink = open_file_sink(to, stdout=_binary_stdout(out))
     if sink.repaired_bytes:
         out.warn(f"cut a partial last line ({sink.repaired_bytes} bytes) an interrupted drain left in {to}")
     try:
-        out.confirm(f"drain {ref.name} into {sink.name} (each message is deleted once written)", yes=yes)
         total = queue_stats(sqs, ref).visible
         with (
             out.progress(f"draining {ref.name}", total=max_messages or total) as bar,
@@ -359,10 +360,12 @@ def _peek_notes(out: Output, result: PeekResult) -> None:
             "FIFO: a peek holds each message group it received from until it releases it, and only the first "
             "messages of each group can be seen"
         )
-    if result.stopped_by == "limit":
+    if result.at_limit:
+        stopped = "stopped: " if result.stopped_by == "limit" else ""
+        further = " (--force to peek further anyway)" if result.stopped_by == "limit" else ""
         out.warn(
-            f"stopped: {len(result.at_limit)} message(s) reached maxReceiveCount {result.max_receive_count}; "
-            "one more receive by anyone moves them to the dead-letter queue (--force to peek further anyway)"
+            f"{stopped}{len(result.at_limit)} message(s) reached maxReceiveCount {result.max_receive_count}; "
+            f"one more receive by anyone moves them to the dead-letter queue{further}"
         )
     if result.stopped_by == "stop":
         out.warn("peek interrupted")

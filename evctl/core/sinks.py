@@ -109,17 +109,29 @@ def _write_error(name: str, exc: OSError) -> SinkWriteError:
     return SinkWriteError(f"could not write to {name}: {reason}", hint)
 
 
+def check_file_target(target: str) -> Path:
+    """Refuse a --to that cannot work (a directory, a missing directory, no write permission) before anything
+    is received or confirmed; creates nothing."""
+    path = Path(target).expanduser()
+    if target == "-":
+        return path
+    if path.is_dir():
+        raise UsageError(f"--to {target} is a directory", "name a file to append the messages to")
+    if not path.parent.is_dir():
+        raise UsageError(f"--to {target}: directory {path.parent} does not exist", "create it first")
+    probe = path if path.exists() else path.parent
+    if not os.access(probe, os.W_OK):
+        raise UsageError(f"cannot write to {target}: permission denied", "choose a path you can write to")
+    return path
+
+
 def open_file_sink(target: str, stdout: IO[bytes] | None = None) -> FileSink:
     """Open `target` for appending ("-" = stdout), checking it before any message is received."""
     if target == "-":
         if stdout is None:
             raise UsageError("--to - needs a standard output")
         return FileSink(stdout, name="standard output", owns=False)
-    path = Path(target).expanduser()
-    if path.is_dir():
-        raise UsageError(f"--to {target} is a directory", "name a file to append the messages to")
-    if not path.parent.is_dir():
-        raise UsageError(f"--to {target}: directory {path.parent} does not exist", "create it first")
+    path = check_file_target(target)
     try:
         stream = open(path, "ab")  # noqa: SIM115 - the sink owns the file and closes it
     except OSError as exc:

@@ -46,14 +46,14 @@ def _drain(endpoint: str, out: Path, queue: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def run_kills(endpoint: str, tmp_path: Path, kills: int, seed: int) -> None:
+def run_kills(endpoint: str, tmp_path: Path, kills: int, seed: int, per_round: int = 60) -> None:
     rng = random.Random(seed)
     sqs = _sqs(endpoint)
     url = sqs.create_queue(QueueName="killme")["QueueUrl"]
     out = tmp_path / "drained.jsonl"
     sent: list[str] = []
     for round_ in range(kills):
-        sent += _send(sqs, url, 60, len(sent))
+        sent += _send(sqs, url, per_round, len(sent))
         size = out.stat().st_size if out.exists() else 0
         proc = _drain(endpoint, out, "killme")
         if round_ % 4 == 3:
@@ -84,5 +84,6 @@ def test_drain_killed_a_few_times_loses_nothing(moto_server: str, tmp_path: Path
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_drain_killed_fifty_times_loses_nothing(moto_server: str, tmp_path: Path) -> None:
-    run_kills(moto_server, tmp_path, kills=50, seed=2026)
+    run_kills(moto_server, tmp_path, kills=50, seed=2026, per_round=30)
