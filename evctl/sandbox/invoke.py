@@ -46,8 +46,8 @@ class _LambdaFormatter(logging.Formatter):
     converter = time.gmtime  # type: ignore[assignment]
 
     def __init__(self, request_id: str) -> None:
-        super().__init__("[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t" + request_id + "\t%(message)s\n")
-        self.default_time_format = "%Y-%m-%dT%H:%M:%S"
+        fmt = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t" + request_id + "\t%(message)s\n"
+        super().__init__(fmt, datefmt="%Y-%m-%dT%H:%M:%S")
 
     def format(self, record: logging.LogRecord) -> str:
         return super().format(record).replace("\n", "\r").rstrip("\r")

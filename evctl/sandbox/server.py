@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import socket
 import threading
 from typing import Any
 
@@ -114,13 +115,8 @@ class SandboxServer:
         keep_moto_lambda_out()
         self._patched = True
         try:
-            self._server = make_server(
-                self.host,
-                self.requested_port,
-                DomainDispatcherApplication(create_backend_app),
-                threaded=True,
-                request_handler=QuietHandler,
-            )
+            # Bound here, not by werkzeug: it prints and calls sys.exit(1) when the port is taken.
+            listener = _listen(self.host, self.requested_port)
         except OSError as exc:
             self._unpatch()
             if exc.errno == errno.EADDRINUSE:
@@ -133,6 +129,17 @@ class SandboxServer:
                     f"not allowed to listen on port {self.requested_port}", "use a port above 1023"
                 ) from exc
             raise ConfigError(f"cannot listen on {self.host}:{self.requested_port}: {exc.strerror}") from exc
+        try:
+            self._server = make_server(
+                self.host,
+                self.requested_port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=QuietHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug holds its own duplicate of the socket
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.1,), name="evctl-sandbox", daemon=True
@@ -168,6 +175,20 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # SO_REUSEADDR lets a restart reuse a port in TIME_WAIT; a port someone listens on still fails.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 def reset_endpoint(endpoint: str, timeout: float = 10.0) -> None:
