@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from moto import mock_aws
 
 from evctl.core import rules
@@ -371,3 +373,26 @@ def test_rules_for_entries_per_bus(aws: tuple[Any, Any]) -> None:
         ("orders", ["o"]),
     ]
     assert counter.calls.count("ListRules") == 2  # once per bus
+
+
+# ---- any input: a result or a clean usage error, never a crash -------------------------------------------
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    event_text=st.one_of(st.text(max_size=40), json_values.map(json.dumps)),
+    pattern_text=st.one_of(st.text(max_size=30), json_values.map(json.dumps)),
+)
+def test_any_input_gives_a_result_or_a_usage_error(event_text: str, pattern_text: str) -> None:
+    try:
+        outcomes = rules.check_events(pattern_text, rules.parse_events_text(event_text))
+    except UsageError as exc:  # PatternError and EventError are UsageErrors: exit 2, one line
+        assert exc.exit_code == 2 and "\n" not in str(exc)
+        return
+    assert all(isinstance(o.matched, bool) for o in outcomes)
+    json.dumps([o.as_dict() for o in outcomes])
