@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -181,6 +182,7 @@ def main() -> None:
         " targets: >= 10x and <= 1 ms per event"
     )
     print(f"answers differing from moto's on {disagreements} of {len(moto_events)} events (moto's semantics differ)")
+    print("load average (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
