@@ -101,21 +101,26 @@ def publish(
 
         report_matching_rules(app, [(inputs[i].line, inputs[i].entry) for i in valid])
         return _show_dry_run(app.output, inputs, valid)
-    failed_file = _open_failed_to(failed_to)
     client = app.client("events", pool=settings.concurrency)
+    failed_file = _FailedTo.open(failed_to)
     entries = [entry for i in valid if (entry := inputs[i].entry) is not None]
     printer = _ResultPrinter(app.output, inputs, valid)
     started = _time.monotonic()
-    with printer.progress(len(ev.plan_batches(entries, max_request_bytes=settings.cap))):
-        report = ev.publish(
-            client,
-            entries,
-            concurrency=settings.concurrency,
-            max_attempts=settings.max_attempts,
-            max_request_bytes=settings.cap,
-            on_result=printer.published,
-        )
-    printer.finish(report, _time.monotonic() - started)
+    try:
+        with printer.progress(len(ev.plan_batches(entries, max_request_bytes=settings.cap))):
+            report = ev.publish(
+                client,
+                entries,
+                concurrency=settings.concurrency,
+                max_attempts=settings.max_attempts,
+                max_request_bytes=settings.cap,
+                on_result=printer.published,
+            )
+        printer.finish(report, _time.monotonic() - started)
+    except BaseException:
+        if failed_file is not None:
+            failed_file.discard()
+        raise
     _conclude(
         report,
         inputs,
@@ -265,16 +270,44 @@ def _show_dry_run(output: Output, inputs: list[InputEvent], valid: list[int]) ->
         raise PartialFailure(f"{len(inputs) - len(valid)} of {len(inputs)} events are invalid (dry run)")
 
 
-def _open_failed_to(path: Path | None) -> Any:
-    """Opened before anything is sent, so an unwritable path costs nothing."""
-    from evctl.errors import UsageError
+class _FailedTo:
+    """--failed-to: a temporary file beside the target, opened before anything is sent (an unwritable path
+    costs nothing) and renamed over the target at the end, so `--file x --failed-to x` never loses x."""
 
-    if path is None:
-        return None
-    try:
-        return path.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write --failed-to file {str(path)!r}: {exc.strerror}") from exc
+    def __init__(self, path: Path, handle: Any) -> None:
+        self.path, self.handle = path, handle
+
+    @classmethod
+    def open(cls, path: Path | None) -> _FailedTo | None:
+        import tempfile
+
+        from evctl.errors import UsageError
+
+        if path is None:
+            return None
+        try:
+            handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in commit)
+                "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            )
+        except OSError as exc:
+            raise UsageError(f"cannot write --failed-to file {str(path)!r}: {exc.strerror}") from exc
+        return cls(path, handle)
+
+    def commit(self, lines: list[str]) -> None:
+        import os
+
+        with self.handle:
+            self.handle.writelines(lines)
+        os.replace(self.handle.name, self.path)
+
+    def discard(self) -> None:
+        """After an unexpected error: drop the temporary file, leave the target as it was."""
+        import contextlib
+        import os
+
+        self.handle.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.handle.name)
 
 
 class _ResultPrinter:
@@ -286,6 +319,8 @@ class _ResultPrinter:
         self.records: list[dict[str, Any]] = []
         self._writer = RecordWriter(output, self.format, RESULT_COLUMNS)
         self.bar = Progress(None, None)
+        self.started, self.done = _time.monotonic(), 0
+        self.stdout_closed = False
         for index, event in enumerate(inputs):
             if not event.valid:
                 self._emit(
@@ -317,10 +352,18 @@ class _ResultPrinter:
             }
         )
         self.bar.advance(1)
+        self.done += 1
+        if self.done % 10 == 0:
+            self.bar.update(rate=f"{self.done / max(_time.monotonic() - self.started, 1e-6):,.0f} events/s")
 
     def _emit(self, record: dict[str, Any]) -> None:
         if self.format in ("ndjson", "text"):
-            self._writer.write(record)
+            if self.stdout_closed:
+                return
+            try:
+                self._writer.write(record)
+            except (BrokenPipeError, ValueError):  # `| head`: stop printing, never stop publishing
+                self.stdout_closed = True
         else:
             self.records.append(record)
 
@@ -362,7 +405,7 @@ def _conclude(
     report: PublishReport,
     inputs: list[InputEvent],
     valid: list[int],
-    failed_file: Any,
+    failed_file: _FailedTo | None,
     failed_to: Path | None,
     *,
     what: str,
@@ -374,9 +417,7 @@ def _conclude(
 
     unpublished = [r for r in report.results if not r.ok]
     if failed_file is not None:
-        with failed_file:
-            for result in unpublished:
-                failed_file.write(dumps(entry_to_json(inputs[valid[result.index]].entry or {})) + "\n")
+        failed_file.commit([dumps(entry_to_json(inputs[valid[r.index]].entry or {})) + "\n" for r in unpublished])
     kept = f"they are in {failed_to}" if failed_to else "pass --failed-to FILE to keep them for a retry"
     if report.interrupted:
         raise Interrupted(f"interrupted: published {report.succeeded} of {len(inputs)} events", kept)

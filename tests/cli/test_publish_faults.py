@@ -21,7 +21,7 @@ from tests.helpers import run_cli
 def faults(monkeypatch: pytest.MonkeyPatch, queue: str) -> EntryFaults:
     """Installs EntryFaults (the mixed plan) on the events client evctl builds."""
     injector = EntryFaults(boto3.client("events"), mixed_plan)
-    original = ClientFactory._build
+    original = ClientFactory.client
 
     def build(self: ClientFactory, service: str, *args: Any, **kwargs: Any) -> Any:
         client = original(self, service, *args, **kwargs)
@@ -29,7 +29,7 @@ def faults(monkeypatch: pytest.MonkeyPatch, queue: str) -> EntryFaults:
             injector.install(client)
         return client
 
-    monkeypatch.setattr(ClientFactory, "_build", build)
+    monkeypatch.setattr(ClientFactory, "client", build)
     return injector
 
 
@@ -62,7 +62,7 @@ def test_failed_events_go_to_failed_to_and_exit_1(queue: str, faults: EntryFault
 def test_the_failed_to_file_is_accepted_by_file(queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Re-publishing --failed-to once the fault is gone delivers the rest: every event exactly once overall."""
     injector = EntryFaults(boto3.client("events"), lambda n, attempt: "InternalFailure" if n % 2 else None)
-    original = ClientFactory._build
+    original = ClientFactory.client
 
     def build(self: ClientFactory, service: str, *args: Any, **kwargs: Any) -> Any:
         client = original(self, service, *args, **kwargs)
@@ -71,7 +71,7 @@ def test_the_failed_to_file_is_accepted_by_file(queue: str, tmp_path: Path, monk
 
     failed = tmp_path / "failed.jsonl"
     with monkeypatch.context() as patch:
-        patch.setattr(ClientFactory, "_build", build)
+        patch.setattr(ClientFactory, "client", build)
         first = run_cli(["publish", "--file", "-", "--max-attempts", "2", "--failed-to", str(failed)], input=jsonl(10))
     assert first.exit_code == 1
     second = run_cli(["publish", "--file", str(failed), "--failed-to", str(tmp_path / "again.jsonl")])
@@ -86,3 +86,47 @@ def test_tty_lists_the_events_not_published(queue: str, faults: EntryFaults) -> 
     assert "events not published" in result.stdout
     assert "AccessDeniedException" in result.stdout and "InternalFailure" in result.stdout
     assert "evctl: error: 3 of 10 events were not published" in result.stderr  # 0 needs 3 sends
+
+
+def test_ctrl_c_reports_everything_and_keeps_the_rest(
+    queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """KeyboardInterrupt during the third call: exit 130, the unsent events in --failed-to, counts add up."""
+    calls = {"n": 0}
+
+    def interrupt_third_call(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    original = ClientFactory.client
+
+    def build(self: ClientFactory, service: str, *args: Any, **kwargs: Any) -> Any:
+        client = original(self, service, *args, **kwargs)
+        client.meta.events.register("before-call.eventbridge.PutEvents", interrupt_third_call)
+        return client
+
+    monkeypatch.setattr(ClientFactory, "client", build)
+    failed = tmp_path / "failed.jsonl"
+    result = run_cli(["publish", "--file", "-", "--concurrency", "1", "--failed-to", str(failed)], input=jsonl(50))
+
+    assert result.exit_code == 130
+    assert (
+        result.stderr.splitlines()[-1] == f"evctl: error: interrupted: published 20 of 50 events — they are in {failed}"
+    )
+    statuses = Counter(r["status"] for r in ndjson(result.stdout))
+    assert statuses == {"ok": 20, "not_sent": 30}
+    assert sorted(e["detail"]["n"] for e in received(queue)) == list(range(20))
+    assert sorted(json.loads(json.loads(line)["Detail"])["n"] for line in failed.read_text().splitlines()) == list(
+        range(20, 50)
+    )
+
+
+def test_failed_to_may_be_the_file_being_published(queue: str, faults: EntryFaults, tmp_path: Path) -> None:
+    """`--file x --failed-to x`: x is read first and replaced at the end with what is still unpublished."""
+    path = tmp_path / "events.jsonl"
+    path.write_text(jsonl(10))
+    result = run_cli(["publish", "--file", str(path), "--failed-to", str(path), "--max-attempts", "3"])
+    assert result.exit_code == 1
+    assert sorted(json.loads(json.loads(line)["Detail"])["n"] for line in path.read_text().splitlines()) == [2, 3]
+    assert [p.name for p in tmp_path.iterdir()] == ["events.jsonl"]  # no temporary file left behind

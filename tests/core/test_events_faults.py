@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -92,10 +93,11 @@ class CallFaults:
 def make_pipeline(endpoint: str | None = None) -> str:
     """A rule on the default bus routing source evctl.test to a fresh queue; returns the queue URL."""
     sqs, events = boto3.client("sqs", endpoint_url=endpoint), boto3.client("events", endpoint_url=endpoint)
-    url = sqs.create_queue(QueueName="faults")["QueueUrl"]
+    name = f"faults-{uuid.uuid4().hex[:8]}"  # moto server state outlives one server in this process
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="faults", EventPattern=json.dumps(RULE_PATTERN))
-    events.put_targets(Rule="faults", Targets=[{"Id": "q", "Arn": arn}])
+    events.put_rule(Name=name, EventPattern=json.dumps(RULE_PATTERN))
+    events.put_targets(Rule=name, Targets=[{"Id": "q", "Arn": arn}])
     return url
 
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import boto3
@@ -23,11 +24,13 @@ def aws_cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
 def signup_pipeline(endpoint: str) -> str:
     sqs = boto3.client("sqs", endpoint_url=endpoint)
     events = boto3.client("events", endpoint_url=endpoint)
-    url = sqs.create_queue(QueueName="user-signup-queue")["QueueUrl"]
+    # moto's state outlives one ThreadedMotoServer in this process: fresh names per test
+    suffix = uuid.uuid4().hex[:8]
+    url = sqs.create_queue(QueueName=f"user-signup-queue-{suffix}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     pattern = {"source": ["my.webapp"], "detail-type": ["UserSignup"]}
-    events.put_rule(Name="user-signup-rule", EventPattern=json.dumps(pattern))
-    events.put_targets(Rule="user-signup-rule", Targets=[{"Id": "signup-queue", "Arn": arn}])
+    events.put_rule(Name=f"user-signup-rule-{suffix}", EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=f"user-signup-rule-{suffix}", Targets=[{"Id": "signup-queue", "Arn": arn}])
     return url
 
 
@@ -70,3 +73,75 @@ def test_publish_file_from_stdin_then_unknown_bus(moto_server: str) -> None:
     assert missing.returncode == 3
     assert missing.stderr.splitlines()[-1].startswith("evctl: error: event bus 'nope' not found")
     assert "Traceback" not in missing.stderr
+
+
+def test_sigint_mid_run_loses_nothing(moto_server: str, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) while publishing: exit 130; published + --failed-to = every event; the queue agrees."""
+    import signal
+
+    from tests.helpers import evctl_executable
+
+    url = signup_pipeline(moto_server)
+    events = tmp_path / "events.jsonl"
+    total = 600
+    events.write_text(
+        "".join(
+            json.dumps({"Source": "my.webapp", "DetailType": "UserSignup", "Detail": {"user_id": str(n)}}) + "\n"
+            for n in range(total)
+        )
+    )
+    failed = tmp_path / "failed.jsonl"
+    env = dict(os.environ, AWS_ENDPOINT_URL=moto_server)
+    proc = subprocess.Popen(
+        [evctl_executable(), "publish", "--file", str(events), "--concurrency", "2", "--failed-to", str(failed)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(50)]  # some events are through
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    records = [json.loads(line) for line in lines + rest.splitlines() if line.strip()]
+
+    assert proc.returncode == 130, err
+    assert err.splitlines()[-1].startswith("evctl: error: interrupted: published ")
+    assert "Traceback" not in err
+    assert sorted(r["index"] for r in records) == list(range(total))  # every event reported once
+    published = {r["index"] for r in records if r["status"] == "ok"}
+    kept = [json.loads(json.loads(line)["Detail"])["user_id"] for line in failed.read_text().splitlines()]
+    assert sorted(published | {int(k) for k in kept}) == list(range(total)) and not published & {int(k) for k in kept}
+    in_queue = boto3.client("sqs", endpoint_url=moto_server).get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert int(in_queue) == len(published) < total
+
+
+def test_piping_into_head_stops_printing_not_publishing(moto_server: str, tmp_path: Path) -> None:
+    from tests.helpers import evctl_executable
+
+    url = signup_pipeline(moto_server)
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "".join(
+            json.dumps({"source": "my.webapp", "detail-type": "UserSignup", "detail": {"n": n}}) + "\n"
+            for n in range(100)
+        )
+    )
+    done = subprocess.run(
+        f'"{evctl_executable()}" publish --file "{events}" | head -1; exit "${{PIPESTATUS[0]}}"',
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, AWS_ENDPOINT_URL=moto_server),
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert "published 100 of 100 events" in done.stderr
+    in_queue = boto3.client("sqs", endpoint_url=moto_server).get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]["ApproximateNumberOfMessages"]
+    assert int(in_queue) == 100
