@@ -250,3 +250,29 @@ def test_ruleset_indexes_numbers_by_value_and_or_branches() -> None:
     assert rules.matching({"a": 3.0e2}) == ["n"]
     assert rules.matching({"c": True}) == ["or"]
     assert rules.matching({"b": "x", "a": 300}) == ["n", "or"]
+
+
+def test_scalar_arrays_in_many_fields_do_not_explode() -> None:
+    pattern = compile_pattern({**{name: [{"exists": True}] for name in "abcdef"}, "z": ["no"]})
+    event = {**{name: list(range(200)) for name in "abcdef"}, "z": "yes"}
+    assert not pattern.matches(event)
+    assert pattern.explain(event) == [Mismatch("z", '"no"', "yes", False)]
+
+
+def _nested(depth: int) -> dict[str, object]:
+    root: dict[str, object] = {}
+    node = root
+    for _ in range(depth):
+        child: dict[str, object] = {}
+        node["a"] = child
+        node = child
+    return root
+
+
+def test_deeply_nested_input_is_a_clean_error() -> None:
+    with pytest.raises(EventError, match="nested too deeply"):
+        compile_pattern({"a": ["x"]}).matches(_nested(5000))
+    with pytest.raises(PatternError, match="nested too deeply"):
+        compile_pattern(_nested(5000))
+    with pytest.raises(PatternError, match="not valid JSON|nested too deeply"):
+        compile_pattern('{"a":' * 5000 + '["x"]' + "}" * 5000)

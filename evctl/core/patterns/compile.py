@@ -124,9 +124,10 @@ def compile_pattern(pattern: str | bytes | Mapping[str, Any]) -> Pattern:
     rules: list[dict[str, list[Condition]]] = []
     try:
         _object(rules, "", parsed, "$", in_or=False)
+        source = _plain(parsed)
     except RecursionError:
         raise PatternError("$", "the pattern is nested too deeply") from None
-    return Pattern(_plain(parsed), [Branch(rule) for rule in rules])
+    return Pattern(source, [Branch(rule) for rule in rules])
 
 
 def _reject_constant(name: str) -> Any:

@@ -115,7 +115,10 @@ def flatten(event: Mapping[str, Any], steps: frozenset[str] | None = None) -> Fl
                 else:
                     leaves.append(make_leaf(value, membership))
 
-    walk_object(event, "", ())
+    try:
+        walk_object(event, "", ())
+    except RecursionError:
+        raise EventError("the event is nested too deeply") from None
     return flat
 
 

@@ -92,9 +92,15 @@ def _step(fields: tuple[Field, ...], position: int, flat: Flat, membership: Memb
         and _step(fields, position + 1, flat, membership)
     ):
         return True
+    # Leaves that lead to the same array membership lead to the same answer: try each membership once (without
+    # this, scalar arrays in several fields would be tried in every combination).
+    tried: list[Membership] = []
     for leaf in leaves:
         merged = _merge(membership, leaf)
-        if merged is not None and field.accepts(leaf) and _step(fields, position + 1, flat, merged):
+        if merged is None or merged in tried or not field.accepts(leaf):
+            continue
+        tried.append(merged)
+        if _step(fields, position + 1, flat, merged):
             return True
     return False
 
