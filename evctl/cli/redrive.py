@@ -81,6 +81,10 @@ def dlq_cmd(
     wait: Annotated[
         int, typer.Option(metavar="SECONDS", min=0, max=20, help="Manual: long-poll wait; an empty poll ends the run.")
     ] = 2,
+    visibility_timeout: Annotated[
+        int,
+        typer.Option(metavar="SECONDS", min=1, max=43200, help="Manual: hold received messages this long (extended)."),
+    ] = 60,
     dry_run: DryRunOpt = False,
     yes: YesOpt = False,
 ) -> None:
@@ -102,7 +106,7 @@ def dlq_cmd(
         return _dry_run(app_, plan, request)
     if plan.mode == "native":
         return _native(app_, plan, request, yes=yes, wait=not no_wait)
-    return _manual(app_, plan, request, yes=yes, concurrency=concurrency, wait=wait)
+    return _manual(app_, plan, request, yes=yes, concurrency=concurrency, wait=wait, visibility=visibility_timeout)
 
 
 @app.command("status")
@@ -180,7 +184,14 @@ def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes
 
 
 def _manual(
-    app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes: bool, concurrency: int, wait: int
+    app_: AppContext,
+    plan: RedrivePlan,
+    request: RedriveRequest,
+    *,
+    yes: bool,
+    concurrency: int,
+    wait: int,
+    visibility: int,
 ) -> None:
     from evctl.cli.queue import _graceful_stop, _progress
     from evctl.core.mover import compile_filter
@@ -205,7 +216,7 @@ def _manual(
         ):
             report = manual_redrive(
                 sqs, plan, sink, max_messages=request.max_messages, filter=request.filter,
-                concurrency=concurrency, wait_seconds=wait, should_stop=stop, on_progress=lambda r: _progress(bar, r),
+                concurrency=concurrency, wait_seconds=wait, visibility_timeout=visibility, should_stop=stop, on_progress=lambda r: _progress(bar, r),
             )  # fmt: skip
     finally:
         if journal is not None:

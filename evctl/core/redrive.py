@@ -581,8 +581,15 @@ def manual_redrive(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
-    """Move the DLQ's messages into `sink` with the mover: deleted only once the sink confirmed them."""
+    """Move the DLQ's messages into `sink` with the mover: deleted only once the sink confirmed them.
+
+    A FIFO DLQ is moved by one loop: with two, a message whose visibility lapsed while it was being sent would
+    let the other loop receive (and send) the next message of its group first.
+    """
     from evctl.core.mover import move
+
+    if plan.dlq.fifo:
+        concurrency = 1
 
     return move(
         sqs,

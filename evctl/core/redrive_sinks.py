@@ -86,7 +86,8 @@ class QueueSink:
         self.pacer = pacer or Pacer(None)
         self.api_calls = 0
         self.sent_ids: dict[str, str] = {}  # DLQ MessageId → the destination's new MessageId
-        self._blocked_groups: set[str] = set()  # a message of the group was refused: later ones must wait
+        # FIFO group → the earliest of its messages that failed to send; later ones wait until it is sent.
+        self._blockers: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def outgoing(self, message: Received) -> OutgoingMessage:
@@ -101,7 +102,7 @@ class QueueSink:
 
     def accept(self, batch: Sequence[Received]) -> SinkResult:
         result = SinkResult()
-        waiting: set[str] = set()  # groups with an unsent earlier message in this batch
+        in_batch = {m.message_id for m in batch}
         pending = list(batch)
         while pending:
             call: list[tuple[Received, OutgoingMessage]] = []
@@ -112,8 +113,10 @@ class QueueSink:
             for message in pending:
                 out = self.outgoing(message)
                 group = out.group_id if self.destination.fifo else None
-                if group is not None and (group in waiting or group in self._blocked_groups):
-                    result.failed.append(_group_waits(message, permanent=group in self._blocked_groups))
+                blocker = self._blockers.get(group) if group is not None else None
+                if blocker is not None and blocker != message.message_id:
+                    # An earlier message of its group is unsent: sending this one now would overtake it.
+                    result.failed.append(_group_waits(message, permanent=blocker not in in_batch))
                     continue
                 entry_size = message_size(out)
                 full = full or len(call) == MAX_BATCH_ENTRIES or (bool(call) and size + entry_size > MAX_BATCH_BYTES)
@@ -126,15 +129,19 @@ class QueueSink:
                     groups_in_call.add(group)
             if not call:
                 break
-            for message, failure in self._send(call):
-                result.failed.append(failure)
-                group = self.outgoing(message).group_id if self.destination.fifo else None
-                if group is not None:
-                    waiting.add(group)
-                    if not failure.retryable:
-                        with self._lock:
-                            self._blocked_groups.add(group)
-            result.taken.extend(m.message_id for m, _ in call if m.message_id in self.sent_ids)
+            failed = self._send(call)
+            failed_ids = {message.message_id for message, _ in failed}
+            with self._lock:
+                for message, out in call:
+                    group = out.group_id if self.destination.fifo else None
+                    if group is None:
+                        continue
+                    if message.message_id in failed_ids:
+                        self._blockers.setdefault(group, message.message_id)
+                    elif self._blockers.get(group) == message.message_id:
+                        del self._blockers[group]
+            result.failed.extend(failure for _, failure in failed)
+            result.taken.extend(m.message_id for m, _ in call if m.message_id not in failed_ids)
             pending = rest
         return result
 
