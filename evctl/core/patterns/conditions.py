@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .event import LITERAL, NUMBER, STRING, Leaf
-from .values import render
+from .values import AddressRange, address_digits, render
 
 
 class Condition:
@@ -95,10 +95,13 @@ class ExactAddress(Condition):
 
     def __init__(self, value: str, address: tuple[int, int]) -> None:
         self.value = value
-        self.address = address
+        self.range = AddressRange.single(address_digits(address))
 
     def test(self, leaf: Leaf) -> bool:
-        return leaf.kind == STRING and leaf.ip == self.address
+        if leaf.kind != STRING:
+            return False
+        digits = leaf.ip_digits
+        return digits is not None and self.range.contains(digits)
 
     def exact_text(self) -> str:
         return _quote(self.value)
@@ -189,15 +192,13 @@ class Numeric(Condition):
 class Cidr(Condition):
     def __init__(self, text: str, version: int, low: int, high: int) -> None:
         self.text = text
-        self.version = version
-        self.low = low
-        self.high = high
+        self.range = AddressRange(address_digits((version, low)), address_digits((version, high)))
 
     def test(self, leaf: Leaf) -> bool:
         if leaf.kind != STRING:
             return False
-        address = leaf.ip
-        return address is not None and address[0] == self.version and self.low <= address[1] <= self.high
+        digits = leaf.ip_digits
+        return digits is not None and self.range.contains(digits)
 
     def describe(self) -> str:
         return f"cidr {self.text}"

@@ -10,7 +10,7 @@ from typing import Any
 
 from evctl.errors import UsageError
 
-from .values import comparable, ip_address, java_text, loads, number_text
+from .values import address_digits, comparable, ip_address, java_text, loads, number_text
 
 STRING, NUMBER, LITERAL = 0, 1, 2
 
@@ -25,9 +25,6 @@ class EventError(UsageError):
     def __init__(self, reason: str, hint: str | None = None) -> None:
         super().__init__(f"invalid event: {reason}", hint)
         self.reason = reason
-
-
-_NO_IP = (0, 0)
 
 
 class Leaf:
@@ -46,14 +43,15 @@ class Leaf:
         self.value = value
         self.number = number
         self.membership = membership
-        self._ip: tuple[int, int] | None = None
+        self._ip: str | None = None
 
     @property
-    def ip(self) -> tuple[int, int] | None:
-        """(version, address) when the string is an IP address literal the engine recognises."""
+    def ip_digits(self) -> str | None:
+        """The address as hex digits when the string is an IP address literal the engine recognises."""
         if self._ip is None:
-            self._ip = (ip_address(self.text[1:-1]) or _NO_IP) if self.kind == STRING else _NO_IP
-        return None if self._ip == _NO_IP else self._ip
+            address = ip_address(self.text[1:-1]) if self.kind == STRING else None
+            self._ip = address_digits(address) if address is not None else ""
+        return self._ip or None
 
     @property
     def index_key(self) -> tuple[Any, ...]:

@@ -118,3 +118,66 @@ def render(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=True, default=str)
     except (TypeError, ValueError):
         return repr(value)
+
+
+def address_digits(address: tuple[int, int]) -> str:
+    """An address as the engine compares it: 8 (IPv4) or 32 (IPv6) upper-case hex digits."""
+    version, value = address
+    return f"{value:08X}" if version == 4 else f"{value:032X}"
+
+
+_HEX = "0123456789ABCDEF"
+
+
+class AddressRange:
+    """A range of addresses as the engine's byte machine walks it, digit by digit.
+
+    The machine decides as soon as a prefix of the value settles it, and ignores digits past the range's length:
+    for values as long as the bounds this is plain `low <= value <= high`, but an IPv6 value is judged by its
+    first 32 bits against an IPv4 range, and an IPv4 value only matches an IPv6 range when its 8 digits already
+    settle it (event-ruler ByteMachine.addRangePattern, CIDR.ipToRangeIfPossible).
+    """
+
+    __slots__ = ("bottom", "fork", "open_bottom", "open_top", "top")
+
+    def __init__(self, bottom: str, top: str, *, open_bottom: bool = False, open_top: bool = False) -> None:
+        self.bottom = bottom
+        self.top = top
+        self.open_bottom = open_bottom
+        self.open_top = open_top
+        fork = 0
+        while bottom[fork] == top[fork]:
+            fork += 1
+        self.fork = fork
+
+    @classmethod
+    def single(cls, digits: str) -> AddressRange:
+        """The range an exact IP-address pattern becomes: [d, d+1) or, when d ends in F, (d-1, d]."""
+        last = digits[-1]
+        if last == "F":
+            return cls(digits[:-1] + "E", digits, open_bottom=True)
+        return cls(digits, digits[:-1] + _HEX[_HEX.index(last) + 1], open_top=True)
+
+    def contains(self, digits: str) -> bool:
+        bottom, top, fork = self.bottom, self.top, self.fork
+        last = len(bottom) - 1
+        if len(digits) <= fork or digits[:fork] != bottom[:fork]:
+            return False
+        digit = digits[fork]
+        if bottom[fork] < digit < top[fork]:
+            return True
+        if fork == last:
+            return (digit == bottom[fork] and not self.open_bottom) or (digit == top[fork] and not self.open_top)
+        if digit == bottom[fork]:
+            bound, open_end, above = bottom, self.open_bottom, True
+        elif digit == top[fork]:
+            bound, open_end, above = top, self.open_top, False
+        else:
+            return False
+        for index in range(fork + 1, min(len(digits), last + 1)):
+            digit = digits[index]
+            if digit != bound[index]:
+                return (digit > bound[index]) is above
+            if index == last:
+                return not open_end
+        return False
