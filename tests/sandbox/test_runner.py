@@ -153,6 +153,7 @@ def test_batch_size_splits_the_queue_into_batches(
     assert sum(len(i.deleted) for i in invocations) == 12
 
 
+@pytest.mark.slow
 def test_the_batching_window_gathers_several_receives_into_one_batch(
     clients: pv.SandboxClients, make_pipeline: MakePipeline, make_runner: MakeRunner, handler_file: HandlerFile
 ) -> None:
@@ -226,7 +227,14 @@ FAULTS: list[tuple[str, str | None, str, str]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("name", "source", "outcome", "fragment"), FAULTS, ids=[f[0] for f in FAULTS])
+# Fast enough for every run: missing file, raising, hanging; the rest run with `-m slow`.
+DEFAULT_FAULTS = {"missing file", "raising", "hanging"}
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "outcome", "fragment"),
+    [pytest.param(*f, marks=() if f[0] in DEFAULT_FAULTS else pytest.mark.slow, id=f[0]) for f in FAULTS],
+)
 def test_handler_faults_are_contained(
     clients: pv.SandboxClients,
     make_pipeline: MakePipeline,
@@ -286,6 +294,7 @@ def test_non_utf8_output_is_logged_with_replacement_characters(
     assert "after" in messages
 
 
+@pytest.mark.slow
 def test_a_hanging_handlers_children_are_killed_too(
     clients: pv.SandboxClients, make_pipeline: MakePipeline, make_runner: MakeRunner, handler_file: HandlerFile
 ) -> None:

@@ -1,0 +1,243 @@
+"""`evctl sandbox ...`, `--sandbox` and `evctl demo` in-process: stdout, stderr and exit codes apart."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from evctl.sandbox import provision as pv
+from evctl.sandbox import state
+from evctl.sandbox.server import SandboxServer
+from tests.helpers import run_cli
+
+
+@pytest.fixture
+def running_sandbox() -> Iterator[tuple[SandboxServer, pv.Pipeline]]:
+    """A provisioned sandbox in this process, recorded in the state file as the running one."""
+    from evctl.cli.sandbox import sandbox_clients
+
+    server = SandboxServer(port=0).start()
+    server.reset()  # moto's state is per process: start from nothing
+    try:
+        pipeline = pv.provision(sandbox_clients(server.endpoint), settings=pv.PipelineSettings())
+        state.write(state.SandboxState(endpoint=server.endpoint, port=server.port, pid=os.getpid()))
+        yield server, pipeline
+    finally:
+        state.remove()
+        server.stop()
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("how", ["option", "env"])
+def test_sandbox_target_without_a_running_sandbox_is_exit_4(how: str) -> None:
+    args, env = (["--sandbox"], None) if how == "option" else ([], {"EVCTL_SANDBOX": "1"})
+    result = run_cli([*args, "queue", "list"], env=env)
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        "evctl: error: no sandbox is running — start one with `evctl sandbox up --detach` (or run `evctl demo`)\n"
+    )
+
+
+def test_sandbox_target_with_a_stale_state_file_is_exit_4() -> None:
+    pid = _dead_pid()
+    state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=pid))
+    result = run_cli(["--sandbox", "queue", "list"])
+    assert result.exit_code == 4
+    assert f"is not running (process {pid} is gone; stale state file)" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_sandbox_target_says_so_on_stderr_and_reaches_it(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
+    server, _ = running_sandbox
+    result = run_cli(["--sandbox", "-o", "json", "queue", "list"])
+    assert result.exit_code == 0, result.stderr
+    assert f"evctl: targeting the local sandbox at {server.endpoint} (pid {os.getpid()})" in result.stderr
+    names = json.dumps(json.loads(result.stdout))
+    assert "user-signup-queue" in names and "user-signup-dlq" in names
+
+
+def test_status_shows_endpoint_pid_resources_and_depths(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
+    from evctl.cli.sandbox import sandbox_clients
+
+    server, pipeline = running_sandbox
+    sqs = sandbox_clients(server.endpoint).sqs
+    sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody="x")
+    sqs.send_message(QueueUrl=pipeline.dlq_url, MessageBody="y")
+    sqs.send_message(QueueUrl=pipeline.dlq_url, MessageBody="z")
+    result = run_cli(["-o", "json", "sandbox", "status"])
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert status["endpoint"] == server.endpoint
+    assert status["pid"] == os.getpid()
+    assert status["queue"] == pipeline.queue_url and status["dlq"] == pipeline.dlq_url
+    assert status["function"] == pipeline.function_arn
+    assert status["event_source_mapping"] == pipeline.esm_uuid
+    assert (status["queue_visible"], status["queue_in_flight"], status["dlq_depth"]) == (1, 0, 2)
+    table = run_cli(["sandbox", "status"], tty=True)
+    assert table.exit_code == 0 and server.endpoint in table.stdout and "dlq_depth" in table.stdout
+
+
+def test_status_without_a_sandbox_is_exit_4() -> None:
+    result = run_cli(["sandbox", "status"])
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr.startswith("evctl: error: no sandbox is running — ")
+
+
+def test_up_twice_is_refused_and_starts_nothing(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
+    server, _ = running_sandbox
+    before = state.state_path().read_text()
+    result = run_cli(["sandbox", "up", "--port", "0"])
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"evctl: error: a sandbox is already running (pid {os.getpid()}, {server.endpoint}) — reach it with "
+        "`evctl --sandbox ...`, or stop it first with `evctl sandbox down`\n"
+    )
+    assert state.state_path().read_text() == before
+
+
+def test_up_on_a_busy_port_is_exit_4_and_leaves_no_state() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(["sandbox", "up", "--port", str(port)])
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"evctl: error: port {port} on 127.0.0.1 is already in use — pick another with --port, or --port 0 "
+        "for any free port\n"
+    )
+    assert state.read() is None
+
+
+@pytest.mark.parametrize(
+    ("source", "spec", "message"),
+    [
+        (None, "{file}:handler", "handler file {file} does not exist — pass --handler FILE.py:FUNCTION"),
+        ("def handler(e, c)\n", "{file}:handler", "handler file {file} has a syntax error: expected ':' (line 1)"),
+        ("def other(e, c):\n    pass\n", "{file}:handler", "handler file {file} defines no function 'handler'"),
+        ("x = 1\n", "{file}:not-a-name", "--handler '{file}:not-a-name': 'not-a-name' is not a Python function name"),
+    ],
+)
+def test_up_with_a_bad_handler_is_exit_2_and_starts_nothing(
+    tmp_path: Path, source: str | None, spec: str, message: str
+) -> None:
+    file = tmp_path / "handler.py"
+    if source is not None:
+        file.write_text(source)
+    result = run_cli(["sandbox", "up", "--port", "0", "--handler", spec.format(file=file)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("evctl: error: " + message.format(file=file))
+    assert result.stderr.count("\n") == 1
+    assert state.read() is None
+
+
+def test_up_removes_a_stale_state_file_before_starting(tmp_path: Path) -> None:
+    pid = _dead_pid()
+    state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=pid))
+    bad = tmp_path / "missing.py"
+    result = run_cli(["sandbox", "up", "--handler", f"{bad}:h"])  # fails after the check, before starting
+    assert result.exit_code == 2
+    assert state.read() is not None  # the handler is checked first: nothing is touched on bad input
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_cli(["sandbox", "up", "--port", str(taken.getsockname()[1])])
+    assert f"evctl: warning: removed a stale state file (sandbox process {pid} is gone)" in result.stderr
+    assert state.read() is None
+
+
+def test_down_without_a_sandbox_says_so_and_succeeds() -> None:
+    result = run_cli(["-o", "json", "sandbox", "down"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {"stopped": False, "reason": "no sandbox is running"}
+    assert result.stderr == "no sandbox is running\n"
+
+
+def test_down_with_a_stale_state_file_removes_it() -> None:
+    pid = _dead_pid()
+    state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=pid))
+    result = run_cli(["-o", "json", "sandbox", "down"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["reason"] == "stale state file removed (process was gone)"
+    assert state.read() is None
+
+
+def test_reset_refuses_without_yes_when_not_interactive(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
+    from evctl.cli.sandbox import sandbox_clients
+
+    server, pipeline = running_sandbox
+    sqs = sandbox_clients(server.endpoint).sqs
+    sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody="keep me")
+    result = run_cli(["sandbox", "reset"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"evctl: error: refusing to reset the sandbox at {server.endpoint}")
+    assert pv.queue_depths(sqs, pipeline.queue_url)["visible"] == 1  # nothing was reset
+
+
+def test_reset_with_yes_gives_a_fresh_pipeline(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
+    from evctl.cli.sandbox import sandbox_clients
+
+    server, pipeline = running_sandbox
+    clients = sandbox_clients(server.endpoint)
+    clients.sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody="gone after reset")
+    clients.sqs.create_queue(QueueName="something-else")
+    result = run_cli(["-o", "json", "sandbox", "reset", "--yes"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["queue"] == pipeline.queue_url
+    assert pv.queue_depths(clients.sqs, pipeline.queue_url)["visible"] == 0
+    urls = clients.sqs.list_queues()["QueueUrls"]
+    assert sorted(u.rsplit("/", 1)[1] for u in urls) == ["user-signup-dlq", "user-signup-queue"]
+    assert "sandbox reset" in result.stderr
+
+
+def test_demo_verifies_every_step_and_exits_0() -> None:
+    result = run_cli(["demo"])
+    assert result.exit_code == 0, result.stderr
+    steps = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [s["ok"] for s in steps] == [True] * 8
+    assert any("Sending welcome email to: test@example.com" in line for line in steps[4]["log_lines"])
+    assert steps[6]["failed_invocations"] == 3
+    assert (steps[7]["dlq_depth"], steps[7]["queue_depth"]) == (1, 0)
+    assert result.stderr.endswith("every step verified\n")
+    assert state.read() is None  # the demo's sandbox is its own: no state file
+
+
+def test_demo_on_a_terminal_narrates(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evctl.sandbox import demo
+
+    monkeypatch.setattr(demo, "STEPS", demo.STEPS[:3])
+    result = run_cli(["demo"], tty=True)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("✓ 1. the seed's pipeline is provisioned\n")
+    assert "✓ 3. rule user-signup-rule routes it to user-signup-queue\n" in result.stdout
+
+
+def test_demo_exits_1_when_a_step_cannot_be_verified(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evctl.sandbox import demo
+
+    def never(ctx: demo.DemoContext) -> demo.StepResult:
+        return demo.StepResult("an impossible step", False, "it was not there")
+
+    monkeypatch.setattr(demo, "STEPS", [demo.step_pipeline_ready, never, demo.step_publish_signup])
+    result = run_cli(["demo"])
+    assert result.exit_code == 1
+    steps = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [s["ok"] for s in steps] == [True, False]  # it stops at the failed step
+    assert "evctl: error: step 2 (an impossible step) could not be verified: it was not there" in result.stderr

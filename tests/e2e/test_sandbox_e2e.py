@@ -1,0 +1,160 @@
+"""The installed evctl: `sandbox up --detach`, evctl and the aws CLI against it, signals to a foreground sandbox."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evctl.sandbox import state
+from tests.helpers import evctl_executable, run_evctl
+
+
+def aws_cli(exports: dict[str, str], *args: str) -> Any:
+    """The aws CLI (v1: it ignores AWS_ENDPOINT_URL for some services, so the endpoint is passed) with the
+    credentials and region `sandbox up` printed."""
+    env = dict(os.environ, **exports)
+    aws = str(Path(sys.executable).with_name("aws"))
+    done = subprocess.run(
+        [aws, *args, "--endpoint-url", exports["AWS_ENDPOINT_URL"], "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if done.stdout.strip() else None
+
+
+def wait_until(check: Callable[[], Any], timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def cleanup_sandbox() -> Iterator[None]:
+    """Whatever happens in the test, no sandbox process outlives it."""
+    yield
+    with contextlib.suppress(Exception):
+        current = state.read()
+        if current is not None and state.pid_alive(current.pid):
+            os.kill(current.pid, signal.SIGKILL)
+        state.remove()
+
+
+def _welcome_lines(exports: dict[str, str], email: str) -> list[str]:
+    found = aws_cli(exports, "logs", "filter-log-events", "--log-group-name", "/aws/lambda/user-signup-handler")
+    return [e["message"] for e in found["events"] if e["message"] == f"Sending welcome email to: {email}"]
+
+
+@pytest.mark.usefixtures("cleanup_sandbox")
+def test_detached_sandbox_with_evctl_and_the_aws_cli() -> None:
+    up = run_evctl(["sandbox", "up", "--detach", "--port", "0"])
+    assert up.returncode == 0, up.stderr
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
+    assert set(exports) == {
+        "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+    }  # fmt: skip
+    running = state.running()
+    assert exports["AWS_ENDPOINT_URL"] == running.endpoint and running.endpoint.startswith("http://127.0.0.1:")
+    assert running.pid != os.getpid()
+    assert "sandbox running in the background" in up.stderr
+
+    # evctl through --sandbox publishes; the sandbox's runner runs the handler; the aws CLI reads the log
+    published = run_evctl(["--sandbox", "publish", "signup", "--set", "email=e2e@example.com"])
+    assert published.returncode == 0, published.stderr
+    assert f"evctl: targeting the local sandbox at {running.endpoint}" in published.stderr
+    assert wait_until(lambda: _welcome_lines(exports, "e2e@example.com")) == [
+        "Sending welcome email to: e2e@example.com"
+    ]
+    url = aws_cli(exports, "sqs", "get-queue-url", "--queue-name", "user-signup-queue")["QueueUrl"]
+    attributes = aws_cli(exports, "sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All")
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+    again = run_evctl(["sandbox", "up", "--port", "0"])
+    assert again.returncode == 4
+    assert again.stderr.startswith(f"evctl: error: a sandbox is already running (pid {running.pid}")
+
+    status = run_evctl(["-o", "json", "sandbox", "status"])
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["pid"] == running.pid
+
+    down = run_evctl(["-o", "json", "sandbox", "down"])
+    assert down.returncode == 0, down.stderr
+    assert json.loads(down.stdout) == {
+        "stopped": True,
+        "pid": running.pid,
+        "endpoint": running.endpoint,
+        "forced": False,
+    }
+    assert not state.pid_alive(running.pid)
+    assert state.read() is None
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("cleanup_sandbox")
+def test_reset_of_a_detached_sandbox_keeps_its_runner_working() -> None:
+    up = run_evctl(["sandbox", "up", "--detach", "--port", "0"])
+    assert up.returncode == 0, up.stderr
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
+    assert run_evctl(["--sandbox", "publish", "signup", "--set", "email=before@example.com"]).returncode == 0
+    assert wait_until(lambda: _welcome_lines(exports, "before@example.com"))
+    reset = run_evctl(["sandbox", "reset", "--yes"])
+    assert reset.returncode == 0, reset.stderr
+    assert _welcome_lines(exports, "before@example.com") == []  # the logs went with everything else
+    assert run_evctl(["--sandbox", "publish", "signup", "--set", "email=after@example.com"]).returncode == 0
+    assert wait_until(lambda: _welcome_lines(exports, "after@example.com"))  # the runner recreated its stream
+    assert run_evctl(["sandbox", "down"]).returncode == 0
+
+
+def test_detach_reports_the_childs_error_on_a_busy_port() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        up = run_evctl(["sandbox", "up", "--detach", "--port", str(port)])
+    assert up.returncode == 4
+    assert up.stdout == ""
+    assert up.stderr.startswith(f"evctl: error: port {port} on 127.0.0.1 is already in use")
+    assert state.read() is None
+
+
+@pytest.mark.parametrize(
+    ("signum", "exit_code"),
+    [(signal.SIGTERM, 0), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+)
+@pytest.mark.usefixtures("cleanup_sandbox")
+def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exit_code: int) -> None:
+    proc = subprocess.Popen(
+        [evctl_executable(), "sandbox", "up", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        ready = wait_until(lambda: state.read() is not None and state.read().pid == proc.pid, timeout=30)  # type: ignore[union-attr]
+        assert ready, proc.stderr.read() if proc.poll() is not None else "not ready"
+        endpoint = state.running().endpoint
+        proc.send_signal(signum)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == exit_code, stderr
+    assert stdout.splitlines()[0] == f"export AWS_ENDPOINT_URL={endpoint}"
+    assert f"sandbox stopped ({signum.name})" in stderr
+    assert "Traceback" not in stderr
+    assert state.read() is None
+    with pytest.raises(OSError):  # the port is closed
+        socket.create_connection(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])), timeout=1).close()
