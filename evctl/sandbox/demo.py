@@ -233,11 +233,12 @@ def _next_invocation(ctx: DemoContext) -> Invocation | None:
 
 
 def _log_lines(ctx: DemoContext, request_id: str | None) -> list[str]:
-    """The function's log lines of one request, read back through CloudWatch Logs."""
-    logs = ctx.clients.logs
-    lines: list[str] = []
-    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=ctx.pipeline.log_group):
-        lines.extend(event["message"] for event in page.get("events", []))
+    """The function's log lines of one request, read back through CloudWatch Logs (evctl's own fetch)."""
+    from evctl.core.logs import RequestBudget, fetch_events
+
+    # The sandbox has no FilterLogEvents quota: no pacing between calls.
+    budget = RequestBudget(1000.0, clock=ctx.clock, sleep=ctx.sleep)
+    lines = [event["message"] for event in fetch_events(ctx.clients.logs, ctx.pipeline.log_group, 0, budget=budget)]
     if request_id is None:
         return lines
     # one request's lines: from its START to its REPORT
