@@ -167,3 +167,17 @@ def test_an_event_that_is_not_an_object_is_a_clean_error(value: Any) -> None:
         assert "object" in str(exc)
     else:
         raise AssertionError("a non-object event was accepted")
+
+
+def _outcome(pattern: Any) -> str:
+    try:
+        compile_pattern(pattern)
+    except PatternError as exc:
+        return f"{exc.path}: {exc.reason}"
+    return "ok"
+
+
+@SETTINGS
+@given(PATTERNS | VALID_PATTERNS | JSON)
+def test_text_and_parsed_forms_are_judged_alike(value: Any) -> None:
+    assert _outcome(json.dumps(value)) == _outcome(value)

@@ -89,6 +89,10 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, _Pairs | Mapping)
 
 
+def _is_array(value: Any) -> bool:
+    return isinstance(value, list | tuple) and not isinstance(value, _Pairs)
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -97,7 +101,7 @@ def _plain(value: Any) -> Any:
     """The parsed pattern as plain dicts and lists (later repeated keys win, as in json.loads)."""
     if _is_object(value):
         return {key: _plain(item) for key, item in _items(value)}
-    if isinstance(value, list | tuple):
+    if _is_array(value):
         return [_plain(item) for item in value]
     return value
 
@@ -147,7 +151,7 @@ def _object(rules: list[dict[str, list[Condition]]], prefix: str, obj: Any, path
             raise PatternError(here, f'"{key}" is a reserved word and cannot be a field name inside {OR}')
         if _is_object(value):
             _object(rules, f"{prefix}{key}.", value, here, in_or=in_or)
-        elif isinstance(value, list | tuple):
+        elif _is_array(value):
             conditions = _values(value, here)
             if not rules:
                 rules.append({})
@@ -162,7 +166,7 @@ def _object(rules: list[dict[str, list[Condition]]], prefix: str, obj: Any, path
 def _or(rules: list[dict[str, list[Condition]]], prefix: str, value: Any, path: str) -> None:
     before = [dict(rule) for rule in rules]
     rules.clear()
-    if not isinstance(value, list | tuple):
+    if not _is_array(value):
         raise PatternError(path, f"{OR} must be followed by an array of objects")
     for index, branch in enumerate(value):
         here = f"{path}[{index}]"
@@ -224,7 +228,7 @@ def _expression(obj: Any, path: str) -> Condition:
             text = _string(argument, here, operator)
             condition = Prefix(text, java_text(text)) if operator == "prefix" else Suffix(text, java_text(text))
     elif operator == "numeric":
-        if not isinstance(argument, list | tuple):
+        if not _is_array(argument):
             raise PatternError(here, "the value of numeric must be an array")
         condition = _numeric(list(argument), here)
         _only_key(items, path, _TOO_MANY)
@@ -380,9 +384,9 @@ def _anything_but(argument: Any, path: str) -> AnythingBut:
         here = key_path(path, kind)
         if kind not in ("equals-ignore-case", "prefix", "suffix", "wildcard"):
             raise PatternError(here, f"unsupported anything-but pattern: {kind}")
-    if not (isinstance(argument, list | tuple | str) or _is_number(argument)):
+    if not (_is_array(argument) or isinstance(argument, str) or _is_number(argument)):
         raise PatternError(here, "the value of anything-but must be an array or a single string or number")
-    values = list(argument) if isinstance(argument, list | tuple) else [argument]
+    values = list(argument) if _is_array(argument) else [argument]
     condition = _anything_but_plain(values, here) if not kind else _anything_but_set(kind, values, here)
     if inner_items:
         _only_key(inner_items, path, _TOO_MANY)
