@@ -178,6 +178,7 @@ def _outcome(pattern: Any) -> str:
 
 
 @SETTINGS
-@given(PATTERNS | VALID_PATTERNS | JSON)
+@given(PATTERNS | VALID_PATTERNS | JSON.filter(lambda value: not isinstance(value, str | bytes)))
 def test_text_and_parsed_forms_are_judged_alike(value: Any) -> None:
+    # (a str given to compile_pattern is the pattern's JSON text, so strings are left out here)
     assert _outcome(json.dumps(value)) == _outcome(value)
