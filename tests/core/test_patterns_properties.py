@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from evctl.core.patterns import EventError, Pattern, PatternError, RuleSet, compile_pattern
 
-SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 NAMES = st.sampled_from(["a", "b", "c", "a.b", "$or", "prefix", "numeric", "detail"])
 STRINGS = st.sampled_from(["x", "y", "X", "", "xy", "10.0.0.1", "2001:db8::1", "ß", "a*b", "*", "\\*"]) | st.text(
