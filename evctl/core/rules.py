@@ -17,6 +17,7 @@ from evctl.errors import EvctlError, UsageError, from_aws
 
 DEFAULT_BUS = "default"
 SUMMARY_WIDTH = 70
+TARGET_FETCHERS = 8  # concurrent ListTargetsByRule calls in `rules list` (within the client pool of 10)
 
 
 # ---- reading what the user gave -------------------------------------------------------------------------
@@ -243,12 +244,14 @@ def _leaves(pattern: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str,
 def list_rules(
     events: Any, bus: str | None = None, prefix: str | None = None, page_size: int | None = None
 ) -> list[RuleInfo]:
-    """Rules on the bus (all pages) with their targets."""
+    """Rules on the bus (all pages) with their targets (fetched a few rules at a time: one call per rule)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     name = ensure_bus(events, bus)
-    return [
-        RuleInfo.from_aws(rule, name, fetch_targets(events, rule["Name"], name))
-        for rule in fetch_rules(events, name, prefix, page_size)
-    ]
+    found = fetch_rules(events, name, prefix, page_size)
+    with ThreadPoolExecutor(max_workers=TARGET_FETCHERS) as pool:
+        targets = list(pool.map(lambda rule: fetch_targets(events, rule["Name"], name), found))
+    return [RuleInfo.from_aws(rule, name, rule_targets) for rule, rule_targets in zip(found, targets, strict=True)]
 
 
 def describe_rule(events: Any, rule: str, bus: str | None = None) -> RuleInfo:
