@@ -9,7 +9,8 @@ What: the same answers with one clock read per walk and plain attribute reads, n
 - `Queue.messages` and the two `approximate_number_of_messages_*` counts read the clock once per call;
 - `SQSBackend.is_message_valid_based_on_retention_period` reads the queue's retention period directly
   instead of computing every queue attribute;
-- `Queue.delete_message` finds the receipt handle in one pass instead of two list-building passes;
+- `Queue.delete_message` finds the receipt handle in one pass instead of two list-building passes, and
+  `SQSBackend.delete_message_batch` deletes all its entries in one pass instead of one pass per entry;
 - `unix_time_millis` inside moto.sqs.models uses `time.time()` (the same epoch milliseconds, no datetime).
 
 Guard: applied only when moto's version is in SUPPORTED and the source of every replaced function hashes to
@@ -34,6 +35,8 @@ EXPECTED_SOURCES: dict[str, str] = {
     "Queue.approximate_number_of_messages_delayed": "c3c1dadb0c42ed5f8f5e1fddc8384de67db2df9a4055504f10903bd0b55e8d2f",
     "Queue.approximate_number_of_messages_not_visible": "5dbecc4dda174358d2aefa96e4b769def47fd6bb2c315241c451e8518c3fabab",
     "Queue.delete_message": "fa6fd5b9bd2cafb4aaacd79da7fc656e513e1513197c2939ff002f9ebfd4be46",
+    "SQSBackend.delete_message": "9eb658afdceb6bd9de79334fb31591bc0aa44bc924c0486516165418bbfff777",
+    "SQSBackend.delete_message_batch": "53c0bc5d5f51468ad2e6311da0417ec613b5da28d33337c66a3f1f51d99147b2",
     "SQSBackend.is_message_valid_based_on_retention_period": "cca23b94a5f3af9d9c5af1c09ee5e615017bdf6bd032301cb321c06c7e595d4b",
     "Message.visible": "5129b573308de62a700c40541df76673710ff2303258839ac66990eb56f27f27",
     "Message.delayed": "e2fd48abf582683aa4630cbd95daef06deb9f6de33e002a89f8c3d8a3f334838",
@@ -57,6 +60,8 @@ def _targets() -> dict[str, Any]:
             models.Queue.approximate_number_of_messages_not_visible.fget
         ),
         "Queue.delete_message": models.Queue.delete_message,
+        "SQSBackend.delete_message": models.SQSBackend.delete_message,
+        "SQSBackend.delete_message_batch": models.SQSBackend.delete_message_batch,
         "SQSBackend.is_message_valid_based_on_retention_period": (
             models.SQSBackend.is_message_valid_based_on_retention_period
         ),
@@ -155,21 +160,47 @@ def _patch() -> None:
         now = time.time() * 1000.0
         return sum(1 for m in self._messages if not now > m.visible_at)
 
+    def remove_messages(queue: Any, handles: set[str]) -> None:
+        """One pass: drop every message that ever had one of `handles` (moto's rule for deletes)."""
+        kept = []
+        for message in queue._messages:
+            old = message._old_receipt_handles
+            if message.receipt_handle in handles or (old and not handles.isdisjoint(old)):
+                queue.pending_messages.discard(message)
+                queue.deleted_messages.update(message.all_receipt_handles)
+                continue
+            kept.append(message)
+        queue._messages = kept
+
     def delete_message(self: Any, receipt_handle: str) -> None:
         if receipt_handle in self.deleted_messages:
             return  # already deleted: AWS accepts it again
-        kept = []
-        found = False
-        for message in self._messages:
-            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
-                found = True
-                self.pending_messages.discard(message)
-                self.deleted_messages.update(message.all_receipt_handles)
-                continue
-            kept.append(message)
-        if not found:
+        remove_messages(self, {receipt_handle})
+        if receipt_handle not in self.deleted_messages:
             raise ReceiptHandleIsInvalid()
-        self._messages = kept
+
+    def delete_message_batch(
+        self: Any, queue_name: str, receipts: list[dict[str, Any]]
+    ) -> tuple[list[str], list[dict[str, str]]]:
+        queue = self.get_queue(queue_name)
+        handles = {entry["ReceiptHandle"] for entry in receipts} - queue.deleted_messages
+        if handles:
+            remove_messages(queue, handles)
+        success: list[str] = []
+        errors: list[dict[str, Any]] = []
+        for entry in receipts:
+            if entry["ReceiptHandle"] in queue.deleted_messages:
+                success.append(entry["Id"])
+            else:
+                errors.append(
+                    {
+                        "Id": entry["Id"],
+                        "SenderFault": True,
+                        "Code": "ReceiptHandleIsInvalid",
+                        "Message": f'The input receipt handle "{entry["ReceiptHandle"]}" is not a valid receipt handle.',
+                    }
+                )
+        return success, errors
 
     def retention_ok(self: Any, queue_name: str, message: Any) -> bool:
         retention_period = int(self.get_queue(queue_name).message_retention_period)
@@ -179,6 +210,7 @@ def _patch() -> None:
     _replace(models.Queue, "approximate_number_of_messages_delayed", property(delayed_count))
     _replace(models.Queue, "approximate_number_of_messages_not_visible", property(not_visible_count))
     _replace(models.Queue, "delete_message", delete_message)
+    _replace(models.SQSBackend, "delete_message_batch", delete_message_batch)
     _replace(models.SQSBackend, "is_message_valid_based_on_retention_period", retention_ok)
     models.unix_time_millis  # noqa: B018 (fails loudly if moto renamed it)
     _originals.append((models, "unix_time_millis", models.unix_time_millis))

@@ -113,3 +113,31 @@ def test_stopping_the_server_gives_moto_back_its_own_code() -> None:
     assert LambdaBackend.create_event_source_mapping is not before[0]
     server.stop()
     assert (LambdaBackend.create_event_source_mapping, models.Queue.__dict__["messages"]) == before
+
+
+def _batch_outcome(adjusted: bool) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    backend, queue = _queue_with_states()
+    first = backend.receive_message("speed-check", 2, 0, 0)
+    old_handle = first[0].receipt_handle
+    again = backend.receive_message("speed-check", 10, 0, 0)
+    entries = [
+        {"Id": "old", "ReceiptHandle": old_handle},
+        {"Id": "bogus", "ReceiptHandle": "not-a-handle"},
+        *({"Id": f"r{n}", "ReceiptHandle": m.receipt_handle} for n, m in enumerate(again)),
+        {"Id": "dup", "ReceiptHandle": old_handle},
+    ]
+    if adjusted:
+        assert moto_speed.apply() is None
+    try:
+        success, errors = backend.delete_message_batch("speed-check", entries)
+    finally:
+        if adjusted:
+            moto_speed.restore()
+    return success, [(e["Id"], e["Code"]) for e in errors], sorted(m.id for m in queue._messages)
+
+
+def test_adjusted_delete_message_batch_answers_as_moto_does() -> None:
+    assert _batch_outcome(adjusted=True) == _batch_outcome(adjusted=False)
+    success, errors, _left = _batch_outcome(adjusted=True)
+    assert errors == [("bogus", "ReceiptHandleIsInvalid")]
+    assert "old" in success and "dup" in success
