@@ -866,19 +866,10 @@ class Tail:
             return
         if self.mode == "live":
             try:
-                stream = start_live_tail(
-                    self._client,
-                    self.sources,
-                    filter_pattern=self.options.filter_pattern,
-                    stream_prefixes=self.options.stream_prefixes,
-                )
+                yield from self._live()
+                return
             except LiveTailUnavailable as exc:
                 self._notify(f"live tail is unavailable ({exc}); polling FilterLogEvents instead")
-            else:
-                yield from live_events(
-                    stream, self.sources, end_ms=self.options.end_ms, clock=self._clock, on_notice=self._notify
-                )
-                return
             start_ms = int(self._clock() * 1000)  # live shows new events only; so does its fallback
         else:
             start_ms = self.options.start_ms
@@ -899,6 +890,25 @@ class Tail:
             on_notice=self._notify,
         )
         yield from self.follower
+
+    def _live(self) -> Iterator[LogEvent]:
+        """Live tail sessions; AWS ends each after 3 hours, and a new one is started."""
+        while True:
+            stream = start_live_tail(
+                self._client,
+                self.sources,
+                filter_pattern=self.options.filter_pattern,
+                stream_prefixes=self.options.stream_prefixes,
+            )
+            try:
+                yield from live_events(
+                    stream, self.sources, end_ms=self.options.end_ms, clock=self._clock, on_notice=self._notify
+                )
+                return
+            except Exception as exc:
+                if error_code(exc) != "SessionTimeoutException":
+                    raise _translate(exc, "live tail") from exc
+                self._notify("the live tail session reached AWS's 3-hour limit; starting a new one")
 
     def _fetch(self, source: LogSource, end_ms: int) -> Iterator[LogEvent]:
         return fetch_events(

@@ -211,3 +211,51 @@ def test_more_than_ten_groups_are_refused_before_any_call() -> None:
     sources = [LogSource(label=t, group=t, arn=ARN + t) for t in targets]
     with pytest.raises(UsageError):
         Tail(object(), sources, TailOptions(start_ms=0, live=True))
+
+
+def test_a_session_ended_by_the_3_hour_limit_is_restarted() -> None:
+    from botocore.exceptions import EventStreamError
+
+    source = LogSource(label="a", group="/aws/lambda/a", arn=ARN + "/aws/lambda/a")
+    result = {"logStreamName": "s", "logGroupIdentifier": source.arn, "timestamp": 1, "ingestionTime": 2}
+
+    def session(message: str, then_fail: bool) -> Any:
+        yield {"sessionStart": {}}
+        yield {
+            "sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": [{**result, "message": message}]}
+        }
+        if then_fail:
+            error = {"Error": {"Code": "SessionTimeoutException", "Message": "Session timed out after 3 hours"}}
+            raise EventStreamError(error, "StartLiveTail")
+
+    class Client:
+        calls = 0
+
+        def start_live_tail(self, **params: Any) -> dict[str, Any]:
+            Client.calls += 1
+            return {"responseStream": session(f"session {Client.calls}", then_fail=Client.calls == 1)}
+
+    notices: list[str] = []
+    tail = Tail(Client(), [source], TailOptions(start_ms=0, live=True), on_notice=notices.append)
+    assert [e["message"] for e in tail] == ["session 1", "session 2"]
+    assert notices == ["the live tail session reached AWS's 3-hour limit; starting a new one"]
+
+
+def test_other_stream_errors_end_the_tail_with_a_mapped_error() -> None:
+    from botocore.exceptions import EventStreamError
+
+    from evctl.errors import ServiceError
+
+    source = LogSource(label="a", group="/aws/lambda/a", arn=ARN + "/aws/lambda/a")
+
+    def session() -> Any:
+        yield {"sessionStart": {}}
+        raise EventStreamError({"Error": {"Code": "SessionStreamingException", "Message": "internal"}}, "StartLiveTail")
+
+    class Client:
+        def start_live_tail(self, **params: Any) -> dict[str, Any]:
+            return {"responseStream": session()}
+
+    with pytest.raises(ServiceError) as raised:
+        list(Tail(Client(), [source], TailOptions(start_ms=0, live=True)))
+    assert raised.value.message == "SessionStreamingException: internal"
