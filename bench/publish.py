@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -107,10 +108,18 @@ def env() -> dict[str, str]:
     )
 
 
-def timed(cmd: list[str]) -> tuple[float, str, str]:
+CPU_SECONDS: dict[str, float] = {}  # CPU time (user + system) of each contender's processes, summed
+
+
+def timed(cmd: list[str], contender: str = "") -> tuple[float, str, str]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=env())
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if contender:
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        CPU_SECONDS[contender] = CPU_SECONDS.get(contender, 0.0) + cpu
     if done.returncode != 0:
         raise SystemExit(f"{cmd[0]} failed ({done.returncode}): {done.stderr[-2000:]}")
     return wall, done.stdout, done.stderr
@@ -162,13 +171,16 @@ def run_all(tmp: Path, endpoint: str, args: argparse.Namespace) -> dict[str, dic
                 str(events),
                 "--concurrency",
                 str(args.concurrency),
-            ]
+            ],
+            "evctl",
         )
         assert sum(1 for line in out.splitlines() if '"status":"ok"' in line) == args.events, err
         found = re.search(r"published (\d+) of \d+ events in (\d+) call\(s\), \d+ entry re-send\(s\), ([\d.]+) s", err)
         assert found and int(found.group(1)) == args.events, err
         evctl_runs.append((wall, float(found.group(3)), int(found.group(2))))
-        wall, out, _ = timed([sys.executable, str(tmp / "reference.py"), str(events), endpoint, str(args.concurrency)])
+        wall, out, _ = timed(
+            [sys.executable, str(tmp / "reference.py"), str(events), endpoint, str(args.concurrency)], "reference"
+        )
         ref = json.loads(out)
         ref_runs.append((wall, ref["seconds"], ref["calls"]))
     for name, runs in (("evctl", evctl_runs), ("reference", ref_runs)):
@@ -179,7 +191,9 @@ def run_all(tmp: Path, endpoint: str, args: argparse.Namespace) -> dict[str, dic
             "calls": runs[0][2],
         }
 
-    wall, out, _ = timed([sys.executable, str(tmp / "naive.py"), str(events), endpoint, str(args.naive_events)])
+    wall, out, _ = timed(
+        [sys.executable, str(tmp / "naive.py"), str(events), endpoint, str(args.naive_events)], "naive"
+    )
     naive = json.loads(out)
     rows["naive"] = {"events": args.naive_events, "wall": wall, "loop": naive["seconds"], "calls": naive["calls"]}
 
@@ -192,7 +206,10 @@ def run_all(tmp: Path, endpoint: str, args: argparse.Namespace) -> dict[str, dic
         batch_files.append(path)
     started = time.perf_counter()
     for path in batch_files:
-        timed([str(BIN / "aws"), "events", "put-events", "--endpoint-url", endpoint, "--entries", f"file://{path}"])
+        timed(
+            [str(BIN / "aws"), "events", "put-events", "--endpoint-url", endpoint, "--entries", f"file://{path}"],
+            "aws-cli",
+        )
     cli_wall = time.perf_counter() - started
     rows["aws-cli"] = {"events": args.cli_batches * 10, "wall": cli_wall, "loop": cli_wall, "calls": args.cli_batches}
     return rows
@@ -204,16 +221,21 @@ def report(rows: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
     print(f"{os.cpu_count()} CPUs; evctl and reference: median of {args.repeat} runs; naive and aws-cli: one run")
     print("load average (1/5/15 min) at the end: " + " ".join(f"{x:.1f}" for x in os.getloadavg()))
     print()
-    header = f"{'contender':<10} {'events':>7} {'wall s':>8} {'ev/s wall':>10} {'ev/s loop':>10} {'calls/ev':>9} {'evctl is':>9}"
+    header = (
+        f"{'contender':<10} {'events':>7} {'wall s':>8} {'ev/s wall':>10} {'ev/s loop':>10} "
+        f"{'cpu ms/ev':>10} {'calls/ev':>9} {'evctl is':>9}"
+    )
     print(header)
     print("-" * len(header))
     for name, row in rows.items():
         wall_rate = row["events"] / row["wall"]
         loop_rate = row["events"] / row["loop"]
         note = "" if name == "evctl" else f"{evctl_rate / wall_rate:.2f}x"
+        runs = args.repeat if name in ("evctl", "reference") else 1
+        cpu_per_event = CPU_SECONDS.get(name, 0.0) * 1000 / runs / row["events"]
         print(
             f"{name:<10} {int(row['events']):>7} {row['wall']:>8.2f} {wall_rate:>10.0f} {loop_rate:>10.0f} "
-            f"{row['calls'] / row['events']:>9.3f} {note:>9}"
+            f"{cpu_per_event:>10.3f} {row['calls'] / row['events']:>9.3f} {note:>9}"
         )
     cli = rows["aws-cli"]
     print()

@@ -191,7 +191,8 @@ def _gather(
             raise UsageError("nothing to publish", "give a template name, --source and --detail-type, or --file")
         entry = {"Source": o["source"], "DetailType": o["detail_type"], "EventBusName": settings.bus}
         entry["Detail"] = "{}" if o["detail"] is None else _detail_text(app, o["detail"])
-    entry |= {"Resources": o["resource"] or None, "Time": o["time"], "TraceHeader": o["trace_header"]}
+    flags = {"Resources": o["resource"], "Time": o["time"], "TraceHeader": o["trace_header"]}
+    entry |= {key: value for key, value in flags.items() if value}  # a template's Resources stay unless given
     entry = {k: v for k, v in entry.items() if v is not None}
     return [ev.parse_event(entry, line=None, default_bus=settings.bus, max_entry_bytes=settings.cap)]
 

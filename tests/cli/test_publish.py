@@ -201,11 +201,14 @@ def test_config_file_supplies_defaults(queue: str, tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "evctl.toml").write_text(
         '[publish]\nbus = "orders"\nconcurrency = 2\n\n[templates.ping]\nsource = "evctl.test"\n'
-        'detail-type = "Ping"\ndetail = { seq = 0 }\n'
+        'detail-type = "Ping"\nresources = ["arn:aws:x:::ping"]\ndetail = { seq = 0 }\n'
     )
     result = run_cli(["publish", "ping", "--set", "seq=5"])
     assert result.exit_code == 0, result.stderr
-    assert [e["detail"] for e in received(orders)] == [{"seq": 5}]
+    [event] = received(orders)
+    assert event["detail"] == {"seq": 5} and event["resources"] == ["arn:aws:x:::ping"]
+    assert run_cli(["publish", "ping", "--resource", "arn:aws:x:::other"]).exit_code == 0
+    assert [e["resources"] for e in received(orders)] == [["arn:aws:x:::other"]]
     assert received(queue) == []
 
 
