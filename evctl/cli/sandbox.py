@@ -92,6 +92,8 @@ def up(
     with lifecycle.stop_on_signals(stop) as received:
         sandbox = lifecycle.start(sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout))
         assert sandbox.state is not None
+        if sandbox.server.speed_note:
+            app.output.warn(f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow")
         _print_exports(app, sandbox.state)
         app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
         app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
