@@ -87,3 +87,27 @@ def test_drain_killed_a_few_times_loses_nothing(moto_server: str, tmp_path: Path
 @pytest.mark.timeout(3600)
 def test_drain_killed_fifty_times_loses_nothing(moto_server: str, tmp_path: Path) -> None:
     run_kills(moto_server, tmp_path, kills=50, seed=2026, per_round=30)
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary_and_no_duplicates(moto_server: str, tmp_path: Path) -> None:
+    sqs = _sqs(moto_server)
+    url = sqs.create_queue(QueueName="interrupt")["QueueUrl"]
+    sent = _send(sqs, url, 200, 0)
+    out = tmp_path / "int.jsonl"
+    proc = _drain(moto_server, out, "interrupt")
+    deadline = time.monotonic() + 30
+    while not (out.exists() and out.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    text = stderr.decode()
+    assert proc.returncode == 130, text
+    assert "interrupted: finishing the batch in hand" in text and "evctl: error: drain stopped:" in text
+    written = [json.loads(line)["messageId"] for line in out.read_text(encoding="utf-8").splitlines()]
+    left = sqs.receive_message  # what is left is visible at once: the stop released what it held
+    remaining: set[str] = set()
+    for _ in range(40):
+        got = left(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+        remaining |= {m["MessageId"] for m in got}
+    assert len(written) == len(set(written)) and not set(written) & remaining  # no duplicates at all
+    assert set(written) | remaining == set(sent) and 0 < len(written) < len(sent)
