@@ -52,6 +52,7 @@ def stats_cmd(
     import time
 
     from evctl.core.queues import STATS_COLUMNS, queue_stats, resolve_queue
+    from evctl.errors import Interrupted
 
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
@@ -67,7 +68,7 @@ def stats_cmd(
         try:
             time.sleep(watch)
         except KeyboardInterrupt:
-            return
+            raise Interrupted("stopped watching") from None
 
 
 @app.command("peek")

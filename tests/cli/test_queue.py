@@ -473,3 +473,23 @@ def test_help_for_every_queue_command() -> None:
     for command in ("list", "stats", "peek", "drain", "send", "purge"):
         result = run_cli(["queue", command, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_stats_watch_redraws_until_ctrl_c(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = make(sqs, "watched", ["a"])
+    naps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 1:
+            sqs.send_message(QueueUrl=url, MessageBody="b")  # the next refresh shows it
+            return
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("time.sleep", sleep)
+    result = run_cli(["queue", "stats", "watched", "--watch", "2"], tty=True, env={"COLUMNS": "200"})
+    assert result.exit_code == 130 and naps == [2.0, 2.0]
+    assert result.stdout.count("\x1b[H\x1b[2J") == 2  # redrawn in place each time
+    frames = result.stdout.split("\x1b[H\x1b[2J")[1:]
+    assert "watched" in frames[0] and frames[1] != frames[0]
+    assert "evctl: error: stopped watching" in result.stderr
