@@ -103,6 +103,7 @@ class QueueSink:
     def accept(self, batch: Sequence[Received]) -> SinkResult:
         result = SinkResult()
         in_batch = {m.message_id for m in batch}
+        failed_here: set[str] = set()
         pending = list(batch)
         while pending:
             call: list[tuple[Received, OutgoingMessage]] = []
@@ -116,7 +117,10 @@ class QueueSink:
                 blocker = self._blockers.get(group) if group is not None else None
                 if blocker is not None and blocker != message.message_id:
                     # An earlier message of its group is unsent: sending this one now would overtake it.
-                    result.failed.append(_group_waits(message, permanent=blocker not in in_batch))
+                    if blocker in in_batch and blocker not in failed_here:
+                        rest.append(message)  # the blocker is being sent in this call: try after it
+                    else:
+                        result.failed.append(_group_waits(message, permanent=blocker not in in_batch))
                     continue
                 entry_size = message_size(out)
                 full = full or len(call) == MAX_BATCH_ENTRIES or (bool(call) and size + entry_size > MAX_BATCH_BYTES)
@@ -131,6 +135,7 @@ class QueueSink:
                 break
             failed = self._send(call)
             failed_ids = {message.message_id for message, _ in failed}
+            failed_here |= failed_ids
             with self._lock:
                 for message, out in call:
                     group = out.group_id if self.destination.fifo else None

@@ -417,3 +417,33 @@ def test_bus_entry_level_failures_are_reported(monkeypatch: pytest.MonkeyPatch) 
         result = sink.accept([one, two])
     assert result.taken == ["m1"]
     assert [(f.code, f.retryable) for f in result.failed] == [("AccessDeniedException", False)]
+
+
+def test_a_group_waits_behind_a_message_that_ran_out_of_retries(stubbed: tuple[Any, Stubber]) -> None:
+    client, stubber = stubbed
+    sink = QueueSink(client, ref("o.fifo"))
+    stubber.add_response(
+        "send_message_batch",
+        {"Successful": [], "Failed": [{"Id": "0", "SenderFault": False, "Code": "InternalError", "Message": "x"}]},
+        {"QueueUrl": ref("o.fifo").url, "Entries": ANY},
+    )
+    first = sink.accept([received("a1", group="A"), received("a2", group="A")])
+    assert [(f.message_id, f.code, f.retryable) for f in first.failed] == [
+        ("a1", "InternalError", True),
+        ("a2", "WaitingForGroup", True),
+    ]
+    # The mover gave up on a1 (it stays in the DLQ); a later message of group A must not overtake it.
+    later = sink.accept([received("a3", group="A")])
+    assert [(f.code, f.retryable) for f in later.failed] == [("GroupBlocked", False)]
+    # Once a1 itself goes through, the group flows again.
+    stubber.add_response(
+        "send_message_batch",
+        {"Successful": [{"Id": "0", "MessageId": "n1", "MD5OfMessageBody": "x"}], "Failed": []},
+        {"QueueUrl": ref("o.fifo").url, "Entries": ANY},
+    )
+    stubber.add_response(
+        "send_message_batch",
+        {"Successful": [{"Id": "0", "MessageId": "n2", "MD5OfMessageBody": "x"}], "Failed": []},
+        {"QueueUrl": ref("o.fifo").url, "Entries": ANY},
+    )
+    assert sink.accept([received("a1", group="A"), received("a3", group="A")]).taken == ["a1", "a3"]

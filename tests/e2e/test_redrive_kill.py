@@ -98,14 +98,14 @@ def _receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:
         sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
 
-def run_kills(endpoint: str, tmp_path: Path, *, kills: int, seed: int, fifo: bool) -> None:
+def run_kills(endpoint: str, tmp_path: Path, *, kills: int, seed: int, fifo: bool, per_round: int = 40) -> None:
     rng = random.Random(seed)
     sqs = _sqs(endpoint)
     src, dlq, dlq_name = _queues(sqs, fifo)
     journal = tmp_path / "journal.jsonl"
     sent: list[int] = []
     for round_ in range(kills):
-        sent += _send(sqs, dlq, 40, len(sent), fifo)
+        sent += _send(sqs, dlq, per_round, len(sent), fifo)
         size = journal.stat().st_size if journal.exists() else 0
         proc = _redrive(endpoint, dlq_name, journal)
         if round_ % 4 == 3:
@@ -145,6 +145,7 @@ def test_redrive_killed_a_few_times_loses_nothing(moto_server: str, tmp_path: Pa
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3000)
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
 def test_redrive_killed_fifty_times_loses_nothing(moto_server: str, tmp_path: Path, fifo: bool) -> None:
-    run_kills(moto_server, tmp_path, kills=50, seed=2026, fifo=fifo)
+    run_kills(moto_server, tmp_path, kills=50, seed=2026, fifo=fifo, per_round=20)
