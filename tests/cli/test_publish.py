@@ -155,6 +155,12 @@ def test_tty_summary_and_progress_for_many_batches(queue: str) -> None:
     assert len(received(queue)) == 30
 
 
+def test_explicit_ndjson_on_a_tty(queue: str) -> None:
+    result = run_cli(["-o", "ndjson", "publish", "--file", "-"], input=jsonl(2), tty=True)
+    assert result.exit_code == 0
+    assert sorted(r["index"] for r in ndjson(result.stdout)) == [0, 1]
+
+
 def test_quiet_silences_the_stderr_summary(queue: str) -> None:
     result = run_cli(["--quiet", "publish", "--file", "-"], input=jsonl(3))
     assert result.exit_code == 0 and result.stderr == ""

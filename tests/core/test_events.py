@@ -231,3 +231,32 @@ def test_batching_invariants(sizes: list[int], cap: int) -> None:
     for batch in batches:
         assert 1 <= len(batch) <= ev.MAX_ENTRIES_PER_CALL
         assert sum(ev.entry_size(entries[i]) for i in batch) <= cap
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    detail=st.dictionaries(st.text(max_size=10), json_values, max_size=5),
+    source=st.text(min_size=1, max_size=30).filter(lambda s: not s.startswith("aws.")),
+    resources=st.lists(st.text(min_size=1, max_size=20), max_size=10),
+    epoch=st.integers(min_value=0, max_value=4_000_000_000),
+)
+def test_json_lines_form_round_trips_and_sizes_match(
+    detail: dict[str, object], source: str, resources: list[str], epoch: int
+) -> None:
+    entry = ev.entry_from_json(
+        {"Source": source, "DetailType": "T", "Detail": detail, "Resources": resources, "Time": epoch},
+        default_bus="default",
+    )
+    assert json.loads(entry["Detail"]) == detail
+    again = ev.entry_from_json(json.loads(json.dumps(ev.entry_to_json(entry))), default_bus="x")
+    assert again == entry
+    expected = 14 + len(source.encode()) + 1 + len(entry["Detail"].encode()) + sum(len(r.encode()) for r in resources)
+    assert ev.entry_size(entry) == expected
+    assert ev.validate_entry(entry) == []
