@@ -139,6 +139,10 @@ def drain_cmd(
                 empty_polls_to_stop=empty_polls, visibility_timeout=visibility_timeout,
                 concurrency=concurrency, should_stop=stop, on_progress=lambda r: _progress(bar, r),
             )  # fmt: skip
+    except KeyboardInterrupt:  # the second Ctrl-C: quit now; nothing unwritten was deleted
+        from evctl.errors import Interrupted
+
+        raise Interrupted("drain aborted", "messages it held reappear when their visibility timeout ends") from None
     finally:
         sink.close()
     _finish_move(out, report, data_on_stdout=to != "-")

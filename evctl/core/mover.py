@@ -281,7 +281,9 @@ class _Engine:
                 hit = self.filter_expr.search(decoded(message))
             except Exception:  # a type error inside JMESPath means "does not match", as in AWS CLI --query
                 hit = None
-            (matched if hit not in (None, False, [], {}, "") else unmatched).append(message)
+            # JMESPath truthiness: null, false, and empty strings, lists and objects are false; 0 is true.
+            falsy = hit is None or hit is False or (isinstance(hit, str | list | dict) and not hit)
+            (unmatched if falsy else matched).append(message)
         return matched, unmatched
 
     # ---- sink ------------------------------------------------------------------------------

@@ -251,3 +251,13 @@ def test_file_sink_to_a_pipe_is_not_durable_but_works(tmp_path: Path) -> None:
     sink.accept([Received.from_sqs(raw)])
     line = buffer.getvalue().decode("utf-8")
     assert json.loads(line)["body"] == "x\ud800y"  # a lone surrogate survives, escaped
+
+
+def test_filter_follows_jmespath_truthiness(sqs: Any) -> None:
+    ref = make_queue(sqs, n=3)  # bodies {"i": 0}, {"i": 1}, {"i": 2}
+    sink = ListSink()
+    report = move(sqs, ref, sink, filter="body.i", wait_seconds=0, empty_polls_to_stop=1)
+    assert report.accepted == 3  # 0 is true in JMESPath (only null, false and empty values are false)
+    ref2 = make_queue(sqs, "q2", n=3)
+    report = move(sqs, ref2, ListSink(), filter="body.missing", wait_seconds=0, empty_polls_to_stop=1)
+    assert report.accepted == 0 and report.filtered == 3
