@@ -106,6 +106,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _show(value: Any) -> str:
+    """A value of the pattern as compact JSON, for messages."""
+    return render(_plain(value))
+
+
 def key_path(path: str, key: str) -> str:
     if _SIMPLE_KEY.fullmatch(key):
         return f"{path}.{key}"
@@ -158,9 +163,7 @@ def _object(rules: list[dict[str, list[Condition]]], prefix: str, obj: Any, path
             for rule in rules:
                 rule[prefix + key] = conditions
         else:
-            raise PatternError(
-                here, f'"{key}" must be an object or an array (values go in an array: [{render(value)}])'
-            )
+            raise PatternError(here, f'"{key}" must be an object or an array (values go in an array: [{_show(value)}])')
 
 
 def _or(rules: list[dict[str, list[Condition]]], prefix: str, value: Any, path: str) -> None:
@@ -338,7 +341,7 @@ def _numeric(terms: list[Any], path: str) -> Numeric:
         return f"{path}[{index}]"
 
     if not terms or not isinstance(terms[0], str):
-        shown = render(terms[0]) if terms else "]"
+        shown = _show(terms[0]) if terms else "]"
         raise PatternError(at(0), f"invalid member in numeric match: {shown} (expected an operator: = < <= > >=)")
     operator = terms[0]
     text = " ".join(number_text(t) if _is_number(t) else str(t) for t in terms)
@@ -358,7 +361,7 @@ def _numeric(terms: list[Any], path: str) -> Numeric:
         return Numeric(text, _number(terms[1], at(1), ""), operator == ">=", None, False)
     upper = terms[2]
     if not isinstance(upper, str):
-        raise PatternError(at(2), f"bad value in numeric range: {render(upper)} (expected < or <=)")
+        raise PatternError(at(2), f"bad value in numeric range: {_show(upper)} (expected < or <=)")
     if upper not in ("<", "<="):
         raise PatternError(at(2), f"bad numeric range operator: {upper} (expected < or <=)")
     if len(terms) < 4 or not _is_number(terms[3]):
