@@ -629,7 +629,9 @@ def manual_summary(plan: RedrivePlan, report: Any, sink: Any) -> dict[str, Any]:
     }
 
 
-def preview(sqs: Any, plan: RedrivePlan, *, limit: int, filter: str | None) -> tuple[list[dict[str, Any]], int]:
+def preview(
+    sqs: Any, plan: RedrivePlan, *, limit: int, filter: str | None, wait_seconds: int = 1
+) -> tuple[list[dict[str, Any]], int]:
     """--dry-run: up to `limit` messages that would move, seen with the honest peek (received, released at once,
     never deleted), and the DLQ's approximate depth. With a filter, more are peeked to find `limit` matches."""
     from evctl.core.messages import decoded, iso_millis
@@ -639,7 +641,7 @@ def preview(sqs: Any, plan: RedrivePlan, *, limit: int, filter: str | None) -> t
     expression = compile_filter(filter)
     depth = queue_stats(sqs, plan.dlq).visible
     count = limit if expression is None else max(limit, min(depth, 500))
-    peeked = peek_messages(sqs, plan.dlq, count=max(1, count), wait_seconds=1)
+    peeked = peek_messages(sqs, plan.dlq, count=max(1, count), wait_seconds=wait_seconds)
     rows: list[dict[str, Any]] = []
     for message in peeked.messages:
         view = decoded(message)

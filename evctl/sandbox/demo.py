@@ -194,6 +194,95 @@ def step_dlq_depth(ctx: DemoContext) -> StepResult:
     return StepResult(title, ok, detail, {"dlq_depth": depth["visible"], "queue_depth": main["visible"]})
 
 
+# ---- after the DLQ: fix the cause, then redrive (evctl.core.redrive, as `evctl redrive dlq` runs it) ----------
+
+FIXED_LINE = "No email in signup"
+FIXED_HANDLER = """import json
+
+
+def lambda_handler(event, context):
+    for record in event["Records"]:
+        envelope = json.loads(record["body"])
+        user_data = envelope["detail"]
+        print(f"Processing user signup event: {user_data}")
+        email = user_data.get("email")
+        if not email:  # the fix: record it for follow-up instead of failing the batch
+            print(f"No email in signup {envelope.get('id')}: recorded for follow-up, no welcome email sent")
+            continue
+        print(f"Sending welcome email to: {email}")
+    return {"statusCode": 200, "body": "Successfully processed user signup events"}
+"""
+# moto, and so the sandbox, has no SQS message move tasks: evctl's redrive falls back to its manual mode.
+SANDBOX_LACKS_MOVE_TASKS = "the sandbox (moto) has no SQS message move tasks"
+
+
+def step_fix_handler(ctx: DemoContext) -> StepResult:
+    import tempfile
+    from dataclasses import replace
+    from pathlib import Path
+
+    title = "fix the cause: the handler records a signup without an email instead of failing"
+    folder = tempfile.TemporaryDirectory(prefix="evctl-demo-")
+    ctx.notes["fixed_handler_dir"] = folder  # removed when the demo ends
+    path = Path(folder.name) / "lambda_function.py"
+    path.write_text(FIXED_HANDLER, encoding="utf-8")
+    ctx.runner.function = replace(ctx.runner.function, handler_file=path)
+    return StepResult(title, True, f"user-signup-handler redeployed: a missing email now logs {FIXED_LINE!r}")
+
+
+def _redrive_plan(ctx: DemoContext) -> Any:
+    from evctl.core.redrive import RedriveRequest, plan_redrive
+
+    return plan_redrive(ctx.clients.sqs, RedriveRequest(DLQ), probe=lambda arn: SANDBOX_LACKS_MOVE_TASKS)
+
+
+def step_redrive_dry_run(ctx: DemoContext) -> StepResult:
+    from evctl.core.redrive import preview
+
+    title = f"evctl redrive dlq {DLQ} --dry-run: what would go back (nothing is consumed)"
+    plan = _redrive_plan(ctx)
+    rows, _ = preview(ctx.clients.sqs, plan, limit=10, filter=None, wait_seconds=0)
+    still = queue_depths(ctx.clients.sqs, ctx.pipeline.dlq_url)["visible"]
+    if len(rows) != 1 or still != 1:
+        return StepResult(title, False, f"{len(rows)} message(s) shown, {still} left visible in {DLQ}")
+    body = rows[0]["body"]
+    detail = body.get("detail") if isinstance(body, dict) else body
+    return StepResult(
+        title,
+        True,
+        f"{plan.mode} mode ({'; '.join(plan.manual_reasons)}): 1 message → {plan.destination_label}: {detail}",
+        {"would_move": len(rows), "mode": plan.mode},
+    )
+
+
+def step_redrive(ctx: DemoContext) -> StepResult:
+    from evctl.core.redrive import make_sink, manual_redrive, manual_summary
+
+    title = f"evctl redrive dlq {DLQ} --yes: back to {QUEUE}, deleted from the DLQ only once sent"
+    sqs = ctx.clients.sqs
+    plan = _redrive_plan(ctx)
+    sink = make_sink(plan, sqs)
+    report = manual_redrive(sqs, plan, sink, wait_seconds=0, concurrency=1, sleep=ctx.sleep)
+    summary = manual_summary(plan, report, sink)
+    dlq = queue_depths(sqs, ctx.pipeline.dlq_url)
+    if not report.ok or summary["moved"] != 1 or dlq["visible"] + dlq["in_flight"] != 0:
+        return StepResult(title, False, f"moved {summary['moved']}, failed {summary['failed']}; {DLQ}: {dlq}")
+    return StepResult(title, True, f"moved 1 message; {DLQ} is empty", {"redrive": summary})
+
+
+def step_redriven_processed(ctx: DemoContext) -> StepResult:
+    title = "the fixed handler processes the redriven signup; its log shows it"
+    invocation = _next_invocation(ctx)
+    if invocation is None or invocation.outcome != "success":
+        outcome = "nothing received" if invocation is None else f"{invocation.outcome} ({invocation.error})"
+        return StepResult(title, False, outcome)
+    lines = ctx.wait_for(lambda: _log_lines(ctx, invocation.request_id))
+    fixed = [line for line in lines or [] if FIXED_LINE in line]
+    if not fixed:
+        return StepResult(title, False, f"no line {FIXED_LINE!r} in request {invocation.request_id}'s logs")
+    return StepResult(title, True, f"request {invocation.request_id}: {fixed[0].strip()}", {"log_lines": lines})
+
+
 STEPS: list[Step] = [
     step_pipeline_ready,
     step_publish_signup,
@@ -203,6 +292,10 @@ STEPS: list[Step] = [
     step_publish_without_email,
     step_fails_into_dlq,
     step_dlq_depth,
+    step_fix_handler,
+    step_redrive_dry_run,
+    step_redrive,
+    step_redriven_processed,
 ]
 
 

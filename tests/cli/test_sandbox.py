@@ -211,10 +211,14 @@ def test_demo_verifies_every_step_and_exits_0() -> None:
     result = run_cli(["demo"])
     assert result.exit_code == 0, result.stderr
     steps = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [s["ok"] for s in steps] == [True] * 8
+    assert [s["ok"] for s in steps] == [True] * 12
     assert any("Sending welcome email to: test@example.com" in line for line in steps[4]["log_lines"])
     assert steps[6]["failed_invocations"] == 3
     assert (steps[7]["dlq_depth"], steps[7]["queue_depth"]) == (1, 0)
+    # after the fix: --dry-run first (manual mode: no move tasks in moto), then the redrive, then the handler's log
+    assert (steps[9]["would_move"], steps[9]["mode"]) == (1, "manual")
+    assert (steps[10]["redrive"]["moved"], steps[10]["redrive"]["failed"]) == (1, 0)
+    assert any("No email in signup" in line for line in steps[11]["log_lines"])
     assert result.stderr.endswith("every step verified\n")
     assert state.read() is None  # the demo's sandbox is its own: no state file
 
