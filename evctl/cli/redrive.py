@@ -29,8 +29,7 @@ TASK_COLUMNS = [
     ("rate", "RATE"),
     ("started", "STARTED"),
     ("failure", "FAILURE"),
-    ("task_handle", "TASK HANDLE"),
-]
+]  # the task handle is in the JSON output; on a terminal, `redrive cancel QUEUE` needs no handle
 PREVIEW_COLUMNS = [
     ("message_id", "MESSAGE"),
     ("sent", "SENT"),

@@ -470,3 +470,53 @@ def test_status_on_an_endpoint_without_move_tasks(sqs: Any, signup: tuple[str, s
     result = run_cli(["redrive", "status", "signup-dlq"])
     assert result.exit_code == 5
     assert "does not implement SQS message move tasks" in one_error_line(result.stderr)
+
+
+def test_ctrl_c_stops_cleanly_with_a_summary(
+    sqs: Any, signup: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first Ctrl-C sets the stop event (evctl.cli.queue._graceful_stop); here it is set after one batch."""
+    import contextlib
+    import threading
+
+    src, dlq = signup
+    stop = threading.Event()
+
+    @contextlib.contextmanager
+    def graceful_stop(out: Any, doing: str) -> Iterator[threading.Event]:
+        yield stop
+
+    import evctl.cli.queue
+
+    monkeypatch.setattr(evctl.cli.queue, "_graceful_stop", graceful_stop)
+    real_progress = evctl.cli.queue._progress
+
+    def progress_then_interrupt(bar: Any, report: Any) -> None:
+        real_progress(bar, report)
+        stop.set()
+
+    monkeypatch.setattr(evctl.cli.queue, "_progress", progress_then_interrupt)
+    result = run_cli(["redrive", "dlq", "--wait", "0", "signup-dlq", "--yes", "--concurrency", "1"])
+    assert result.exit_code == 130
+    summary = json.loads(result.stdout)
+    assert (summary["moved"], summary["stopped_by"]) == (10, "stop")
+    assert "redrive stopped: 10 messages moved, the rest are still in signup-dlq" in one_error_line(result.stderr)
+    assert (depth(sqs, src), depth(sqs, dlq)) == (10, 2)
+
+
+def test_status_of_every_dlq(stubbed: Stubber) -> None:
+    policy = json.dumps({"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": 3})
+    stubbed.add_response("list_queues", {"QueueUrls": [DLQ_URL, SRC_URL]}, {"MaxResults": 1000})
+    stubbed.add_response("get_queue_attributes", {"Attributes": {}}, {"QueueUrl": DLQ_URL, "AttributeNames": ["All"]})
+    stubbed.add_response(
+        "get_queue_attributes",
+        {"Attributes": {"RedrivePolicy": policy}},
+        {"QueueUrl": SRC_URL, "AttributeNames": ["All"]},
+    )
+    stubbed.add_response("list_message_move_tasks", {"Results": []}, {"SourceArn": DLQ_ARN, "MaxResults": 1})
+    expect_list(stubbed, task("COMPLETED", 8))
+    result = run_cli(["redrive", "status"], tty=True, env={"NO_COLOR": "1"})
+    assert result.exit_code == 0, result.stderr
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split()[:4] == ["DLQ", "STATUS", "MOVED", "TO"]
+    assert row.split()[:5] == ["orders-dlq", "COMPLETED", "8", "8", "orders"]

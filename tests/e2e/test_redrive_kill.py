@@ -141,7 +141,7 @@ def run_kills(endpoint: str, tmp_path: Path, *, kills: int, seed: int, fifo: boo
 
 @pytest.mark.parametrize("fifo", [False, True], ids=["standard", "fifo"])
 def test_redrive_killed_a_few_times_loses_nothing(moto_server: str, tmp_path: Path, fifo: bool) -> None:
-    run_kills(moto_server, tmp_path, kills=2 if fifo else 3, seed=5, fifo=fifo)
+    run_kills(moto_server, tmp_path, kills=1 if fifo else 2, seed=5, fifo=fifo)
 
 
 @pytest.mark.slow
