@@ -34,7 +34,12 @@ class LambdaContext:
         self.log_stream_name: str = fields["log_stream_name"]
         self.identity = None
         self.client_context = None
-        self._deadline_ms: int = int(fields["deadline_ms"])
+        self._timeout_ms: int = int(fields["timeout_ms"])
+        self._deadline_ms = int(time.time() * 1000) + self._timeout_ms
+
+    def start_clock(self) -> None:
+        """The timeout runs from the handler's start (after init), as on Lambda."""
+        self._deadline_ms = int(time.time() * 1000) + self._timeout_ms
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._deadline_ms - int(time.time() * 1000))
@@ -113,6 +118,9 @@ def main(argv: list[str]) -> int:
 
     sys.path.insert(0, str(Path(file).parent))
     handler, outcome = _load(Path(file), function)
+    context.start_clock()
+    with open(result_path + ".started", "w", encoding="utf-8"):
+        pass  # tells the runner the init phase is over: the timeout starts now
     if outcome is None:
         try:
             result = handler(payload["event"], context)

@@ -243,14 +243,14 @@ class LocalRunner:
             "aws_request_id": request_id,
             "log_group_name": fn.log_group_name,
             "log_stream_name": self.log_stream,
-            "deadline_ms": int(started_ms + fn.timeout * 1000),
+            "timeout_ms": int(fn.timeout * 1000),
         }
         payload = json.dumps({"event": sqs_event(messages, self.queue_arn, fn.region), "context": context})
         lines: list[tuple[int, str]] = [(int(started_ms), f"START RequestId: {request_id} Version: $LATEST")]
         run = _run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout)
         lines.extend(run.lines)
         duration = run.duration_ms
-        end_ms = int(started_ms + duration)
+        end_ms = max([int(time.time() * 1000), *(ts for ts, _ in run.lines)])
         result = run.result or {}
         if run.timed_out:
             outcome: Outcome = "timeout"
@@ -278,6 +278,7 @@ class LocalRunner:
         report = (
             f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} ms"
             f"\tMemory Size: {fn.memory_mb} MB\tMax Memory Used: {result.get('maxRssMb', 0)} MB"
+            f"\tInit Duration: {run.init_ms:.2f} ms"  # every invocation here is a cold start
         )
         if run.timed_out:
             report += "\tStatus: timeout"
@@ -352,6 +353,7 @@ class ChildRun:
     timed_out: bool
     returncode: int
     duration_ms: float
+    init_ms: float = 0.0
 
 
 def _run_child(python: str, file: Path, function: str, payload: str, timeout: float) -> ChildRun:
@@ -378,14 +380,10 @@ def _run_child(python: str, file: Path, function: str, payload: str, timeout: fl
             proc.stdin.close()
         except BrokenPipeError:
             pass
-        timed_out = False
-        try:
-            proc.wait(timeout=timeout + _startup_allowance())
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _kill_group(proc)
-            proc.wait()
-        duration_ms = (time.monotonic() - started) * 1000
+        timed_out, handler_started = _wait(proc, result_path + ".started", started, timeout)
+        ended = time.monotonic()
+        duration_ms = (ended - (handler_started or started)) * 1000
+        init_ms = ((handler_started or ended) - started) * 1000
         reader.join(timeout=2)
         result = None
         if not timed_out:
@@ -395,14 +393,31 @@ def _run_child(python: str, file: Path, function: str, payload: str, timeout: fl
             except (OSError, ValueError):
                 result = None
         _kill_group(proc)  # anything the handler left running in the background
-        return ChildRun(
-            lines, result, timed_out, proc.returncode, min(duration_ms, timeout * 1000) if timed_out else duration_ms
-        )
+        return ChildRun(lines, result, timed_out, proc.returncode, duration_ms, init_ms)
 
 
-def _startup_allowance() -> float:
-    """Interpreter start-up is not the handler's time (Lambda's Init phase is separate)."""
-    return 0.3
+INIT_LIMIT = 10.0  # seconds: Lambda's limit for the init phase (interpreter start, importing the handler)
+
+
+def _wait(proc: subprocess.Popen[bytes], marker: str, started: float, timeout: float) -> tuple[bool, float | None]:
+    """Wait for the child; the timeout counts from the handler's start (the child's marker file), as Lambda's
+    excludes the init phase. Returns (timed out, when the handler started)."""
+    handler_started: float | None = None
+    deadline = started + INIT_LIMIT
+    while True:
+        try:
+            proc.wait(timeout=0.01)
+            return False, handler_started
+        except subprocess.TimeoutExpired:
+            pass
+        now = time.monotonic()
+        if handler_started is None and os.path.exists(marker):
+            handler_started = now
+            deadline = now + timeout
+        if now >= deadline:
+            _kill_group(proc)
+            proc.wait()
+            return True, handler_started
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -135,7 +135,7 @@ def test_logs_go_to_a_lambda_named_stream_between_start_end_report(
     assert messages[-2] == f"END RequestId: {rid}"
     assert re.fullmatch(
         rf"REPORT RequestId: {rid}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB"
-        r"\tMax Memory Used: \d+ MB",
+        r"\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms",
         messages[-1],
     )
     assert re.fullmatch(
@@ -323,3 +323,19 @@ def test_a_hanging_handlers_children_are_killed_too(
         time.sleep(0.05)
     else:
         pytest.fail(f"the handler's child {pid} outlived the timeout")
+
+
+@pytest.mark.slow
+def test_the_timeout_counts_from_the_handlers_start_not_from_init(
+    clients: pv.SandboxClients, make_pipeline: MakePipeline, make_runner: MakeRunner, handler_file: HandlerFile
+) -> None:
+    spec = handler_file(
+        "import time\ntime.sleep(1.5)  # slow import: Lambda's init phase\ndef handler(e, c):\n    pass\n"
+    )
+    pipeline = make_pipeline(spec)  # timeout 1 s
+    send_signups(clients, [{"email": "x@example.com"}])
+    invocation = make_runner(pipeline).poll_once()
+    assert invocation is not None and invocation.outcome == "success"
+    init = float(re.search(r"Init Duration: ([\d.]+) ms", invocation.log_lines[-1]).group(1))  # type: ignore[union-attr]
+    assert init >= 1500
+    assert invocation.duration_ms < 1000
