@@ -212,16 +212,14 @@ def _function_source(
         code = error_code(exc)
         if code == "ResourceNotFoundException":
             return None
-        mapped = from_aws(exc, f"function {name}")
-        if code in _DENIED_CODES:
-            group = f"/aws/lambda/{name}"
-            notify(f"cannot read function {name}'s configuration (access denied); assuming log group {group}")
-        else:
-            raise (mapped or exc) from exc
+        if code not in _DENIED_CODES:
+            raise _translate(exc, f"function {name}") from exc
+        group = f"/aws/lambda/{name}"
+        notify(f"cannot read function {name}'s configuration (access denied); assuming log group {group}")
     else:
         name = str(config.get("FunctionName") or name)
         group = str((config.get("LoggingConfig") or {}).get("LogGroup") or f"/aws/lambda/{name}")
-    described = _describe_group(logs_client, group, notify)
+    described = _describe_group(logs_client, group)
     if described is None:
         notify(f"log group {group} does not exist yet (function {name} has not logged anything)")
         return LogSource(label=name, group=group, exists=False, function=name)
@@ -238,17 +236,20 @@ def _group_source(name: str, label: str, logs_client: Any, lambda_client: Any) -
 _UNKNOWN: dict[str, Any] = {}
 
 
-def _describe_group(logs_client: Any, name: str, notify: Notify | None = None) -> dict[str, Any] | None:
-    """The DescribeLogGroups entry for exactly `name`; {} when we may not look (assume it exists)."""
+def _describe_group(logs_client: Any, name: str) -> dict[str, Any] | None:
+    """The DescribeLogGroups entry for exactly `name`; {} when we may not look (assume it exists).
+
+    Names come back sorted, so the exact name, if it exists, is the first with its prefix.
+    """
     try:
         response = logs_client.describe_log_groups(logGroupNamePrefix=name, limit=50)
     except Exception as exc:
-        mapped = from_aws(exc, f"log group {name}")
         if error_code(exc) in _DENIED_CODES:
             return _UNKNOWN
+        mapped = _translate(exc, f"log group {name}")
         if isinstance(mapped, UsageError):  # a name DescribeLogGroups refuses cannot exist
             return None
-        raise (mapped or exc) from exc
+        raise mapped from exc
     for group in response.get("logGroups", []):
         if group.get("logGroupName") == name:
             return dict(group)

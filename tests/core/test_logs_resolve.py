@@ -147,3 +147,13 @@ def test_access_denied_on_the_function_arn_path_is_not_swallowed_for_other_error
         with pytest.raises(ConfigError) as raised:
             resolve_sources(["user-signup-handler"], logs, lam)
     assert raised.value.message == "access denied: bad token"
+
+
+def test_denied_describe_log_groups_assumes_the_group_exists(aws: tuple[Any, Any]) -> None:
+    _, lam = aws
+    logs = boto3.client("logs", region_name="us-east-1")
+    with Stubber(logs) as stub:
+        stub.add_client_error("describe_log_groups", "AccessDeniedException", "not authorized", 400)
+        [source] = resolve_sources(["/custom/anything"], logs, lam)
+    # FilterLogEvents will tell; there is no ARN for --live, which then falls back to polling.
+    assert (source.group, source.exists, source.arn) == ("/custom/anything", True, None)
