@@ -316,6 +316,7 @@ class RequestBudget:
         self._clock = clock
         self._sleep = sleep
         self._next_at = 0.0
+        self._announced_at = float("-inf")
 
     def acquire(self) -> None:
         now = self._clock()
@@ -336,6 +337,14 @@ class RequestBudget:
     def succeeded(self) -> None:
         self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
 
+    def announce_throttling(self, every: float = 60.0) -> bool:
+        """True at most once per `every` seconds: throttling is worth a warning, not one per call."""
+        now = self._clock()
+        if now - self._announced_at < every:
+            return False
+        self._announced_at = now
+        return True
+
 
 def _translate(exc: Exception, what: str) -> Exception:
     return from_aws(exc, what) or exc
@@ -354,9 +363,8 @@ def _filter_page(
         except Exception as exc:
             if error_code(exc) not in _THROTTLE_CODES:
                 raise _translate(exc, f"log group {group}") from exc
-            was = budget.rate
             rate = budget.throttled()
-            if was >= budget.max_rate or budget.throttles == 1:
+            if budget.announce_throttling():
                 notify(
                     f"FilterLogEvents is throttled (5 requests/s per account and region); "
                     f"slowing to {rate:g} requests/s and carrying on"
