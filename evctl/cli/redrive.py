@@ -204,6 +204,10 @@ def _manual(
     if events is not None and plan.to_bus:
         check_bus(events, plan.to_bus)
     journal = _open_journal(request.journal)
+    if journal is not None and journal.repaired_bytes:
+        out.warn(
+            f"cut a partial last line ({journal.repaired_bytes} bytes) an interrupted run left in {request.journal}"
+        )
     try:
         depth = queue_stats(sqs, plan.dlq).visible
         what = f"up to {request.max_messages}" if request.max_messages else f"~{depth}"
