@@ -12,8 +12,11 @@ import typer
 from evctl.cli.context import app_context
 
 
-class Terminated(Exception):
-    """SIGTERM, turned into an exception so that the temporary rule and queue are removed on the way out."""
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so that the temporary rule and queue are removed on the way out.
+
+    A BaseException, like KeyboardInterrupt: botocore treats an Exception raised during a request as a
+    connection error and retries the call, which would swallow the signal."""
 
 
 @contextmanager
