@@ -168,7 +168,7 @@ def transformer_variables(
     variables: dict[str, Any] = {}
     missing: list[str] = []
     for name, path in (transformer.get("InputPathsMap") or {}).items():
-        if name in RESERVED:
+        if name in RESERVED or name.startswith("AWS."):
             raise TransformError(f"InputPathsMap variable {name!r} is reserved by EventBridge", "rename it")
         value = extract(event, str(path))
         if value is MISSING:

@@ -226,10 +226,12 @@ def test_undeclared_placeholder_is_reported_not_rendered() -> None:
     assert rendered.problem is not None and "invalid placeholder <notdefinedkey>" in rendered.problem
 
 
-def test_reserved_name_in_input_paths_map_is_reported() -> None:
-    rendered = transform('"<aws.events.rule-name>"', {"aws.events.rule-name": "$.source"})
+@pytest.mark.parametrize("name", ["aws.events.rule-name", "AWS.mine"])
+def test_reserved_name_in_input_paths_map_is_reported(name: str) -> None:
+    # [API] InputPathsMap: the reserved variables, and keys that start with "AWS."
+    rendered = transform(f'"<{name}>"', {name: "$.source"})
     assert rendered.body is None
-    assert rendered.problem is not None and "reserved" in rendered.problem
+    assert rendered.problem == f"InputPathsMap variable {name!r} is reserved by EventBridge — rename it"
 
 
 # ---- Input, InputPath, nothing ---------------------------------------------------------------------------
