@@ -456,7 +456,6 @@ def fetch_events(
 @dataclass
 class _GroupState:
     cursor: int  # newest timestamp seen (or the start of the window)
-    window_start: int
     seen: dict[str, int] = field(default_factory=dict)  # eventId -> timestamp, only inside the window
     by_time: list[tuple[int, str]] = field(default_factory=list)  # heap to forget ids leaving the window
     newest_shown: int = -1
@@ -472,7 +471,6 @@ class FollowStats:
     late: int = 0  # shown with a timestamp older than one already shown for the group
     calls: dict[str, int] = field(default_factory=dict)  # FilterLogEvents calls per group
     throttles: int = 0
-    started_at: float = 0.0
 
 
 class Follower:
@@ -517,10 +515,8 @@ class Follower:
         self._sleep = sleep or time.sleep
         self._notify = on_notice or _ignore
         self.budget = RequestBudget(max_rate, clock=self._clock, sleep=self._sleep)
-        self.stats = FollowStats(started_at=self._clock())
-        self._state = {
-            s.group: _GroupState(cursor=start_ms, window_start=start_ms, missing=not s.exists) for s in self.sources
-        }
+        self.stats = FollowStats()
+        self._state = {s.group: _GroupState(cursor=start_ms, missing=not s.exists) for s in self.sources}
         self._held: list[tuple[int, int, int, int, LogEvent]] = []  # (ts, ingestion, seq, release_at, event)
         self._seq = 0
         self._stopped = False
@@ -557,7 +553,6 @@ class Follower:
             fresh.extend(self._poll_group(source, now_ms))
         fresh.sort(key=_order)  # stable: equal (timestamp, ingestion) keep CloudWatch's order
         self.stats.rounds += 1
-        self.stats.calls = self._calls
         self.stats.throttles = self.budget.throttles
         if not self.settle_ms:
             self.stats.events += len(fresh)
@@ -569,10 +564,6 @@ class Follower:
         return sum(len(state.seen) for state in self._state.values())
 
     # -- one group ------------------------------------------------------------------------------------
-    @property
-    def _calls(self) -> dict[str, int]:
-        return self.stats.calls
-
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
@@ -592,7 +583,7 @@ class Follower:
                 page_size=self.page_size,
                 budget=self.budget,
                 on_notice=self._notify,
-                calls=self._calls,
+                calls=self.stats.calls,
             ):
                 event_id = event["eventId"] or f"{event['stream']}/{event['timestamp']}/{hash(event['message'])}"
                 if event_id in state.seen:
@@ -624,7 +615,6 @@ class Follower:
 
     @staticmethod
     def _forget_before(state: _GroupState, window_start: int) -> None:
-        state.window_start = window_start
         while state.by_time and state.by_time[0][0] < window_start:
             _, event_id = heapq.heappop(state.by_time)
             state.seen.pop(event_id, None)
