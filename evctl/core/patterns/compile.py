@@ -189,7 +189,7 @@ def _values(values: list[Any] | tuple[Any, ...], path: str) -> list[Condition]:
         if _is_object(value):
             conditions.append(_expression(value, here))
         elif isinstance(value, str):
-            address = ip_address(value) if ip_shape(value) else None
+            address = ip_address(value)  # an IP address compares as an address (CIDR.ipToRangeIfPossible)
             if address is not None:
                 conditions.append(ExactAddress(value, address))
             else:

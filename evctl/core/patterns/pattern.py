@@ -19,6 +19,8 @@ Membership = dict[int, int]
 
 
 class Field:
+    """One field of a branch (`detail.total`) and its alternatives; `absent` when `exists: false` is among them."""
+
     __slots__ = ("absent", "accepts", "conditions", "name", "values")
 
     def __init__(self, name: str, conditions: list[Condition]) -> None:
