@@ -337,7 +337,7 @@ def ask_aws(events: Any, pattern_text: str, outcomes: Sequence[PatternOutcome]) 
         if "Result" in response:
             outcome.remote = bool(response["Result"])
         else:
-            outcome.remote_note = "AWS's answer had no Result (moto does not implement TestEventPattern)"
+            outcome.remote_note = "the endpoint answered without a Result (as moto does)"
 
 
 # ---- matching events against a bus's rules -----------------------------------------------------------
