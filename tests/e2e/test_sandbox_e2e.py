@@ -61,6 +61,14 @@ def _welcome_lines(exports: dict[str, str], email: str) -> list[str]:
     return [e["message"] for e in found["events"] if e["message"] == f"Sending welcome email to: {email}"]
 
 
+def _welcome_lines_boto3(endpoint: str, email: str) -> list[str]:
+    from evctl.cli.sandbox import sandbox_clients
+
+    logs = sandbox_clients(endpoint).logs
+    found = logs.filter_log_events(logGroupName="/aws/lambda/user-signup-handler")["events"]
+    return [e["message"] for e in found if e["message"] == f"Sending welcome email to: {email}"]
+
+
 @pytest.mark.usefixtures("cleanup_sandbox")
 def test_detached_sandbox_with_evctl_and_the_aws_cli() -> None:
     up = run_evctl(["sandbox", "up", "--detach", "--port", "0"])
@@ -78,12 +86,12 @@ def test_detached_sandbox_with_evctl_and_the_aws_cli() -> None:
     published = run_evctl(["--sandbox", "publish", "signup", "--set", "email=e2e@example.com"])
     assert published.returncode == 0, published.stderr
     assert f"evctl: targeting the local sandbox at {running.endpoint}" in published.stderr
-    assert wait_until(lambda: _welcome_lines(exports, "e2e@example.com")) == [
-        "Sending welcome email to: e2e@example.com"
-    ]
-    url = aws_cli(exports, "sqs", "get-queue-url", "--queue-name", "user-signup-queue")["QueueUrl"]
+    assert wait_until(lambda: _welcome_lines_boto3(running.endpoint, "e2e@example.com"))  # cheap polling
+    assert _welcome_lines(exports, "e2e@example.com") == ["Sending welcome email to: e2e@example.com"]
+    url = f"{running.endpoint}/123456789012/user-signup-queue"
     attributes = aws_cli(exports, "sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All")
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+    assert attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "0"
 
     again = run_evctl(["sandbox", "up", "--port", "0"])
     assert again.returncode == 4
@@ -112,15 +120,17 @@ def test_reset_of_a_detached_sandbox_keeps_its_runner_working() -> None:
     assert up.returncode == 0, up.stderr
     exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines())
     assert run_evctl(["--sandbox", "publish", "signup", "--set", "email=before@example.com"]).returncode == 0
-    assert wait_until(lambda: _welcome_lines(exports, "before@example.com"))
+    assert wait_until(lambda: _welcome_lines_boto3(exports["AWS_ENDPOINT_URL"], "before@example.com"))
     reset = run_evctl(["sandbox", "reset", "--yes"])
     assert reset.returncode == 0, reset.stderr
     assert _welcome_lines(exports, "before@example.com") == []  # the logs went with everything else
     assert run_evctl(["--sandbox", "publish", "signup", "--set", "email=after@example.com"]).returncode == 0
-    assert wait_until(lambda: _welcome_lines(exports, "after@example.com"))  # the runner recreated its stream
+    # the runner recreated its log stream
+    assert wait_until(lambda: _welcome_lines_boto3(exports["AWS_ENDPOINT_URL"], "after@example.com"))
     assert run_evctl(["sandbox", "down"]).returncode == 0
 
 
+@pytest.mark.slow  # the busy port itself is checked in-process in tests/cli/test_sandbox.py
 def test_detach_reports_the_childs_error_on_a_busy_port() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
