@@ -156,6 +156,13 @@ def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exi
         ready = wait_until(lambda: state.read() is not None and state.read().pid == proc.pid, timeout=30)  # type: ignore[union-attr]
         assert ready, proc.stderr.read() if proc.poll() is not None else "not ready"
         endpoint = state.running().endpoint
+        if signum == signal.SIGTERM:  # the foreground sandbox runs the handler and narrates each invocation
+            from evctl.cli.sandbox import sandbox_clients
+
+            events = sandbox_clients(endpoint).events
+            detail = json.dumps({"email": "fg@example.com"})
+            events.put_events(Entries=[{"Source": "my.webapp", "DetailType": "UserSignup", "Detail": detail}])
+            assert wait_until(lambda: _welcome_lines_boto3(endpoint, "fg@example.com"))
         proc.send_signal(signum)
         stdout, stderr = proc.communicate(timeout=30)
     finally:
@@ -164,6 +171,8 @@ def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exi
     assert proc.returncode == exit_code, stderr
     assert stdout.splitlines()[0] == f"export AWS_ENDPOINT_URL={endpoint}"
     assert f"sandbox stopped ({signum.name})" in stderr
+    if signum == signal.SIGTERM:
+        assert "1 message(s) → success" in stderr
     assert "Traceback" not in stderr
     assert state.read() is None
     with pytest.raises(OSError):  # the port is closed
