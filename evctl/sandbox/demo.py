@@ -44,7 +44,7 @@ class DemoContext:
     clients: SandboxClients
     pipeline: Pipeline
     runner: LocalRunner
-    step_timeout: float = 8.0  # the longest any one step may wait for the pipeline
+    step_timeout: float = 12.0  # the longest any one step may wait for the pipeline (a cap, not a delay)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     notes: dict[str, Any] = field(default_factory=dict)  # what a step leaves for later ones
