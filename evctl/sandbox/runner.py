@@ -283,12 +283,13 @@ class LocalRunner:
         if run.timed_out:
             report += "\tStatus: timeout"
         lines.append((end_ms, report))
-        stream = self.log_stream
-        self._put_logs(lines)
-        if run.timed_out or run.result is None:
-            self.log_stream = ""  # Lambda replaces an execution environment after a timeout or crash
+        # Settle the batch first: a log write that fails must not leave processed messages to run again.
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([receipts[i] for i in delete])
+        stream = self.log_stream
+        if run.timed_out or run.result is None:
+            self.log_stream = ""  # Lambda replaces an execution environment after a timeout or crash
+        self._put_logs(lines, stream)
         invocation = Invocation(
             request_id=request_id,
             message_ids=ids,
@@ -311,14 +312,14 @@ class LocalRunner:
                 Entries=[{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(chunk)],
             )
 
-    def _put_logs(self, lines: Sequence[tuple[int, str]]) -> None:
+    def _put_logs(self, lines: Sequence[tuple[int, str]], stream: str) -> None:
         events = [{"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda item: item[0])]
         for attempt in (1, 2):
             try:
                 if not self._stream_ready:
-                    self._ensure_stream()
+                    self._ensure_stream(stream)
                 self.logs.put_log_events(
-                    logGroupName=self.function.log_group_name, logStreamName=self.log_stream, logEvents=events
+                    logGroupName=self.function.log_group_name, logStreamName=stream, logEvents=events
                 )
                 return
             except Exception as exc:
@@ -326,12 +327,12 @@ class LocalRunner:
                     raise
                 self._stream_ready = False  # the sandbox was reset: recreate the group and stream
 
-    def _ensure_stream(self) -> None:
+    def _ensure_stream(self, stream: str) -> None:
         for call, kwargs in (
             (self.logs.create_log_group, {"logGroupName": self.function.log_group_name}),
             (
                 self.logs.create_log_stream,
-                {"logGroupName": self.function.log_group_name, "logStreamName": self.log_stream},
+                {"logGroupName": self.function.log_group_name, "logStreamName": stream},
             ),
         ):
             try:
