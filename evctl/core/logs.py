@@ -572,6 +572,8 @@ class Follower:
         window_start = max(self.start_ms, min(state.cursor, now_ms - self.lookback_ms))
         self._forget_before(state, window_start)
         fresh: list[LogEvent] = []
+        if self.end_ms is not None and window_start > self.end_ms:
+            return fresh  # nothing can arrive in an empty window; AWS refuses startTime > endTime
         try:
             for event in fetch_events(
                 self._client,
@@ -661,6 +663,12 @@ def start_live_tail(
     try:
         return logs_client.start_live_tail(**params)["responseStream"]
     except Exception as exc:
+        from botocore.exceptions import EndpointConnectionError
+
+        if isinstance(exc, EndpointConnectionError):
+            # StartLiveTail goes to a "stream-" host: a local endpoint given through AWS_ENDPOINT_URL (not
+            # --endpoint-url) gets that prefix and cannot be reached, while FilterLogEvents can.
+            raise LiveTailUnavailable(f"could not reach {exc.kwargs.get('endpoint_url', 'its endpoint')}") from exc
         code = error_code(exc)
         status = int(getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if code in _LIVE_UNAVAILABLE_CODES or status in (403, 404, 501):
