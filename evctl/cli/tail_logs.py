@@ -109,23 +109,21 @@ def logs(
     fmt = fmt or ("json" if out.mode in ("json", "ndjson") else "short")
     if fmt not in FORMATS:
         raise UsageError(f"--format: unknown format {fmt!r}", "use short, detailed, json or raw")
-    if live and since:
-        raise UsageError("--live shows new events only and takes no --since", "drop --since, or use --follow")
-    if live:
-        core.check_live_targets(targets)
     options = core.options_from_cli(
-        since, until, follow=follow, live=live, filter_pattern=filter_pattern, streams=stream or [],
+        since, until, targets=targets, follow=follow, live=live, filter_pattern=filter_pattern, streams=stream or [],
         request_id=request_id, errors_only=errors, interval=interval, lookback=lookback, settle=settle,
     )  # fmt: skip
-    sources = core.resolve_sources(targets, app.client("logs"), app.client("lambda"), on_notice=out.warn)
-    tail = core.Tail(app.client("logs"), sources, options, on_notice=out.warn)
-    formatter = LogFormatter(
-        fmt, labels=[s.label for s in sources], color=out.color, pretty=bool(out.streams.stdout_isatty)
-    )
+    tail = None
     try:
+        sources = core.resolve_sources(targets, app.client("logs"), app.client("lambda"), on_notice=out.warn)
+        pretty = bool(out.streams.stdout_isatty)
+        formatter = LogFormatter(fmt, labels=[s.label for s in sources], color=out.color, pretty=pretty)
+        tail = core.Tail(app.client("logs"), sources, options, on_notice=out.warn)
         for event in tail:
             out.write_line(formatter.format(event))
     except KeyboardInterrupt:
+        if tail is None:
+            raise Interrupted("interrupted") from None
         for event in tail.flush():
             out.write_line(formatter.format(event))
         raise Interrupted(f"interrupted after {tail.summary()}") from None

@@ -770,6 +770,7 @@ def options_from_cli(
     since: str | None,
     until: str | None,
     *,
+    targets: Sequence[str] = (),
     follow: bool = False,
     live: bool = False,
     filter_pattern: str | None = None,
@@ -782,6 +783,10 @@ def options_from_cli(
     now_ms: int | None = None,
 ) -> TailOptions:
     """TailOptions from the command line's strings; every mistake is a UsageError before any call is made."""
+    if live and since:
+        raise UsageError("--live shows new events only and takes no --since", "drop --since, or use --follow")
+    if live:
+        check_live_targets(targets)
     now = int(time.time() * 1000) if now_ms is None else now_ms
     start, end = resolve_window(since, until, now)
     poll_every = parse_duration(interval, "--interval")
