@@ -320,7 +320,7 @@ def parse_event(
     try:
         entry = entry_from_json(obj, default_bus=default_bus)
     except InvalidEntry as exc:
-        return InputEvent(line, None, [str(exc)])
+        return InputEvent(line, None, [f"{exc.message} ({exc.hint})" if exc.hint else exc.message])
     detail = obj.get("Detail", obj.get("detail"))  # an object here was serialised by entry_from_json
     problems = validate_entry(entry, max_entry_bytes=max_entry_bytes, detail_is_object=isinstance(detail, Mapping))
     return InputEvent(line, entry, problems)

@@ -199,3 +199,12 @@ def test_invalid_region() -> None:
     assert result.exit_code == 4
     assert "not a region!" in error_line(result)
     assert result.stdout == ""
+
+
+def test_unreadable_time(queue: str) -> None:
+    _, line = rejected(["publish", "signup", "--time", "yesterday"])
+    assert line == (
+        "evctl: error: invalid event: Time 'yesterday' is not an RFC 3339 timestamp "
+        "(e.g. 2026-11-27T10:15:06Z, or epoch seconds) — nothing was sent"
+    )
+    assert received(queue) == []
