@@ -249,40 +249,18 @@ class LocalRunner:
         lines: list[tuple[int, str]] = [(int(started_ms), f"START RequestId: {request_id} Version: $LATEST")]
         run = _run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout)
         lines.extend(run.lines)
-        duration = run.duration_ms
         end_ms = max([int(time.time() * 1000), *(ts for ts, _ in run.lines)])
+        outcome, error, runtime_line = _outcome(run, fn.timeout, request_id, end_ms)
+        if runtime_line:
+            lines.append((end_ms, runtime_line))
         result = run.result or {}
-        if run.timed_out:
-            outcome: Outcome = "timeout"
-            error = f"Task timed out after {fn.timeout:.2f} seconds"
-            lines.append((end_ms, f"{_iso(end_ms)} {request_id} {error}"))
-        elif run.result is None:
-            outcome = "error"
-            error = f"Runtime.ExitError: Runtime exited with error: exit status {run.returncode}"
-            lines.append(
-                (end_ms, f"RequestId: {request_id} Error: Runtime exited with error: exit status {run.returncode}")
-            )
-        elif not result.get("ok"):
-            outcome = "error"
-            error = f"{result.get('errorType')}: {result.get('errorMessage')}"
-        else:
-            outcome = "success"
-            error = None
         delete, keep, problem = settle(outcome == "success", result.get("result"), ids, fn.report_batch_item_failures)
         if outcome == "success" and keep:
             outcome = "partial"
         if problem:
-            error = problem
-            outcome = "partial"
+            error, outcome = problem, "partial"
         lines.append((end_ms, f"END RequestId: {request_id}"))
-        report = (
-            f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {math.ceil(duration)} ms"
-            f"\tMemory Size: {fn.memory_mb} MB\tMax Memory Used: {result.get('maxRssMb', 0)} MB"
-            f"\tInit Duration: {run.init_ms:.2f} ms"  # every invocation here is a cold start
-        )
-        if run.timed_out:
-            report += "\tStatus: timeout"
-        lines.append((end_ms, report))
+        lines.append((end_ms, _report_line(request_id, run, fn.memory_mb)))
         # Settle the batch first: a log write that fails must not leave processed messages to run again.
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([receipts[i] for i in delete])
@@ -297,7 +275,7 @@ class LocalRunner:
             deleted=delete,
             kept=keep,
             error=error,
-            duration_ms=duration,
+            duration_ms=run.duration_ms,
             log_stream=stream,
             log_lines=[text for _, text in lines],
         )
@@ -341,6 +319,29 @@ class LocalRunner:
                 if error_code(exc) != "ResourceAlreadyExistsException":
                     raise
         self._stream_ready = True
+
+
+def _outcome(run: ChildRun, timeout: float, request_id: str, end_ms: int) -> tuple[Outcome, str | None, str | None]:
+    """(outcome, error, the line Lambda's runtime logs for it) of one child run."""
+    if run.timed_out:
+        error = f"Task timed out after {timeout:.2f} seconds"
+        return "timeout", error, f"{_iso(end_ms)} {request_id} {error}"
+    if run.result is None:
+        exit_error = f"Runtime exited with error: exit status {run.returncode}"
+        return "error", f"Runtime.ExitError: {exit_error}", f"RequestId: {request_id} Error: {exit_error}"
+    if not run.result.get("ok"):
+        return "error", f"{run.result.get('errorType')}: {run.result.get('errorMessage')}", None
+    return "success", None, None
+
+
+def _report_line(request_id: str, run: ChildRun, memory_mb: int) -> str:
+    peak = (run.result or {}).get("maxRssMb", 0)
+    report = (
+        f"REPORT RequestId: {request_id}\tDuration: {run.duration_ms:.2f} ms"
+        f"\tBilled Duration: {math.ceil(run.duration_ms)} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {peak} MB"
+        f"\tInit Duration: {run.init_ms:.2f} ms"  # every invocation here is a cold start
+    )
+    return report + ("\tStatus: timeout" if run.timed_out else "")
 
 
 def _iso(epoch_ms: int) -> str:
