@@ -81,6 +81,16 @@ class ClientFactory:
                 self._clients[key] = self._build(service, key[1], key[2])
             return self._clients[key]
 
+    def custom_endpoint(self, service: str) -> bool:
+        """True when calls for `service` go to a configured endpoint (--endpoint-url or AWS_ENDPOINT_URL[_<SVC>])."""
+        if self.settings.endpoint_url:
+            return True
+        if os.environ.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").lower() == "true":
+            return False
+        return bool(
+            os.environ.get("AWS_ENDPOINT_URL") or os.environ.get(f"AWS_ENDPOINT_URL_{_service_env_suffix(service)}")
+        )
+
     def _build(self, service: str, pool: int, max_attempts: int | None = None) -> Any:
         from botocore.config import Config
 
@@ -93,7 +103,7 @@ class ClientFactory:
             connect_timeout=self.settings.connect_timeout,
             read_timeout=self.settings.read_timeout,
             # Local endpoints (the sandbox, moto, LocalStack) do not serve host-prefixed names.
-            inject_host_prefix=self.settings.endpoint_url is None,
+            inject_host_prefix=not self.custom_endpoint(service),
         )
         kwargs: dict[str, Any] = {"config": config}
         if self.settings.endpoint_url:
@@ -102,6 +112,11 @@ class ClientFactory:
             return self.session.client(service, **kwargs)  # type: ignore[call-overload]
         except Exception as exc:
             raise (from_aws(exc) or exc) from exc
+
+
+def _service_env_suffix(service: str) -> str:
+    # botocore names the variable after the service ID: events -> EVENTBRIDGE, logs -> CLOUDWATCH_LOGS.
+    return {"events": "EVENTBRIDGE", "logs": "CLOUDWATCH_LOGS"}.get(service, service.upper().replace("-", "_"))
 
 
 def resolve_region(explicit: str | None) -> str | None:
