@@ -1,7 +1,8 @@
 """Benchmark: draining an SQS queue on a moto server into a file (a benchmark, not a test).
 
-Contenders, each its own process against the same moto server (python -m moto.server on 127.0.0.1), each
-draining the same freshly filled queue:
+Contenders, each its own process against the same moto server (ThreadedMotoServer on 127.0.0.1 with the
+sandbox's SQS speed adjustment, so moto's per-call walk of the queue does not swamp the clients), each draining
+the same freshly filled queue:
   evctl      `evctl queue drain Q --to FILE --yes --wait 0 --empty-polls 1` (receive 10 → write + fsync → delete)
   reference  a hand-written boto3 loop: receive 10 → write the bodies → delete_message_batch; stops on an empty
              receive; no fsync, no Failed[] checks, no visibility management
@@ -72,10 +73,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# moto walks the whole queue on every SQS call (cost grows with depth); the sandbox's version-guarded speed
+# adjustment (evctl/sandbox/moto_speed.py) removes that, so the figures measure the clients, not moto's walk.
+SERVER = r"""
+import sys, time
+from evctl.sandbox import moto_speed
+note = moto_speed.apply()
+if note:
+    sys.exit(f"moto speed adjustment not applied: {note}")
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+server.start()
+while True:
+    time.sleep(3600)
+"""
+
+
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
-        [str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [str(BIN / "python"), "-c", SERVER, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

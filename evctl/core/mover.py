@@ -30,7 +30,8 @@ What move() does meanwhile:
   messages back.
 - A keeper thread extends the visibility (ChangeMessageVisibilityBatch) of every held message before it expires,
   so a slow sink never lets a message reappear for another consumer.
-- Deletes with DeleteMessageBatch; every Failed[] entry is retried when it is not the sender's fault, otherwise
+- Deletes with DeleteMessageBatch in the background while the next batch is received (`pipeline=True`; at most
+  one delete in flight per receive loop, all finished before move() returns); every Failed[] entry is retried when it is not the sender's fault, otherwise
   counted (`undeleted`: the sink has it AND it stays in the queue — a duplicate, never a loss).
 - Messages that do not match `filter` (a JMESPath expression over `messages.decoded(msg)`) are held and released
   at the end, never deleted. Repeats of held messages (their visibility lapsed) are recognised by MessageId.
@@ -46,6 +47,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -162,6 +164,14 @@ class _State:
                 self.reserved -= n
 
 
+@dataclass
+class _Worker:
+    """Per receive loop state."""
+
+    empty_in_a_row: int = 0
+    pending_delete: Future[None] | None = None
+
+
 class _Engine:
     def __init__(
         self,
@@ -196,10 +206,13 @@ class _Engine:
         self.sleep = sleep
         self.should_stop = should_stop
         self.on_progress = on_progress
-        self.empty_in_a_row = 0
+        self.deleter: ThreadPoolExecutor | None = None  # set by move() when deletes run in the background
 
     # ---- the loop ----------------------------------------------------------------------------
     def run_worker(self) -> None:
+        """One receive loop. The delete of batch N runs while batch N+1 is received and written (at most one
+        delete in flight per loop), so a drain costs max(receive + write, delete) per batch, not their sum."""
+        worker = _Worker()
         try:
             while not self._stopping():
                 want = self.state.reserve(MAX_BATCH)
@@ -211,12 +224,30 @@ class _Engine:
                 except BaseException:
                     self.state.unreserve(want)
                     raise
-                self._handle(got, want)
+                self._delete_in_background(worker, self._handle(got, want, worker))
+                if got and self.on_progress is not None:
+                    self.on_progress(self.report)
         except EvctlError as exc:
             with self.state.lock:
                 if self.report.error is None:
                     self.report.error = exc
             self._stop("error")
+        finally:
+            self._wait_for_delete(worker)
+
+    def _delete_in_background(self, worker: _Worker, messages: list[Received]) -> None:
+        if not messages:
+            return
+        self._wait_for_delete(worker)
+        if self.deleter is None:
+            self._delete(messages)
+        else:
+            worker.pending_delete = self.deleter.submit(self._delete, messages)
+
+    def _wait_for_delete(self, worker: _Worker) -> None:
+        pending, worker.pending_delete = worker.pending_delete, None
+        if pending is not None:
+            pending.result()  # _delete handles AWS errors itself; anything else is a bug and surfaces here
 
     def _stopping(self) -> bool:
         if self.state.stop.is_set():
@@ -232,7 +263,8 @@ class _Engine:
                 self.report.stopped_by = why
         self.state.stop.set()
 
-    def _handle(self, got: list[Received], reserved: int) -> None:
+    def _handle(self, got: list[Received], reserved: int, worker: _Worker) -> list[Received]:
+        """Sort a receive into new, repeated, filtered; offer the new matches to the sink. Returns what to delete."""
         fresh: list[Received] = []
         to_delete: list[Received] = []
         with self.state.lock:
@@ -253,12 +285,13 @@ class _Engine:
                     to_delete.append(message)  # the sink already has it; just delete it
         if not got:
             self.state.unreserve(reserved)
-            self.report.empty_polls += 1
-            self.empty_in_a_row += 1
-            if self.empty_in_a_row >= self.empty_polls_to_stop:
+            with self.state.lock:
+                self.report.empty_polls += 1
+            worker.empty_in_a_row += 1
+            if worker.empty_in_a_row >= self.empty_polls_to_stop:
                 self._stop("empty")
-            return
-        self.empty_in_a_row = 0
+            return []
+        worker.empty_in_a_row = 0
         matched, unmatched = self._filter(fresh)
         with self.state.lock:
             for message in unmatched:
@@ -267,9 +300,7 @@ class _Engine:
         self.state.unreserve(reserved - len(matched))
         taken = self._offer(matched) if matched else []
         self.state.unreserve(len(matched))
-        self._delete(taken + to_delete)
-        if self.on_progress is not None:
-            self.on_progress(self.report)
+        return taken + to_delete
 
     def _filter(self, messages: list[Received]) -> tuple[list[Received], list[Received]]:
         if self.filter_expr is None:
@@ -508,6 +539,7 @@ def move(
     empty_polls_to_stop: int = 2,
     visibility_timeout: int = 60,
     concurrency: int = 1,
+    pipeline: bool = True,
     sink_attempts: int = 5,
     delete_attempts: int = 5,
     keeper_interval: float | None = None,
@@ -566,6 +598,8 @@ def move(
 
     keeper = threading.Thread(target=keep, name="evctl-visibility", daemon=True)
     keeper.start()
+    if pipeline:
+        engine.deleter = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="evctl-delete")
     try:
         if concurrency == 1:
             engine.run_worker()
@@ -583,6 +617,8 @@ def move(
                         state.stop.set()
                         engine._stop("stop")
     finally:
+        if engine.deleter is not None:
+            engine.deleter.shutdown(wait=True)
         keeper_stop.set()
         keeper.join()
         state.stop.set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
@@ -59,7 +60,8 @@ class FaultInjector:
         self.entry_ops = entry_ops
         self.calls_failed: dict[str, int] = {}
         self.entries_failed: dict[str, int] = {}
-        self._dropped: list[dict[str, Any]] = []
+        self._local = threading.local()  # a call's before-send and after-call run on its thread; calls overlap
+        self._lock = threading.Lock()
         events = client.meta.events
         events.register_first("before-send", self._before_send)
         events.register_first("after-call.sqs", self._after_call)
@@ -67,29 +69,35 @@ class FaultInjector:
     def _before_send(self, request: Any, **kwargs: Any) -> Any:
         op = request.headers.get("X-Amz-Target", b"")
         op = (op.decode() if isinstance(op, bytes) else op).rsplit(".", 1)[-1]
-        if op in self.whole_call_ops and self.random.random() < self.rate:
-            self.calls_failed[op] = self.calls_failed.get(op, 0) + 1
-            if self.random.random() < 0.5:
+        with self._lock:
+            fail_call = op in self.whole_call_ops and self.random.random() < self.rate
+            throttle = self.random.random() < 0.5
+        if fail_call:
+            with self._lock:
+                self.calls_failed[op] = self.calls_failed.get(op, 0) + 1
+            if throttle:
                 return error_response(400, "ThrottlingException", "Rate exceeded")
             return error_response(500, "InternalError", "injected internal error")
-        self._dropped = []
+        self._local.dropped = []
         if op in self.entry_ops and request.body:
             body = json.loads(request.body)
             keep, drop = [], []
-            for entry in body.get("Entries", []):
-                (drop if self.random.random() < self.rate else keep).append(entry)
+            with self._lock:
+                for entry in body.get("Entries", []):
+                    (drop if self.random.random() < self.rate else keep).append(entry)
             if drop and keep:  # an all-dropped batch would be an empty (invalid) request
                 body["Entries"] = keep
                 request.body = json.dumps(body).encode()
                 request.headers["Content-Length"] = str(len(request.body))
-                self._dropped = drop
-                self.entries_failed[op] = self.entries_failed.get(op, 0) + len(drop)
+                self._local.dropped = drop
+                with self._lock:
+                    self.entries_failed[op] = self.entries_failed.get(op, 0) + len(drop)
         return None
 
     def _after_call(self, parsed: dict[str, Any], model: Any, **kwargs: Any) -> None:
-        if self._dropped and model.name in self.entry_ops:
+        dropped = getattr(self._local, "dropped", [])
+        if dropped and model.name in self.entry_ops:
             parsed.setdefault("Failed", []).extend(
-                {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"}
-                for e in self._dropped
+                {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"} for e in dropped
             )
-            self._dropped = []
+        self._local.dropped = []

@@ -2,7 +2,7 @@
 
 After every kill the messages it held come back when their (short) visibility timeout ends. At the end every
 message sent is in the file — none lost — and the only duplicates are messages that were in flight at a kill:
-at most one batch (10) per kill, and counted.
+written but not yet deleted, at most two batches per kill (the one being deleted while the next is written).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def run_kills(endpoint: str, tmp_path: Path, kills: int, seed: int, per_round: i
     assert set(written) == set(sent), "a message was lost"
     assert int(left["ApproximateNumberOfMessages"]) + int(left["ApproximateNumberOfMessagesNotVisible"]) == 0
     duplicates = sum(n - 1 for n in Counter(written).values())
-    assert duplicates <= 10 * kills, f"{duplicates} duplicates for {kills} kills"
+    assert duplicates <= 20 * kills, f"{duplicates} duplicates for {kills} kills"
     print(f"\n{kills} kills: {len(sent)} messages, {duplicates} duplicates (messages in flight at a kill)")
 
 
