@@ -261,3 +261,51 @@ def test_filter_follows_jmespath_truthiness(sqs: Any) -> None:
     ref2 = make_queue(sqs, "q2", n=3)
     report = move(sqs, ref2, ListSink(), filter="body.missing", wait_seconds=0, empty_polls_to_stop=1)
     assert report.accepted == 0 and report.filtered == 3
+
+
+class FailingDeletes:
+    """An SQS client whose DeleteMessageBatch reports chosen entries as failed without deleting them, the way
+    AWS answers a stale receipt handle (SenderFault=true) or an internal error (false)."""
+
+    def __init__(self, sqs: Any, fail_ids: set[str], *, sender_fault: bool, times: int) -> None:
+        self._sqs, self.fail_ids, self.sender_fault, self.times = sqs, fail_ids, sender_fault, times
+        self.handles: dict[str, str] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sqs, name)
+
+    def receive_message(self, **kwargs: Any) -> Any:
+        response = self._sqs.receive_message(**kwargs)
+        self.handles.update((m["ReceiptHandle"], m["MessageId"]) for m in response.get("Messages", []))
+        return response
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> Any:
+        failing = [e for e in Entries if self.handles[e["ReceiptHandle"]] in self.fail_ids and self.times > 0]
+        if failing:
+            self.times -= 1
+        passing = [e for e in Entries if e not in failing]
+        response = self._sqs.delete_message_batch(QueueUrl=QueueUrl, Entries=passing) if passing else {"Successful": []}
+        response["Failed"] = [
+            {"Id": e["Id"], "SenderFault": self.sender_fault, "Code": "ReceiptHandleIsInvalid", "Message": "x"}
+            for e in failing
+        ]
+        return response
+
+
+def test_a_delete_refused_as_the_senders_fault_is_tried_once_more_at_the_end(sqs: Any) -> None:
+    ref = make_queue(sqs, n=3)
+    first = queue_ids(sqs, ref)[0]
+    client = FailingDeletes(sqs, {first}, sender_fault=True, times=1)
+    report = move(client, ref, ListSink(), wait_seconds=0, empty_polls_to_stop=1)
+    assert report.deleted == 3 and report.undeleted == 0 and queue_ids(sqs, ref) == []
+
+
+def test_a_delete_that_keeps_failing_is_counted_as_a_possible_duplicate(sqs: Any, tmp_path: Path) -> None:
+    ref = make_queue(sqs, n=3)
+    first = queue_ids(sqs, ref)[0]
+    client = FailingDeletes(sqs, {first}, sender_fault=False, times=99)
+    sink = open_file_sink(str(tmp_path / "o.jsonl"))
+    report = move(client, ref, sink, wait_seconds=0, empty_polls_to_stop=1, delete_attempts=3, sleep=lambda s: None)
+    sink.close()
+    assert report.deleted == 2 and report.undeleted == 1 and report.duplicates_possible == 1 and not report.ok
+    assert first in file_ids(tmp_path / "o.jsonl") and queue_ids(sqs, ref) == [first]  # in both: a duplicate
