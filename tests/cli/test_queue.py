@@ -263,6 +263,7 @@ def test_drain_confirms_on_a_tty(sqs: Any, tmp_path: Path) -> None:
         ["queue", "drain", "ask", "--to", str(out), "--wait", "0", "--empty-polls", "1"], tty=True, input="y\n"
     )
     assert yes.exit_code == 0 and depth(sqs, url) == (0, 0)
+    assert "draining ask" in yes.stderr and "1/1" in yes.stderr and "msg/s" in yes.stderr  # the progress bar
 
 
 def unwritable(tmp_path: Path) -> str:
