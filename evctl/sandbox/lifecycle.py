@@ -101,6 +101,7 @@ def start(
             pipeline.queue_url,
             pipeline.queue_arn,
             wait_seconds=wait_seconds,
+            endpoint=server.endpoint,
         )
         sandbox = Sandbox(server, clients, pipeline, runner)
         if record:

@@ -162,6 +162,7 @@ class LocalRunner:
         clock: Clock = time.monotonic,
         sleep: Sleep = time.sleep,
         python: str = sys.executable,
+        endpoint: str | None = None,
     ) -> None:
         self.sqs = sqs
         self.logs = logs
@@ -172,6 +173,7 @@ class LocalRunner:
         self.clock = clock
         self.sleep = sleep
         self.python = python
+        self.endpoint = endpoint  # where the handler's own AWS calls go (the sandbox), never the user's account
         self.log_stream = ""
         self._stream_ready = False
         self.invocations: list[Invocation] = []
@@ -247,7 +249,8 @@ class LocalRunner:
         }
         payload = json.dumps({"event": sqs_event(messages, self.queue_arn, fn.region), "context": context})
         lines: list[tuple[int, str]] = [(int(started_ms), f"START RequestId: {request_id} Version: $LATEST")]
-        run = _run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout)
+        env = handler_environment(fn, self.log_stream, self.endpoint)
+        run = _run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout, env)
         lines.extend(run.lines)
         end_ms = max([int(time.time() * 1000), *(ts for ts, _ in run.lines)])
         outcome, error, runtime_line = _outcome(run, fn.timeout, request_id, end_ms)
@@ -358,11 +361,42 @@ class ChildRun:
     init_ms: float = 0.0
 
 
-def _run_child(python: str, file: Path, function: str, payload: str, timeout: float) -> ChildRun:
+def handler_environment(fn: FunctionSpec, log_stream: str, endpoint: str | None) -> dict[str, str]:
+    """The handler's environment: Lambda's variables, and AWS settings aimed at the sandbox.
+
+    The user's own AWS variables (profile, keys, session token, endpoints) are dropped, so a handler that calls
+    AWS reaches the sandbox with dummy credentials and can never touch a real account by accident.
+    """
+    from evctl.sandbox.state import CREDENTIALS
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_LAMBDA_FUNCTION_NAME=fn.name,
+        AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(fn.memory_mb),
+        AWS_LAMBDA_LOG_GROUP_NAME=fn.log_group_name,
+        AWS_LAMBDA_LOG_STREAM_NAME=log_stream,
+        AWS_EXECUTION_ENV="AWS_Lambda_python_evctl_sandbox",
+        LAMBDA_TASK_ROOT=str(fn.handler_file.parent),
+        AWS_REGION=fn.region,
+        AWS_DEFAULT_REGION=fn.region,
+        AWS_ACCESS_KEY_ID=CREDENTIALS[0],
+        AWS_SECRET_ACCESS_KEY=CREDENTIALS[1],
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONUNBUFFERED="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    return env
+
+
+def _run_child(python: str, file: Path, function: str, payload: str, timeout: float, env: dict[str, str]) -> ChildRun:
     """Run the handler in its own process group; kill the group when the timeout passes."""
     with tempfile.TemporaryDirectory(prefix="evctl-invoke-") as tmp:
         result_path = os.path.join(tmp, "result.json")
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
         started = time.monotonic()
         proc = subprocess.Popen(
             [python, "-m", "evctl.sandbox.invoke", str(file), function, result_path],

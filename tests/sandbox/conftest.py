@@ -48,7 +48,10 @@ def make_runner(clients: pv.SandboxClients) -> Callable[..., LocalRunner]:
         from dataclasses import replace
 
         spec = replace(function_spec(pipeline), **overrides)
-        return LocalRunner(clients.sqs, clients.logs, spec, pipeline.queue_url, pipeline.queue_arn, wait_seconds=0)
+        endpoint = clients.sqs.meta.endpoint_url
+        return LocalRunner(
+            clients.sqs, clients.logs, spec, pipeline.queue_url, pipeline.queue_arn, wait_seconds=0, endpoint=endpoint
+        )
 
     return make
 

@@ -119,6 +119,38 @@ def test_the_handler_gets_lambdas_event_and_context(
     assert 0 < context["remaining"] <= 1000
 
 
+def test_the_handlers_aws_calls_reach_the_sandbox_never_the_users_account(
+    clients: pv.SandboxClients,
+    make_pipeline: MakePipeline,
+    make_runner: MakeRunner,
+    handler_file: HandlerFile,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-token")
+    spec = handler_file(
+        """
+        import os, boto3
+        def handler(event, context):
+            for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_LAMBDA_FUNCTION_NAME"):
+                print("ENV", name, os.environ.get(name))
+            urls = boto3.client("sqs").list_queues()["QueueUrls"]
+            print("QUEUES", " ".join(sorted(u.rsplit("/", 1)[1] for u in urls)))
+        """
+    )
+    pipeline = make_pipeline(spec, timeout=5)
+    send_signups(clients, [{"email": "x@example.com"}])
+    invocation = make_runner(pipeline).poll_once()
+    assert invocation is not None and invocation.outcome == "success", invocation and invocation.log_lines
+    assert _lines(clients, "ENV ") == [
+        "AWS_PROFILE None",
+        "AWS_SESSION_TOKEN None",
+        "AWS_ACCESS_KEY_ID evctl-sandbox",
+        "AWS_LAMBDA_FUNCTION_NAME user-signup-handler",
+    ]
+    assert _lines(clients, "QUEUES ") == ["user-signup-dlq user-signup-queue"]
+
+
 def test_logs_go_to_a_lambda_named_stream_between_start_end_report(
     clients: pv.SandboxClients, make_pipeline: MakePipeline, make_runner: MakeRunner, handler_file: HandlerFile
 ) -> None:
