@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time as _time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -107,7 +107,7 @@ def publish(
     printer = _ResultPrinter(app.output, inputs, valid)
     started = _time.monotonic()
     try:
-        with printer.progress(len(ev.plan_batches(entries, max_request_bytes=settings.cap))):
+        with printer.progress(lambda: len(ev.plan_batches(entries, max_request_bytes=settings.cap))):
             report = ev.publish(
                 client,
                 entries,
@@ -330,9 +330,10 @@ class _ResultPrinter:
                 )
 
     @contextmanager
-    def progress(self, batches: int) -> Iterator[None]:
-        """A progress bar on stderr when there is more than one batch (and stderr is a terminal)."""
-        if batches <= 1:
+    def progress(self, count_batches: Callable[[], int]) -> Iterator[None]:
+        """A progress bar on stderr when there is more than one batch (and a bar can be drawn at all)."""
+        streams = self.output.streams
+        if self.output.quiet or not streams.stderr_isatty or count_batches() <= 1:
             yield
             return
         with self.output.progress("publishing", total=len(self.valid)) as bar:

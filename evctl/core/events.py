@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import random
 import re
@@ -229,7 +230,7 @@ def validate_entry(
         if any(not isinstance(r, str) or not r for r in resources):
             problems.append("every Resource must be a non-empty string (an ARN)")
     bus = entry.get("EventBusName")
-    if bus is not None and (not isinstance(bus, str) or len(bus) > MAX_BUS_NAME_CHARS or not _BUS_PATTERN.match(bus)):
+    if bus is not None and not (isinstance(bus, str) and _is_bus_name(bus)):
         problems.append(f"EventBusName {bus!r} is not an event bus name or ARN")
     trace = entry.get("TraceHeader")
     if trace is not None and (not isinstance(trace, str) or not 1 <= len(trace) <= MAX_TRACE_HEADER_CHARS):
@@ -244,6 +245,11 @@ def validate_entry(
     if size > max_entry_bytes:
         problems.append(f"entry is {size} bytes, over the {max_entry_bytes}-byte cap")
     return problems
+
+
+@functools.lru_cache(maxsize=64)  # a file usually names one or two buses, thousands of times
+def _is_bus_name(bus: str) -> bool:
+    return len(bus) <= MAX_BUS_NAME_CHARS and _BUS_PATTERN.match(bus) is not None
 
 
 def _detail_problems(detail: Any) -> list[str]:
