@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from evctl.core.messages import Received, decoded
-from evctl.core.queues import QueueRef
+from evctl.core.queues import QueueRef, stop_check
 from evctl.errors import EvctlError, UsageError, error_code, from_aws
 
 MAX_BATCH = 10
@@ -562,13 +562,7 @@ def move(
     if empty_polls_to_stop < 1 or concurrency < 1:
         raise UsageError("the empty-poll count and the concurrency must be at least 1")
     compiled = compile_filter(filter)
-    stop_check: Callable[[], bool]
-    if should_stop is None:
-        stop_check = lambda: False  # noqa: E731
-    elif isinstance(should_stop, threading.Event):
-        stop_check = should_stop.is_set
-    else:
-        stop_check = should_stop
+    stopping = stop_check(should_stop)
     report = MoveReport(source=source, started=clock())
     state = _State(report, max_messages)
     engine = _Engine(
@@ -584,7 +578,7 @@ def move(
         delete_attempts=max(1, delete_attempts),
         clock=clock,
         sleep=sleep,
-        should_stop=stop_check,
+        should_stop=stopping,
         on_progress=on_progress,
     )
     keeper_stop = threading.Event()
@@ -613,7 +607,7 @@ def move(
             for worker in workers:
                 while worker.is_alive():
                     worker.join(0.2)
-                    if stop_check():
+                    if stopping():
                         state.stop.set()
                         engine._stop("stop")
     finally:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from evctl.errors import EvctlError, NotFoundError, ServiceError, UsageError, error_code, from_aws
@@ -165,11 +165,6 @@ def ref_from_url(url: str, region: str) -> QueueRef:
         account, name = "", (segments[-1] if segments else url)
     arn = f"arn:{partition_of(region)}:sqs:{region}:{account}:{name}"
     return QueueRef(url=url, arn=arn, name=name, account=account, region=region, fifo=name.endswith(".fifo"))
-
-
-def ref_from_arn(arn: str, sqs_client: Any) -> QueueRef:
-    """A QueueRef for an ARN found in a RedrivePolicy (same account and region by AWS's rule)."""
-    return resolve_queue(sqs_client, arn)
 
 
 # ---- attributes, stats, listing -----------------------------------------------------------------
@@ -417,7 +412,7 @@ def peek_messages(
                 f"earlier peek saw them at receive count {max_receives - 1} or more of maxReceiveCount {max_receives}",
                 "let the consumer process them, drain them, or pass --force to peek anyway",
             )
-    stop = _stop_check(should_stop)
+    stop = stop_check(should_stop)
     result = PeekResult(queue=queue, messages=[], stopped_by="count", max_receive_count=max_receives)
     seen: dict[str, str] = {}  # message id -> latest receipt handle
     try:
@@ -518,12 +513,14 @@ def release_messages(sqs_client: Any, queue: QueueRef, receipt_handles: Sequence
     return released, failed
 
 
-def _stop_check(should_stop: Any) -> Any:
+def stop_check(should_stop: Any) -> Callable[[], bool]:
+    """A threading.Event, a callable or None, as one `() -> bool` (Ctrl-C sets the event; loops poll it)."""
     if should_stop is None:
         return lambda: False
     if hasattr(should_stop, "is_set"):
-        return should_stop.is_set
-    return should_stop
+        check: Callable[[], bool] = should_stop.is_set
+        return check
+    return cast(Callable[[], bool], should_stop)
 
 
 # ---- send: from a body, a file, or drained JSON lines ------------------------------------------
