@@ -583,12 +583,13 @@ def manual_redrive(
 ) -> Any:
     """Move the DLQ's messages into `sink` with the mover: deleted only once the sink confirmed them.
 
-    A FIFO DLQ is moved by one loop: with two, a message whose visibility lapsed while it was being sent would
-    let the other loop receive (and send) the next message of its group first.
+    A FIFO DLQ is moved by one loop, without the mover's background deletes: with two loops, a message whose
+    visibility lapsed while it was being sent would let the other loop send the next message of its group first.
     """
     from evctl.core.mover import move
 
-    if plan.dlq.fifo:
+    fifo = plan.dlq.fifo
+    if fifo:
         concurrency = 1
 
     return move(
@@ -601,6 +602,9 @@ def manual_redrive(
         empty_polls_to_stop=empty_polls_to_stop,
         visibility_timeout=visibility_timeout,
         concurrency=concurrency,
+        # FIFO: receive the next batch only after this one is deleted; while its groups are in flight SQS returns
+        # nothing from them, and the empty poll would end the run early.
+        pipeline=not fifo,
         should_stop=should_stop,
         on_progress=on_progress,
         clock=clock,

@@ -119,7 +119,7 @@ def run_kills(endpoint: str, tmp_path: Path, *, kills: int, seed: int, fifo: boo
         proc.wait()
         time.sleep(VISIBILITY + 0.3)  # what the killed run held is visible again
     final = _redrive(endpoint, dlq_name, journal)
-    _, stderr = final.communicate(timeout=180)
+    _, stderr = final.communicate(timeout=900)
     assert final.returncode == 0, stderr.decode()
 
     left = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["All"])["Attributes"]
