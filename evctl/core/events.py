@@ -100,7 +100,12 @@ def entry_from_json(obj: Any, *, default_bus: str) -> dict[str, Any]:
     if detail_type is not None:
         entry["DetailType"] = detail_type
     if detail is not None:
-        entry["Detail"] = detail if isinstance(detail, str) else compact_json(detail)
+        try:
+            entry["Detail"] = detail if isinstance(detail, str) else compact_json(detail)
+        except ValueError:
+            raise InvalidEntry("Detail contains NaN or Infinity, which JSON does not allow") from None
+        except RecursionError:
+            raise InvalidEntry("Detail is nested too deeply", "EventBridge reads JSON to 1000 levels") from None
     if resources:
         entry["Resources"] = list(resources) if isinstance(resources, list | tuple) else resources
     if when is not None:
@@ -131,7 +136,10 @@ def parse_time(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        try:
+            parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidEntry(f"Time {value!r} is out of range for epoch seconds") from None
     elif isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value.strip())
@@ -161,8 +169,20 @@ def entry_to_json(entry: Mapping[str, Any], *, detail_as_object: bool = False) -
 
 
 def compact_json(value: Any) -> str:
-    """JSON without insignificant whitespace: whitespace counts towards the entry size."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """JSON without insignificant whitespace: whitespace counts towards the entry size.
+
+    Raises ValueError for NaN or Infinity (not JSON) and RecursionError for absurd nesting.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def loads_strict(text: str) -> Any:
+    """json.loads that, like AWS, refuses NaN and Infinity (Python's json accepts them)."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_size(text: str | int) -> int:
@@ -189,11 +209,17 @@ def entry_size(entry: Mapping[str, Any]) -> int:
     for key in ("Source", "DetailType", "Detail"):
         value = entry.get(key)
         if isinstance(value, str):
-            size += len(value.encode("utf-8"))
-    for resource in entry.get("Resources") or ():
+            size += _utf8_len(value)
+    resources = entry.get("Resources")
+    for resource in resources if isinstance(resources, list | tuple) else ():
         if isinstance(resource, str):
-            size += len(resource.encode("utf-8"))
+            size += _utf8_len(resource)
     return size
+
+
+def _utf8_len(text: str) -> int:
+    # surrogatepass: a lone surrogate (invalid, reported by validate_entry) must not crash the sizing
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def validate_entry(
@@ -241,6 +267,11 @@ def validate_entry(
             parse_time(when)
         except InvalidEntry as exc:
             problems.append(exc.message)
+    texts = [entry.get(k) for k in ("Source", "DetailType", "Detail")]
+    if isinstance(resources, list):
+        texts.extend(resources)
+    if any(isinstance(t, str) and not _is_unicode(t) for t in texts):
+        problems.append("contains a lone surrogate (invalid Unicode, e.g. undecodable bytes from the shell)")
     size = entry_size(entry)
     if size > max_entry_bytes:
         problems.append(f"entry is {size} bytes, over the {max_entry_bytes}-byte cap")
@@ -252,15 +283,25 @@ def _is_bus_name(bus: str) -> bool:
     return len(bus) <= MAX_BUS_NAME_CHARS and _BUS_PATTERN.match(bus) is not None
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _detail_problems(detail: Any) -> list[str]:
     if detail is None or detail == "":
         return ["Detail is missing"]
     if not isinstance(detail, str):
         return [f"Detail must be JSON text or an object, not {_json_type(detail)}"]
     try:
-        parsed = json.loads(detail)
+        parsed = loads_strict(detail)
     except ValueError as exc:
         return [f"Detail is not valid JSON ({exc})"]
+    except RecursionError:
+        return ["Detail is nested too deeply"]
     if not isinstance(parsed, dict):
         return [f"Detail must be a JSON object, not {_json_type(parsed)}"]
     return []
@@ -315,6 +356,9 @@ def read_jsonl(
         except ValueError as exc:
             events.append(InputEvent(number, None, [f"not valid JSON ({exc})"]))
             continue
+        except RecursionError:
+            events.append(InputEvent(number, None, ["JSON nested too deeply"]))
+            continue
         events.append(parse_event(obj, line=number, default_bus=default_bus, max_entry_bytes=max_entry_bytes))
     return events
 
@@ -326,10 +370,15 @@ def parse_event(
     try:
         entry = entry_from_json(obj, default_bus=default_bus)
     except InvalidEntry as exc:
-        return InputEvent(line, None, [f"{exc.message} ({exc.hint})" if exc.hint else exc.message])
+        return InputEvent(line, None, [_printable(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)])
     detail = obj.get("Detail", obj.get("detail"))  # an object here was serialised by entry_from_json
     problems = validate_entry(entry, max_entry_bytes=max_entry_bytes, detail_is_object=isinstance(detail, Mapping))
-    return InputEvent(line, entry, problems)
+    return InputEvent(line, entry, [_printable(p) for p in problems])
+
+
+def _printable(text: str) -> str:
+    """Problems quote the input; a lone surrogate in it must not break writing them out."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _decode(raw: bytes | str, *, first: bool) -> tuple[str, str | None]:

@@ -260,3 +260,43 @@ def test_json_lines_form_round_trips_and_sizes_match(
     expected = 14 + len(source.encode()) + 1 + len(entry["Detail"].encode()) + sum(len(r.encode()) for r in resources)
     assert ev.entry_size(entry) == expected
     assert ev.validate_entry(entry) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"Source":"s","DetailType":"t","Detail":{"a":"\\ud800"}}', "contains a lone surrogate"),
+        ('{"Source":"\\ud800","DetailType":"t","Detail":{}}', "contains a lone surrogate"),
+        ('{"Source":"s","DetailType":"t","Detail":{},"Resources":5}', "Resources must be a list of ARNs, not a number"),
+        ('{"Source":"s","DetailType":"t","Detail":{},"Time":1e300}', "out of range for epoch seconds"),
+        ('{"Source":"s","DetailType":"t","Detail":{"a":NaN}}', "Detail contains NaN or Infinity"),
+        ('{"Source":"s","DetailType":"t","Detail":"{\\"a\\":Infinity}"}', "Infinity is not valid JSON"),
+        ("[" * 100_000, "JSON nested too deeply"),
+        ('{"Source":"s","DetailType":"t","Detail":' + "[" * 5000 + "]" * 5000 + "}", "nested too deeply"),
+        ('{"Source":"s","DetailType":"t","Detail":{},"X\\ud800":1}', "unknown PutEvents entry field(s): X\\ud800"),
+    ],
+)
+def test_hostile_lines_are_problems_not_crashes(line: str, problem: str) -> None:
+    [event] = ev.read_jsonl([line], default_bus="default")
+    assert not event.valid
+    assert problem in event.problems[0]
+    json.dumps(event.problems, ensure_ascii=False).encode("utf-8")  # printable as is
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.binary(max_size=80) | st.text(max_size=80), max_size=5))
+def test_read_jsonl_never_raises_on_arbitrary_input(lines: list[bytes | str]) -> None:
+    for event in ev.read_jsonl(lines, default_bus="default"):
+        assert event.valid or event.problems
+        json.dumps(event.problems, ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["Source", "DetailType", "Detail", "Resources", "Time", "source", "detail"]), json_values
+    )
+)
+def test_parse_event_never_raises_on_arbitrary_objects(obj: dict[str, object]) -> None:
+    event = ev.parse_event(obj, line=1, default_bus="default")
+    assert event.valid or event.problems
