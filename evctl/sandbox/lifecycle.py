@@ -92,6 +92,7 @@ def start(
     so a reader never finds a sandbox that is not ready)."""
     server = SandboxServer(port).start()
     try:
+        server.reset()  # moto's state is per process: a new sandbox starts empty, even in a long-lived process
         clients = make_clients(server.endpoint)
         pipeline = provision(clients, handler or parse_handler(None), settings)
         runner = LocalRunner(

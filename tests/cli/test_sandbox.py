@@ -209,7 +209,7 @@ def test_reset_with_yes_gives_a_fresh_pipeline(running_sandbox: tuple[SandboxSer
 
 def test_demo_verifies_every_step_and_exits_0() -> None:
     result = run_cli(["demo"])
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 0, result.stdout + result.stderr
     steps = [json.loads(line) for line in result.stdout.splitlines()]
     assert [s["ok"] for s in steps] == [True] * 12
     assert any("Sending welcome email to: test@example.com" in line for line in steps[4]["log_lines"])
@@ -223,6 +223,7 @@ def test_demo_verifies_every_step_and_exits_0() -> None:
     assert state.read() is None  # the demo's sandbox is its own: no state file
 
 
+@pytest.mark.slow
 def test_demo_on_a_terminal_narrates(monkeypatch: pytest.MonkeyPatch) -> None:
     from evctl.sandbox import demo
 

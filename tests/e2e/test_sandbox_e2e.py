@@ -145,7 +145,7 @@ def test_detach_reports_the_childs_error_on_a_busy_port() -> None:
 
 @pytest.mark.parametrize(
     ("signum", "exit_code"),
-    [(signal.SIGTERM, 0), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+    [pytest.param(signal.SIGTERM, 0, marks=pytest.mark.slow), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
 )
 @pytest.mark.usefixtures("cleanup_sandbox")
 def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exit_code: int) -> None:
