@@ -154,8 +154,10 @@ class _Settings:
             self.cap = ev.parse_size(config.setting("publish", "max_entry_size", ev.DEFAULT_MAX_ENTRY_BYTES))
         except (TypeError, ValueError, UsageError) as exc:
             raise ConfigError(f"bad [publish] setting in {config.path}: {exc}", "see docs/configuration.md") from exc
-        if min(self.cap, self.concurrency, self.max_attempts) <= 0:
-            raise ConfigError(f"[publish] settings in {config.path} must be positive")
+        if min(self.cap, self.concurrency, self.max_attempts) <= 0 or self.concurrency > 64 or self.max_attempts > 20:
+            raise ConfigError(
+                f"[publish] settings in {config.path} out of range", "concurrency 1-64, max_attempts 1-20, sizes > 0"
+            )
         self.bus = bus or self.bus
         self.concurrency = concurrency or self.concurrency
         self.max_attempts = max_attempts or self.max_attempts
@@ -286,6 +288,8 @@ class _FailedTo:
 
         if path is None:
             return None
+        if path.is_dir():
+            raise UsageError(f"--failed-to {str(path)!r} is a directory", "give a file name")
         try:
             handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in commit)
                 "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False

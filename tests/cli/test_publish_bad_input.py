@@ -208,3 +208,21 @@ def test_unreadable_time(queue: str) -> None:
         "(e.g. 2026-11-27T10:15:06Z, or epoch seconds) — nothing was sent"
     )
     assert received(queue) == []
+
+
+def test_failed_to_a_directory_is_refused_before_sending(queue: str, tmp_path: Path) -> None:
+    _, line = rejected(["publish", "signup", "--failed-to", str(tmp_path)])
+    assert line == f"evctl: error: --failed-to '{tmp_path}' is a directory — give a file name"
+    assert received(queue) == []
+
+
+@pytest.mark.parametrize("setting", ['concurrency = "many"', "concurrency = 500", 'max_entry_size = "huge"'])
+def test_bad_publish_settings_in_the_config_file(
+    queue: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "evctl.toml").write_text(f"[publish]\n{setting}\n")
+    result = run_cli(["publish", "signup"])
+    assert result.exit_code == 4
+    assert error_line(result).startswith("evctl: error: ") and "[publish]" in error_line(result)
+    assert received(queue) == []
