@@ -1,7 +1,9 @@
 """Benchmark: manual redrive of a DLQ on a moto server back to its source queue (a benchmark, not a test).
 
-Contenders, each its own process against the same moto server (python -m moto.server on 127.0.0.1), each moving
-the same freshly filled DLQ of N messages back to its source queue:
+Contenders, each its own process against the same moto server on 127.0.0.1 (started by bench/queue.py's
+start_moto: moto with the sandbox's SQS speed adjustment, evctl/sandbox/moto_speed.py, so moto's walk of the whole
+queue on every call does not swamp the clients), each moving the same freshly filled DLQ of N messages back to its
+source queue:
   evctl       `evctl redrive dlq bench-dlq --mode manual --yes --wait 0` (receive 10 → SendMessageBatch with
               every Failed[] entry checked → DeleteMessageBatch of what was sent; 2 loops by default)
   reference   a hand-written boto3 loop: receive 10 → send_message_batch → delete_message_batch of the entries
