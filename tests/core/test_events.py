@@ -240,7 +240,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(
     detail=st.dictionaries(st.text(max_size=10), json_values, max_size=5),
     source=st.text(min_size=1, max_size=30).filter(lambda s: not s.startswith("aws.")),
