@@ -117,10 +117,11 @@ def test_ctrl_c_stops_cleanly_with_a_summary_and_no_duplicates(moto_server: str,
     assert proc.returncode == 130, text
     assert "interrupted: finishing the batch in hand" in text and "evctl: error: drain stopped:" in text
     written = [json.loads(line)["messageId"] for line in out.read_text(encoding="utf-8").splitlines()]
-    left = sqs.receive_message  # what is left is visible at once: the stop released what it held
-    remaining: set[str] = set()
-    for _ in range(40):
-        got = left(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+    remaining: set[str] = set()  # what is left is visible at once: the stop released what it held
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+        if not got:
+            break
         remaining |= {m["MessageId"] for m in got}
     assert len(written) == len(set(written)) and not set(written) & remaining  # no duplicates at all
     assert set(written) | remaining == set(sent) and 0 < len(written) < len(sent)
