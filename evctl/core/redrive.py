@@ -242,6 +242,11 @@ def _check_types(
         raise UsageError("--group-id applies only when moving from a standard queue to a FIFO queue")
 
 
+_TRANSIENT_CODES = frozenset(
+    {"RequestThrottled", "ThrottlingException", "Throttling", "InternalError", "ServiceUnavailable", "InternalFailure"}
+)
+
+
 def native_probe(sqs: Any) -> NativeProbe:
     """A probe that asks the endpoint for the DLQ's move tasks; None when it answers like SQS."""
 
@@ -257,6 +262,8 @@ def native_probe(sqs: Any) -> NativeProbe:
             if code.isdigit():
                 # A bare HTTP status instead of an SQS error body: not SQS answering (moto's server says 500).
                 return f"this endpoint does not implement SQS message move tasks (HTTP {code} without an SQS error)"
+            if code in _TRANSIENT_CODES:
+                return None  # SQS answered, just not now: the real calls that follow have retries
             raise _aws_error(exc, f"queue {dlq_arn}") from exc
         return None
 

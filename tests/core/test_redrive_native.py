@@ -279,11 +279,13 @@ def test_probe_tells_what_lacks_move_tasks(sqs: tuple[Any, Stubber]) -> None:
     stubber.add_response("list_message_move_tasks", {"Results": []}, {"SourceArn": DLQ_ARN, "MaxResults": 1})
     stubber.add_client_error("list_message_move_tasks", service_error_code="500", http_status_code=500)
     stubber.add_client_error("list_message_move_tasks", service_error_code="UnsupportedOperation")
+    stubber.add_client_error("list_message_move_tasks", service_error_code="RequestThrottled", http_status_code=400)
     stubber.add_client_error("list_message_move_tasks", service_error_code="AccessDenied", http_status_code=403)
     probe = redrive.native_probe(client)
     assert probe(DLQ_ARN) is None
     assert "HTTP 500" in str(probe(DLQ_ARN))
     assert "UnsupportedOperation" in str(probe(DLQ_ARN))
+    assert probe(DLQ_ARN) is None  # throttled: SQS is there; the real calls retry
     with pytest.raises(Exception) as err:  # a real AWS error is not "unsupported": it is reported
         probe(DLQ_ARN)
     assert "access denied" in str(err.value)
