@@ -157,7 +157,7 @@ def test_peek_shows_decoded_messages_and_consumes_nothing(sqs: Any) -> None:
         QueueUrl=url, MessageBody="with attributes",
         MessageAttributes={"n": {"DataType": "Number", "StringValue": "7"}, "b": {"DataType": "Binary", "BinaryValue": b"\xff\x00"}},
     )  # fmt: skip
-    result = run_cli(["queue", "peek", "peekme"])
+    result = run_cli(["queue", "peek", "--wait", "0", "peekme"])
     assert result.exit_code == 0, result.stderr
     records = {r["kind"] + ":" + str(r["body"])[:15]: r for r in map(json.loads, result.stdout.splitlines())}
     assert len(records) == 4
@@ -175,13 +175,13 @@ def test_peek_shows_decoded_messages_and_consumes_nothing(sqs: Any) -> None:
 
 def test_peek_raw_prints_bodies_untouched(sqs: Any) -> None:
     make(sqs, "raw", ['{"a":  1}'])
-    result = run_cli(["queue", "peek", "raw", "--raw"])
+    result = run_cli(["queue", "peek", "--wait", "0", "raw", "--raw"])
     assert result.exit_code == 0 and result.stdout == '{"a":  1}\n'
 
 
 def test_peek_table_on_a_tty(sqs: Any) -> None:
     make(sqs, "tty", [json.dumps(EVENT)])
-    result = run_cli(["queue", "peek", "tty"], tty=True)
+    result = run_cli(["queue", "peek", "--wait", "0", "tty"], tty=True)
     assert result.exit_code == 0
     assert "app.users / UserSignup" in result.stdout and '"user": "ann"' in result.stdout
     assert "received 1" in result.stdout
@@ -192,7 +192,7 @@ def test_peek_refuses_when_every_receive_would_push_to_the_dlq(sqs: Any) -> None
     url = make(
         sqs, "fragile", ["m"], RedrivePolicy=json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 1})
     )
-    result = run_cli(["queue", "peek", "fragile"])
+    result = run_cli(["queue", "peek", "--wait", "0", "fragile"])
     assert result.exit_code == 2 and result.stdout == ""
     one_error_line(result.stderr, "its maxReceiveCount is 1")
     assert receive_counts(sqs, url) == [0]
@@ -203,19 +203,19 @@ def test_peek_stops_short_of_the_dlq_and_remembers(sqs: Any) -> None:
     url = make(
         sqs, "edge", ["m"], RedrivePolicy=json.dumps({"deadLetterTargetArn": arn_of(sqs, dlq), "maxReceiveCount": 3})
     )
-    assert run_cli(["queue", "peek", "edge"]).exit_code == 0  # count 1
-    assert run_cli(["queue", "peek", "edge"]).exit_code == 0  # count 2: one more would reach 3
-    refused = run_cli(["queue", "peek", "edge"])
+    assert run_cli(["queue", "peek", "--wait", "0", "edge"]).exit_code == 0  # count 1
+    assert run_cli(["queue", "peek", "--wait", "0", "edge"]).exit_code == 0  # count 2: one more would reach 3
+    refused = run_cli(["queue", "peek", "--wait", "0", "edge"])
     assert refused.exit_code == 2 and refused.stdout == ""
     one_error_line(refused.stderr, "could push 1 message(s) to its dead-letter queue")
     assert depth(sqs, dlq) == (0, 0) and depth(sqs, url) == (1, 0)
-    forced = run_cli(["queue", "peek", "edge", "--force"])
+    forced = run_cli(["queue", "peek", "--wait", "0", "edge", "--force"])
     assert forced.exit_code == 0 and "reached maxReceiveCount 3" in forced.stderr
 
 
 def test_peek_on_fifo_explains_group_holding(sqs: Any) -> None:
     make(sqs, "jobs.fifo", ["a", "b"], FifoQueue="true")
-    result = run_cli(["queue", "peek", "jobs.fifo"])
+    result = run_cli(["queue", "peek", "--wait", "0", "jobs.fifo"])
     assert result.exit_code == 0 and "holds each message group" in result.stderr
 
 

@@ -55,7 +55,7 @@ def remaining(sqs: Any, ref: QueueRef) -> list[str]:
         seen.update((m["MessageId"], m["ReceiptHandle"]) for m in new)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 def test_drain_under_random_faults_loses_nothing(moto_server: str, tmp_path: Path, seed: int) -> None:
     setup = client(moto_server)
     ref, original = fill(setup, f"faulty-{seed}", 120)
