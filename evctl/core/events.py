@@ -24,7 +24,6 @@ import json
 import random
 import re
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -469,7 +468,7 @@ def publish(
     concurrency: int = DEFAULT_CONCURRENCY,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     max_request_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], Any] | None = None,
     rand: Callable[[], float] = random.random,
     on_result: Callable[[EntryResult], None] | None = None,
 ) -> PublishReport:
@@ -477,7 +476,8 @@ def publish(
 
     Batches from `plan_batches` run on `concurrency` threads sharing `client` (build it with a connection
     pool of at least `concurrency`). Entries answered with InternalFailure or ThrottlingException are
-    re-sent, alone, after exponential backoff with full jitter (`sleep`, `rand` injectable), up to
+    re-sent (only they) after exponential backoff with full jitter (`sleep`, `rand` injectable; by default the
+    backoff wait ends early when the run is stopping), up to
     `max_attempts` sends per entry; other ErrorCodes are final. A whole-call error is first retried by
     botocore's standard retry mode; if it still fails, that batch is marked failed with the error's code,
     no further batches start, and the exception is returned in `report.fatal`. Ctrl-C stops new batches,
@@ -499,11 +499,12 @@ def publish(
         pending, first = batch, True
         while pending:
             if not first:
-                if stop.is_set():  # stopping: the entries keep their retryable code and are reported failed
-                    break
                 attempt = results[pending[0]].attempts
                 delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-                sleep(delay * rand())
+                if not stop.is_set():
+                    (sleep or stop.wait)(delay * rand())
+                if stop.is_set():  # stopping: the entries keep their retryable code and are reported failed
+                    break
             count_call(0 if first else len(pending))
             for index in pending:
                 results[index].attempts += 1

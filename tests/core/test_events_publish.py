@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import boto3
@@ -152,3 +154,39 @@ def test_request_cap_splits_batches(cap: int) -> None:
         report = ev.publish(client, entries, concurrency=1, max_request_bytes=cap)
     stub.assert_no_pending_responses()
     assert report.api_calls == calls and report.succeeded == 4
+
+
+class _ThrottleFirstEntry:
+    """A client double: the entry with n == 0 is always throttled, every other entry accepted."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:
+        answers = []
+        for entry in Entries:
+            if json.loads(entry["Detail"])["n"] == 0:
+                answers.append({"ErrorCode": "ThrottlingException", "ErrorMessage": "slow down"})
+            else:
+                answers.append({"EventId": "ok"})
+        return {"FailedEntryCount": sum("ErrorCode" in a for a in answers), "Entries": answers}
+
+
+def test_ctrl_c_cuts_a_backoff_wait_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ev, "BACKOFF_BASE_SECONDS", 60.0)  # the first re-send would wait a minute
+    seen: list[int] = []
+
+    def interrupt_on_the_second_batch(result: ev.EntryResult) -> None:
+        seen.append(result.index)
+        if result.index >= 10 and len(seen) == 1:
+            raise KeyboardInterrupt
+
+    started = time.monotonic()
+    report = ev.publish(
+        _ThrottleFirstEntry(), numbered(20), concurrency=2, rand=lambda: 1.0, on_result=interrupt_on_the_second_batch
+    )
+    assert time.monotonic() - started < 10
+    assert report.interrupted
+    first = report.results[0]
+    assert (first.status, first.error_code, first.attempts) == ("failed", "ThrottlingException", 1)
+    assert sorted(seen) == list(range(20))
