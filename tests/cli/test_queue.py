@@ -494,3 +494,29 @@ def test_stats_watch_redraws_until_ctrl_c(sqs: Any, monkeypatch: pytest.MonkeyPa
     frames = result.stdout.split("\x1b[H\x1b[2J")[1:]
     assert "watched" in frames[0] and frames[1] != frames[0]
     assert "evctl: error: stopped watching" in result.stderr
+
+
+def test_send_reports_entries_sqs_refused_and_exits_1(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Entries SQS refuses as the sender's fault are not retried: reported one per line, exit 1; the rest sent."""
+    from evctl.aws import ClientFactory
+    from tests.core.sqs_faults import FaultInjector
+
+    url = make(sqs, "picky")
+    injectors: list[FaultInjector] = []
+    build = ClientFactory._build
+
+    def build_with_faults(self: ClientFactory, *args: Any, **kwargs: Any) -> Any:
+        client = build(self, *args, **kwargs)
+        injectors.append(FaultInjector(client, rate=0.3, seed=5, whole_call_ops=(), sender_fault=True))
+        return client
+
+    monkeypatch.setattr(ClientFactory, "_build", build_with_faults)
+    lines = "\n".join(json.dumps({"body": f"m{i}"}) for i in range(30))
+    result = run_cli(["queue", "send", "picky", "--from", "-"], input=lines)
+    refused = injectors[0].entries_failed["SendMessageBatch"]
+    assert result.exit_code == 1 and refused > 0
+    summary = json.loads(result.stdout)
+    assert summary == {"queue": "picky", "sent": 30 - refused, "failed": refused}
+    assert f"evctl: error: {refused} of 30 messages were not sent" in result.stderr
+    assert "line " in result.stderr and "InvalidParameterValue" in result.stderr
+    assert depth(sqs, url) == (30 - refused, 0)  # exactly the ones reported sent

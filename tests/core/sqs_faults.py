@@ -53,11 +53,13 @@ class FaultInjector:
         seed: int = 0,
         whole_call_ops: tuple[str, ...] = ("ReceiveMessage", "DeleteMessageBatch", "SendMessageBatch"),
         entry_ops: tuple[str, ...] = BATCH_OPS,
+        sender_fault: bool = False,
     ) -> None:
         self.rate = rate
         self.random = random.Random(seed)
         self.whole_call_ops = whole_call_ops
         self.entry_ops = entry_ops
+        self.sender_fault = sender_fault  # True: failed entries say the request was at fault (not retryable)
         self.calls_failed: dict[str, int] = {}
         self.entries_failed: dict[str, int] = {}
         self._local = threading.local()  # a call's before-send and after-call run on its thread; calls overlap
@@ -98,6 +100,12 @@ class FaultInjector:
         dropped = getattr(self._local, "dropped", [])
         if dropped and model.name in self.entry_ops:
             parsed.setdefault("Failed", []).extend(
-                {"Id": e["Id"], "SenderFault": False, "Code": "InternalError", "Message": "injected"} for e in dropped
+                {
+                    "Id": e["Id"],
+                    "SenderFault": self.sender_fault,
+                    "Code": "InvalidParameterValue" if self.sender_fault else "InternalError",
+                    "Message": "injected",
+                }
+                for e in dropped
             )
         self._local.dropped = []

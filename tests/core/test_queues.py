@@ -198,3 +198,47 @@ def test_peek_memory_is_bounded_and_survives_a_corrupt_file(tmp_path: Path) -> N
     assert memory.load("arn") == {}
     memory.remember("arn", {f"m{i}": i for i in range(5)})
     assert memory.load("arn") == {"m2": 2, "m3": 3, "m4": 4}
+
+
+def test_send_batches_keep_to_ten_entries_and_the_request_size_cap() -> None:
+    from evctl.core.messages import OutgoingMessage
+    from evctl.core.sinks import MAX_REQUEST_BYTES, send_batches
+
+    small = [OutgoingMessage(body="x") for _ in range(25)]
+    assert [len(b) for b in send_batches(small)] == [10, 10, 5]
+    big = [OutgoingMessage(body="y" * 300_000) for _ in range(7)]  # 3 fit under 1 MiB, a 4th would not
+    batches = list(send_batches(big))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    assert all(sum(len(m.body) for m in b) <= MAX_REQUEST_BYTES for b in batches)
+
+
+def test_send_retries_only_what_was_not_the_senders_fault() -> None:
+    from evctl.core.messages import OutgoingMessage
+    from evctl.core.queues import ref_from_url
+    from evctl.core.sinks import send_messages
+
+    client, stub = stubbed()
+    queue = ref_from_url("https://sqs.us-east-1.amazonaws.com/123456789012/q", "us-east-1")
+    messages = [OutgoingMessage(body=f"m{i}", origin=f"line {i + 1}") for i in range(3)]
+    stub.add_response(
+        "send_message_batch",
+        {
+            "Successful": [{"Id": "0", "MessageId": "id-0", "MD5OfMessageBody": "x"}],
+            "Failed": [
+                {"Id": "1", "SenderFault": False, "Code": "InternalError", "Message": "try again"},
+                {"Id": "2", "SenderFault": True, "Code": "InvalidMessageContents", "Message": "no"},
+            ],
+        },
+        {"QueueUrl": queue.url, "Entries": [{"Id": str(i), "MessageBody": f"m{i}"} for i in range(3)]},
+    )
+    stub.add_response(  # only the retryable one is sent again
+        "send_message_batch",
+        {"Successful": [{"Id": "0", "MessageId": "id-1", "MD5OfMessageBody": "x"}], "Failed": []},
+        {"QueueUrl": queue.url, "Entries": [{"Id": "0", "MessageBody": "m1"}]},
+    )
+    sleeps: list[float] = []
+    with stub:
+        outcomes = send_messages(client, queue, messages, sleep=sleeps.append)
+    stub.assert_no_pending_responses()
+    assert [o.message_id for o in outcomes] == ["id-0", "id-1", None]
+    assert outcomes[2].code == "InvalidMessageContents" and not outcomes[2].retryable and sleeps == [0.2]
