@@ -93,6 +93,10 @@ def peek_cmd(
             sqs, ref, count=count, force=force, wait_seconds=wait, should_stop=stop, memory=default_peek_memory()
         )
     _render_peek(app_.output, result, raw=raw)
+    if result.stopped_by == "stop":
+        from evctl.errors import Interrupted
+
+        raise Interrupted(f"peek interrupted after {len(result.messages)} message(s); all released")
 
 
 @app.command("drain")
@@ -177,7 +181,14 @@ def send_cmd(
         ref, queue_attributes(sqs, ref), body=body, lines_from=from_, stdin=_binary_stdin(out),
         group_id=group_id, dedup_id=dedup_id, delay=delay, message_attributes=attr or [],
     )  # fmt: skip
-    outcomes = send_messages(sqs, ref, messages)
+    done: list[Any] = []
+    try:
+        outcomes = send_messages(sqs, ref, messages, on_batch=done.extend)
+    except KeyboardInterrupt:
+        from evctl.errors import Interrupted
+
+        sent = sum(1 for o in done if o.ok)
+        raise Interrupted(f"send interrupted: {sent} of {len(messages)} sent", "the rest were not sent") from None
     _finish_send(out, ref.name, outcomes)
 
 
@@ -372,8 +383,6 @@ def _peek_notes(out: Output, result: PeekResult) -> None:
             f"{stopped}{len(result.at_limit)} message(s) reached maxReceiveCount {result.max_receive_count}; "
             f"one more receive by anyone moves them to the dead-letter queue{further}"
         )
-    if result.stopped_by == "stop":
-        out.warn("peek interrupted")
 
 
 __all__ = ["app"]

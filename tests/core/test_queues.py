@@ -242,3 +242,22 @@ def test_send_retries_only_what_was_not_the_senders_fault() -> None:
     stub.assert_no_pending_responses()
     assert [o.message_id for o in outcomes] == ["id-0", "id-1", None]
     assert outcomes[2].code == "InvalidMessageContents" and not outcomes[2].retryable and sleeps == [0.2]
+
+
+def test_peek_stops_when_asked_and_releases_what_it_saw(sqs: Any) -> None:
+    url = sqs.create_queue(QueueName="stopme")["QueueUrl"]
+    for i in range(25):
+        sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    queue = resolve_queue(sqs, "stopme")
+    receives = {"n": 0}
+    real = sqs.receive_message
+
+    def counting(**kwargs: Any) -> Any:
+        receives["n"] += 1
+        return real(**kwargs)
+
+    sqs.receive_message = counting
+    result = peek_messages(sqs, queue, count=25, wait_seconds=0, should_stop=lambda: receives["n"] >= 1)
+    assert result.stopped_by == "stop" and len(result.messages) == 10 and result.released == 10
+    visible = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert visible["Attributes"]["ApproximateNumberOfMessages"] == "25"
