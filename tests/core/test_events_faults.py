@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -92,6 +93,8 @@ class CallFaults:
 
 def make_pipeline(endpoint: str | None = None) -> str:
     """A rule on the default bus routing source evctl.test to a fresh queue; returns the queue URL."""
+    if endpoint:  # moto server state is per process: start clean (see tests/e2e/test_publish_e2e.reset_moto)
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
     sqs, events = boto3.client("sqs", endpoint_url=endpoint), boto3.client("events", endpoint_url=endpoint)
     name = f"faults-{uuid.uuid4().hex[:8]}"  # moto server state outlives one server in this process
     url = sqs.create_queue(QueueName=name)["QueueUrl"]

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -21,7 +22,14 @@ def aws_cli(endpoint: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([aws, *args, "--endpoint-url", endpoint], capture_output=True, text=True, env=env, timeout=60)
 
 
+def reset_moto(endpoint: str) -> None:
+    """moto's state is per process and outlives one ThreadedMotoServer: other tests' rules (say, one whose target
+    queue is gone, which fails every put_events in moto) must not leak in."""
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+
+
 def signup_pipeline(endpoint: str) -> str:
+    reset_moto(endpoint)
     sqs = boto3.client("sqs", endpoint_url=endpoint)
     events = boto3.client("events", endpoint_url=endpoint)
     # moto's state outlives one ThreadedMotoServer in this process: fresh names per test
