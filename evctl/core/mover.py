@@ -30,8 +30,8 @@ What move() does meanwhile:
   messages back.
 - A keeper thread extends the visibility (ChangeMessageVisibilityBatch) of every held message before it expires,
   so a slow sink never lets a message reappear for another consumer.
-- Deletes with DeleteMessageBatch in the background while the next batch is received (`pipeline=True`; at most
-  one delete in flight per receive loop, all finished before move() returns); every Failed[] entry is retried when it is not the sender's fault, otherwise
+- Deletes with DeleteMessageBatch in the background while the next batch is received (`pipeline=True`, standard
+  queues; at most one delete in flight per receive loop, all finished before move() returns); every Failed[] entry is retried when it is not the sender's fault, otherwise
   counted (`undeleted`: the sink has it AND it stays in the queue — a duplicate, never a loss).
 - Messages that do not match `filter` (a JMESPath expression over `messages.decoded(msg)`) are held and released
   at the end, never deleted. Repeats of held messages (their visibility lapsed) are recognised by MessageId.
@@ -592,7 +592,9 @@ def move(
 
     keeper = threading.Thread(target=keep, name="evctl-visibility", daemon=True)
     keeper.start()
-    if pipeline:
+    # Not on FIFO: a message group stays blocked until its in-flight messages are deleted, so the receive that
+    # overlaps the delete would come back empty and count as an empty poll.
+    if pipeline and not source.fifo:
         engine.deleter = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="evctl-delete")
     try:
         if concurrency == 1:

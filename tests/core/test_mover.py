@@ -309,3 +309,18 @@ def test_a_delete_that_keeps_failing_is_counted_as_a_possible_duplicate(sqs: Any
     sink.close()
     assert report.deleted == 2 and report.undeleted == 1 and report.duplicates_possible == 1 and not report.ok
     assert first in file_ids(tmp_path / "o.jsonl") and queue_ids(sqs, ref) == [first]  # in both: a duplicate
+
+
+def test_fifo_queue_drains_every_group_without_a_false_empty_poll(sqs: Any) -> None:
+    """On FIFO a group is blocked while its messages are in flight: the next receive must come after the delete,
+    or it comes back empty and ends the move early."""
+    ref = make_queue(sqs, "many.fifo", n=0, FifoQueue="true")
+    for i in range(35):
+        sqs.send_message(
+            QueueUrl=ref.url, MessageBody=f"m{i}", MessageGroupId=f"g{i % 2}", MessageDeduplicationId=f"d{i}"
+        )
+    sink = ListSink()
+    report = move(sqs, ref, sink, wait_seconds=0, empty_polls_to_stop=1)
+    assert report.deleted == 35 and [m.body for m in sink.got if m.group_id == "g0"] == [
+        f"m{i}" for i in range(0, 35, 2)
+    ]
