@@ -64,7 +64,7 @@ def everything_in(sqs: Any, url: str) -> list[dict[str, Any]]:
         sqs.delete_message_batch(QueueUrl=url, Entries=entries)
 
 
-@pytest.mark.parametrize(("fifo", "seed"), [(False, 1), (False, 2), (True, 3)])
+@pytest.mark.parametrize(("fifo", "seed"), [(False, 1), (True, 3)])
 def test_redrive_under_random_faults_loses_nothing(moto_server: str, fifo: bool, seed: int) -> None:
     plain = client(moto_server)
     count = 60
