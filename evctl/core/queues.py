@@ -453,8 +453,14 @@ def peek_messages(
                 break
     finally:
         result.released, result.release_failed = release_messages(sqs_client, queue, list(seen.values()))
-        if memory is not None and result.messages:
-            memory.remember(queue.arn, {m.message_id: m.receive_count for m in result.messages})
+        if memory is not None:
+            # A peek that saw everything visible (or was forced past the warning) replaces what was remembered:
+            # messages it did not see were consumed meanwhile, and must not block later peeks for ever.
+            memory.remember(
+                queue.arn,
+                {m.message_id: m.receive_count for m in result.messages},
+                replace=force or result.stopped_by == "no-new",
+            )
     return result
 
 
@@ -477,9 +483,11 @@ class PeekMemory:
         counts = self._read().get(queue_arn, {})
         return {str(k): int(v) for k, v in counts.items()} if isinstance(counts, dict) else {}
 
-    def remember(self, queue_arn: str, counts: dict[str, int]) -> None:
+    def remember(self, queue_arn: str, counts: dict[str, int], *, replace: bool = False) -> None:
         data = self._read()
-        merged = {**data.get(queue_arn, {}), **counts}
+        merged = dict(counts) if replace else {**data.get(queue_arn, {}), **counts}
+        if not merged and queue_arn not in data:
+            return
         data[queue_arn] = dict(list(merged.items())[-self.keep :])
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -261,3 +261,22 @@ def test_peek_stops_when_asked_and_releases_what_it_saw(sqs: Any) -> None:
     assert result.stopped_by == "stop" and len(result.messages) == 10 and result.released == 10
     visible = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
     assert visible["Attributes"]["ApproximateNumberOfMessages"] == "25"
+
+
+def test_peek_memory_forgets_messages_consumed_since(sqs: Any, tmp_path: Path) -> None:
+    dlq = sqs.create_queue(QueueName="d2")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 2})
+    url = sqs.create_queue(QueueName="busy", Attributes={"RedrivePolicy": policy})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="old")
+    memory = PeekMemory(tmp_path / "mem.json")
+    queue = resolve_queue(sqs, "busy")
+    peek_messages(sqs, queue, memory=memory, wait_seconds=0)  # "old" at count 1: one more would reach 2
+    got = sqs.receive_message(QueueUrl=url)["Messages"][0]  # the consumer takes it and deletes it
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=got["ReceiptHandle"])
+    sqs.send_message(QueueUrl=url, MessageBody="new")
+    with pytest.raises(UsageError):  # evctl cannot know "old" is gone without looking
+        peek_messages(sqs, queue, memory=memory, wait_seconds=0)
+    forced = peek_messages(sqs, queue, memory=memory, wait_seconds=0, force=True)
+    assert [m.body for m in forced.messages] == ["new"]
+    assert list(memory.load(queue.arn)) == [forced.messages[0].message_id]  # "old" forgotten
