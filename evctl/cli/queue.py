@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from evctl.cli.context import app_context
+from evctl.cli.moving import graceful_stop, show_progress
 from evctl.cli.options import YesOpt
 
 if TYPE_CHECKING:
@@ -88,7 +85,7 @@ def peek_cmd(
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
     ref = resolve_queue(sqs, queue)
-    with _graceful_stop(app_.output, "stopping the peek") as stop:
+    with graceful_stop(app_.output, "stopping the peek") as stop:
         result = peek_messages(
             sqs, ref, count=count, force=force, wait_seconds=wait, should_stop=stop, memory=default_peek_memory()
         )
@@ -136,12 +133,12 @@ def drain_cmd(
         total = queue_stats(sqs, ref).visible
         with (
             out.progress(f"draining {ref.name}", total=max_messages or total) as bar,
-            _graceful_stop(out, "finishing the batch in hand") as stop,
+            graceful_stop(out, "finishing the batch in hand") as stop,
         ):
             report = move(
                 sqs, ref, sink, max_messages=max_messages, filter=filter_, wait_seconds=wait,
                 empty_polls_to_stop=empty_polls, visibility_timeout=visibility_timeout,
-                concurrency=concurrency, should_stop=stop, on_progress=lambda r: _progress(bar, r),
+                concurrency=concurrency, should_stop=stop, on_progress=lambda r: show_progress(bar, r),
             )  # fmt: skip
     except KeyboardInterrupt:  # the second Ctrl-C: quit now; nothing unwritten was deleted
         from evctl.errors import Interrupted
@@ -213,27 +210,6 @@ def purge_cmd(ctx: typer.Context, queue: QueueArg, yes: YesOpt = False) -> None:
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-@contextmanager
-def _graceful_stop(out: Output, doing: str) -> Iterator[threading.Event]:
-    """First Ctrl-C sets the event (the loop finishes cleanly and reports); a second one quits at once."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        out.warn(f"interrupted: {doing} (Ctrl-C again to quit now; held messages then reappear later)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def _binary_stdout(out: Output) -> Any:
     stream = out.streams.stdout
     return getattr(stream, "buffer", None) or _TextAsBinary(stream)
@@ -263,17 +239,6 @@ class _TextAsBinary:
 
     def fileno(self) -> int:
         raise OSError("not a file")
-
-
-def _progress(bar: Any, report: MoveReport) -> None:
-    elapsed = max(report_elapsed(report), 1e-6)
-    bar.update(completed=report.accepted, rate=f"{report.accepted / elapsed:.0f} msg/s")
-
-
-def report_elapsed(report: MoveReport) -> float:
-    import time
-
-    return time.monotonic() - report.started
 
 
 def _finish_move(out: Output, report: MoveReport, *, data_on_stdout: bool) -> None:

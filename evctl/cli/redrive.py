@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from evctl.cli.context import app_context
+from evctl.cli.moving import graceful_stop, show_progress
 from evctl.cli.options import DryRunOpt, YesOpt
 
 if TYPE_CHECKING:
@@ -192,7 +193,6 @@ def _manual(
     wait: int,
     visibility: int,
 ) -> None:
-    from evctl.cli.queue import _graceful_stop, _progress
     from evctl.core.mover import compile_filter
     from evctl.core.queues import queue_stats
     from evctl.core.redrive import make_sink, manual_redrive
@@ -215,11 +215,11 @@ def _manual(
         sink = make_sink(plan, sqs, events, rate=request.rate, journal=journal)
         with (
             out.progress(f"redriving {plan.dlq.name}", total=request.max_messages or depth) as bar,
-            _graceful_stop(out, "finishing the batch in hand") as stop,
+            graceful_stop(out, "finishing the batch in hand") as stop,
         ):
             report = manual_redrive(
                 sqs, plan, sink, max_messages=request.max_messages, filter=request.filter,
-                concurrency=concurrency, wait_seconds=wait, visibility_timeout=visibility, should_stop=stop, on_progress=lambda r: _progress(bar, r),
+                concurrency=concurrency, wait_seconds=wait, visibility_timeout=visibility, should_stop=stop, on_progress=lambda r: show_progress(bar, r),
             )  # fmt: skip
     finally:
         if journal is not None:

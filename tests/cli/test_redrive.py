@@ -475,7 +475,7 @@ def test_status_on_an_endpoint_without_move_tasks(sqs: Any, signup: tuple[str, s
 def test_ctrl_c_stops_cleanly_with_a_summary(
     sqs: Any, signup: tuple[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The first Ctrl-C sets the stop event (evctl.cli.queue._graceful_stop); here it is set after one batch."""
+    """The first Ctrl-C sets the stop event (evctl.cli.moving.graceful_stop); here it is set after one batch."""
     import contextlib
     import threading
 
@@ -486,16 +486,17 @@ def test_ctrl_c_stops_cleanly_with_a_summary(
     def graceful_stop(out: Any, doing: str) -> Iterator[threading.Event]:
         yield stop
 
-    import evctl.cli.queue
+    import evctl.cli.moving
+    import evctl.cli.redrive
 
-    monkeypatch.setattr(evctl.cli.queue, "_graceful_stop", graceful_stop)
-    real_progress = evctl.cli.queue._progress
+    monkeypatch.setattr(evctl.cli.redrive, "graceful_stop", graceful_stop)
+    real_progress = evctl.cli.moving.show_progress
 
     def progress_then_interrupt(bar: Any, report: Any) -> None:
         real_progress(bar, report)
         stop.set()
 
-    monkeypatch.setattr(evctl.cli.queue, "_progress", progress_then_interrupt)
+    monkeypatch.setattr(evctl.cli.redrive, "show_progress", progress_then_interrupt)
     result = run_cli(["redrive", "dlq", "--wait", "0", "signup-dlq", "--yes", "--concurrency", "1"])
     assert result.exit_code == 130
     summary = json.loads(result.stdout)
