@@ -29,6 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evctl.core.json_types import describe_json_type
 from evctl.errors import UsageError, error_code
 
 MAX_ENTRIES_PER_CALL = 10
@@ -72,7 +73,7 @@ def entry_from_json(obj: Any, *, default_bus: str) -> dict[str, Any]:
     an unreadable Time; everything else (missing fields, bad Detail, size) is left to `validate_entry`.
     """
     if not isinstance(obj, Mapping):
-        raise InvalidEntry(f"expected a JSON object, got {_json_type(obj)}")
+        raise InvalidEntry(f"expected a JSON object, got {describe_json_type(obj)}")
     if _ENTRY_KEYS & obj.keys():
         unknown = sorted(set(obj) - _ENTRY_KEYS)
         if unknown:
@@ -147,7 +148,7 @@ def parse_time(value: Any) -> dt.datetime:
                 f"Time {value!r} is not an RFC 3339 timestamp", "e.g. 2026-11-27T10:15:06Z, or epoch seconds"
             ) from None
     else:
-        raise InvalidEntry(f"Time must be a timestamp string or epoch seconds, not {_json_type(value)}")
+        raise InvalidEntry(f"Time must be a timestamp string or epoch seconds, not {describe_json_type(value)}")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -237,7 +238,7 @@ def validate_entry(
         if value is None or value == "":
             problems.append(f"{key} is missing")
         elif not isinstance(value, str):
-            problems.append(f"{key} must be a string, not {_json_type(value)}")
+            problems.append(f"{key} must be a string, not {describe_json_type(value)}")
     source = entry.get("Source")
     if isinstance(source, str) and source.startswith("aws."):
         problems.append(f"Source {source!r} is reserved for AWS services (the 'aws.' prefix)")
@@ -248,7 +249,7 @@ def validate_entry(
         problems.extend(_detail_problems(entry.get("Detail")))
     resources = entry.get("Resources") or []
     if not isinstance(resources, list):
-        problems.append(f"Resources must be a list of ARNs, not {_json_type(resources)}")
+        problems.append(f"Resources must be a list of ARNs, not {describe_json_type(resources)}")
     else:
         if len(resources) > MAX_RESOURCES:
             problems.append(f"{len(resources)} Resources; at most {MAX_RESOURCES} are accepted")
@@ -294,7 +295,7 @@ def _detail_problems(detail: Any) -> list[str]:
     if detail is None or detail == "":
         return ["Detail is missing"]
     if not isinstance(detail, str):
-        return [f"Detail must be JSON text or an object, not {_json_type(detail)}"]
+        return [f"Detail must be JSON text or an object, not {describe_json_type(detail)}"]
     try:
         parsed = loads_strict(detail)
     except ValueError as exc:
@@ -302,24 +303,8 @@ def _detail_problems(detail: Any) -> list[str]:
     except RecursionError:
         return ["Detail is nested too deeply"]
     if not isinstance(parsed, dict):
-        return [f"Detail must be a JSON object, not {_json_type(parsed)}"]
+        return [f"Detail must be a JSON object, not {describe_json_type(parsed)}"]
     return []
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 # ---- reading JSON lines ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from evctl.core.json_types import describe_json_type
 from evctl.errors import EvctlError, UsageError, from_aws
 
 DEFAULT_BUS = "default"
@@ -65,10 +66,10 @@ def parse_events_text(text: str) -> list[dict[str, Any]]:
     if isinstance(whole, list):
         for index, item in enumerate(whole, 1):
             if not isinstance(item, dict):
-                raise EventError(f"event {index} of the array must be a JSON object, not {_json_type(item)}")
+                raise EventError(f"event {index} of the array must be a JSON object, not {describe_json_type(item)}")
         return whole
     if not isinstance(whole, dict):
-        raise EventError(f"an event must be a JSON object, not {_json_type(whole)}")
+        raise EventError(f"an event must be a JSON object, not {describe_json_type(whole)}")
     return [whole]
 
 
@@ -78,20 +79,6 @@ def _event_line(load_event: Any, error: Any, line: str, number: int) -> dict[str
     except error as exc:
         raise error(f"line {number}: {exc.reason}", "give one JSON object per line") from None
     return event
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    return "an object"
 
 
 # ---- names -------------------------------------------------------------------------------------------

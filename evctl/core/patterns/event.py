@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from evctl.core.json_types import describe_json_type
 from evctl.errors import UsageError
 
 from .values import address_digits, comparable, ip_address, java_text, loads, number_text
@@ -75,7 +75,7 @@ def flatten(event: Mapping[str, Any], steps: frozenset[str] | None = None) -> Fl
     field name a pattern uses), keys no pattern can reach are skipped, as the engine does.
     """
     if not isinstance(event, Mapping):
-        raise EventError(f"an event must be a JSON object, not {_json_type(event)}")
+        raise EventError(f"an event must be a JSON object, not {describe_json_type(event)}")
     flat: Flat = {}
     counter = [0]
 
@@ -159,20 +159,8 @@ def load_event(text: str | bytes) -> dict[str, Any]:
     except (ValueError, RecursionError) as exc:
         raise EventError(f"not valid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise EventError(f"an event must be a JSON object, not {_json_type(value)}")
+        raise EventError(f"an event must be a JSON object, not {describe_json_type(value)}")
     return value
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, int | float):
-        return "a number"
-    return type(value).__name__
 
 
 _ENTRY_KEYS = {"Source", "DetailType", "Detail", "Resources", "Time", "EventBusName", "TraceHeader"}
@@ -193,7 +181,7 @@ def normalize_event(
     are filled in plausibly; source and detail-type are never invented (a pattern on them should see them absent).
     """
     if not isinstance(event, Mapping):
-        raise EventError(f"an event must be a JSON object, not {_json_type(event)}")
+        raise EventError(f"an event must be a JSON object, not {describe_json_type(event)}")
     if any(key in _ENTRY_KEYS for key in event) and not any(key in event for key in ("source", "detail-type")):
         envelope = _from_entry(event)
     else:
@@ -236,7 +224,7 @@ def _from_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
             except (ValueError, RecursionError) as exc:
                 raise EventError(f"Detail is not valid JSON ({exc})") from None
         if not isinstance(detail, Mapping):
-            raise EventError(f"Detail must be a JSON object, not {_json_type(detail)}")
+            raise EventError(f"Detail must be a JSON object, not {describe_json_type(detail)}")
         envelope["detail"] = detail
     return envelope
 
