@@ -11,23 +11,16 @@ runs on the first --moto-events events; its rate is events per second like evctl
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import time
+from typing import Any
 
-# Run as `python bench/patterns.py`, bench/ comes first on sys.path, and bench/queue.py would shadow the standard
-# library's queue module that urllib3 (moto -> boto3) imports: keep bench/ off the path.
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
-
-from evctl.core.patterns import RuleSet, compile_pattern  # noqa: E402
+from evctl.core.patterns import RuleSet, compile_pattern
 
 SOURCES = [f"com.example.{name}" for name in ("orders", "billing", "users", "shipping", "catalog", "search")] + [
     "aws.ec2",

@@ -1,6 +1,6 @@
 """Benchmark: manual redrive of a DLQ on a moto server back to its source queue (a benchmark, not a test).
 
-Contenders, each its own process against the same moto server on 127.0.0.1 (started by bench/queue.py's
+Contenders, each its own process against the same moto server on 127.0.0.1 (started by bench/queues.py's
 start_moto: moto with the sandbox's SQS speed adjustment, evctl/sandbox/moto_speed.py, so moto's walk of the whole
 queue on every call does not swamp the clients), each moving the same freshly filled DLQ of N messages back to its
 source queue:
@@ -36,8 +36,8 @@ SETUP_CALLS = 4
 
 
 def _bench_queue() -> Any:
-    """bench/queue.py's moto-server and process helpers (start_moto, env_for, run_timed, sqs_client)."""
-    spec = importlib.util.spec_from_file_location("bench_queue_helpers", HERE / "queue.py")
+    """bench/queues.py's moto-server and process helpers (start_moto, env_for, run_timed, sqs_client)."""
+    spec = importlib.util.spec_from_file_location("bench_queue_helpers", HERE / "queues.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

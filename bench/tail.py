@@ -38,9 +38,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a file, bench/ is sys.path[0], where a bench named like a stdlib module (queue.py) would shadow it.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # the tests' helpers are imported from the project root
 BIN = Path(sys.executable).parent
 
 AWS_V2_ALGORITHM = r"""

@@ -14,7 +14,7 @@ the ratio evctl/reference, and evctl's peak RSS (os.wait4 ru_maxrss of the evctl
 counts through a queue kept ~500 deep by a feeder (moto's cost grows with queue depth; a deep queue of 100,000
 would measure moto, not evctl).
 
-    .venv/bin/python bench/queue.py [--messages 1000] [--repeat 3] [--cli-messages 100] [--memory 1000,4000,16000]
+    .venv/bin/python bench/queues.py [--messages 1000] [--repeat 3] [--cli-messages 100] [--memory 1000,4000,16000]
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
-
-# This file is named like the stdlib's `queue` (as the issue asks): keep its directory off the import path so
-# that urllib3 and boto3 get the real one.
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
-# Nothing above imports `queue`; boto3 (which does) is imported later, inside functions.
 
 BIN = Path(sys.executable).parent
 QUEUE = "bench-drain"
