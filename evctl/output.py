@@ -149,6 +149,8 @@ class Output:
             no_color=not self.color,
             highlight=False,
             soft_wrap=False,
+            # A table sent to a file or pipe (`-o table | less`) has no terminal to fit: never fold its cells.
+            width=None if self.streams.stdout_isatty else 10_000,
         )
         if isinstance(data, Mapping):
             table = Table(title=title, show_header=False, box=None, pad_edge=False)

@@ -94,3 +94,10 @@ def test_progress_is_silent_when_stderr_is_not_a_tty() -> None:
     with output.progress("x", total=3) as bar:
         bar.advance(3)
     assert out.getvalue() == err.getvalue() == ""
+
+
+def test_table_to_a_pipe_is_not_folded_to_80_columns() -> None:
+    output, out, _ = make(mode="table")
+    long = "x" * 150
+    output.result([{"name": long, "n": 1}], columns=[("name", "NAME"), ("n", "COUNT")])
+    assert long in out.getvalue()
