@@ -196,13 +196,16 @@ class LocalRunner:
         if not batch:
             return []
         deadline = self.clock() + self.function.batching_window
-        while len(batch) < self.function.batch_size and self.clock() < deadline:
-            more = self._receive(self.function.batch_size - len(batch), 0)
+        # Keyed by MessageId: a message whose visibility lapsed while the window was open comes back; Lambda never
+        # hands one message twice in a batch, so the newer copy (with the live receipt handle) replaces the older.
+        by_id = {m["MessageId"]: m for m in batch}
+        while len(by_id) < self.function.batch_size and self.clock() < deadline:
+            more = self._receive(self.function.batch_size - len(by_id), 0)
             if more:
-                batch.extend(more)
+                by_id.update((m["MessageId"], m) for m in more)
             else:
                 self.sleep(min(0.05, max(0.0, deadline - self.clock())))
-        return batch
+        return list(by_id.values())
 
     def poll_once(self) -> Invocation | None:
         batch = self.receive_batch()

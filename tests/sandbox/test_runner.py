@@ -7,6 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -372,3 +373,33 @@ def test_the_timeout_counts_from_the_handlers_start_not_from_init(
     init = float(re.search(r"Init Duration: ([\d.]+) ms", invocation.log_lines[-1]).group(1))  # type: ignore[union-attr]
     assert init >= 1500
     assert invocation.duration_ms < 1000
+
+
+def test_a_message_that_comes_back_inside_the_batching_window_is_in_the_batch_once(
+    clients: pv.SandboxClients, make_pipeline: MakePipeline, make_runner: MakeRunner, handler_file: HandlerFile
+) -> None:
+    pipeline = make_pipeline(handler_file("def handler(event, context):\n    pass\n"), batch_size=20, batching_window=1)
+    send_signups(clients, [{"n": i} for i in range(3)])
+    runner = make_runner(pipeline)
+    real_receive = runner._receive
+    calls = {"n": 0}
+
+    def receive_then_redeliver(count: int, wait: int) -> list[dict[str, Any]]:
+        calls["n"] += 1
+        got = real_receive(count, wait)
+        if calls["n"] == 1:
+            # The visibility timeout lapses: the same messages are received again with new receipt handles.
+            clients.sqs.change_message_visibility_batch(
+                QueueUrl=pipeline.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(got)
+                ],
+            )
+        return got
+
+    runner._receive = receive_then_redeliver  # type: ignore[method-assign]
+    batch = runner.receive_batch()
+    assert sorted(m["MessageId"] for m in batch) == sorted({m["MessageId"] for m in batch})
+    assert len(batch) == 3
+    assert {m["Attributes"]["ApproximateReceiveCount"] for m in batch} == {"2"}  # the newer copies were kept
