@@ -47,21 +47,9 @@ def new_name() -> str:
 
 def queue_policy(queue_arn: str, rule_arn: str) -> str:
     """Only EventBridge, and only on behalf of this one rule, may send to the queue."""
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "evctl-tail-bus",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sqs:SendMessage",
-                    "Resource": queue_arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-                }
-            ],
-        }
-    )
+    from evctl.core.queues import eventbridge_send_policy
+
+    return json.dumps(eventbridge_send_policy(queue_arn, rule_arn, sid="evctl-tail-bus"))
 
 
 def decode_body(body: str) -> dict[str, Any]:

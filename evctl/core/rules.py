@@ -241,24 +241,25 @@ def list_rules(
     return [RuleInfo.from_aws(rule, name, rule_targets) for rule, rule_targets in zip(found, targets, strict=True)]
 
 
-def describe_rule(events: Any, rule: str, bus: str | None = None) -> RuleInfo:
+def _describe(events: Any, rule: str, bus: str | None) -> tuple[str, str, dict[str, Any]]:
+    """(rule name, its bus, DescribeRule's answer) for a rule given by name or ARN."""
     name, bus_of_rule = rule_ref(rule, bus)
     ensure_bus(events, bus_of_rule)
     try:
-        found = events.describe_rule(Name=name, EventBusName=bus_of_rule)
+        found: dict[str, Any] = events.describe_rule(Name=name, EventBusName=bus_of_rule)
     except Exception as exc:
         raise _aws_error(exc, f"rule {name!r} on bus {bus_of_rule!r}") from exc
+    return name, bus_of_rule, found
+
+
+def describe_rule(events: Any, rule: str, bus: str | None = None) -> RuleInfo:
+    name, bus_of_rule, found = _describe(events, rule, bus)
     return RuleInfo.from_aws(found, bus_of_rule, fetch_targets(events, name, bus_of_rule))
 
 
 def rule_pattern(events: Any, rule: str, bus: str | None = None) -> str:
     """The event pattern (JSON text) of a rule on AWS (a scheduled rule has none)."""
-    name, bus_of_rule = rule_ref(rule, bus)
-    ensure_bus(events, bus_of_rule)
-    try:
-        found = events.describe_rule(Name=name, EventBusName=bus_of_rule)
-    except Exception as exc:
-        raise _aws_error(exc, f"rule {name!r} on bus {bus_of_rule!r}") from exc
+    name, _, found = _describe(events, rule, bus)
     if not found.get("EventPattern"):
         raise UsageError(f"rule {name!r} has no event pattern (it runs on a schedule)")
     return str(found["EventPattern"])

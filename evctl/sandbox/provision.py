@@ -235,19 +235,9 @@ def _provision(clients: SandboxClients, handler: HandlerSpec, settings: Pipeline
 
 def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
     """Lets EventBridge deliver to the queue for this rule only."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AllowUserSignupRule",
-                "Effect": "Allow",
-                "Principal": {"Service": "events.amazonaws.com"},
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
-            }
-        ],
-    }
+    from evctl.core.queues import eventbridge_send_policy
+
+    return eventbridge_send_policy(queue_arn, rule_arn, sid="AllowUserSignupRule")
 
 
 def _queue_arn(sqs: Any, url: str) -> str:
