@@ -32,7 +32,7 @@ docs: install
 	$(BIN)/python scripts/gen_command_reference.py > docs/commands.md
 
 bench: install
-	for b in bench/*.py; do $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache

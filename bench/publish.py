@@ -20,14 +20,14 @@ import json
 import os
 import re
 import resource
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from _lib import start_moto
 
 BIN = Path(sys.executable).parent
 
@@ -71,30 +71,6 @@ for e in entries:
     client.put_events(Entries=[{**e, "Detail": json.dumps(e["Detail"])}])
 print(json.dumps({"calls": len(entries), "seconds": time.perf_counter() - started}))
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-            return proc, endpoint
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("moto server did not start")
 
 
 PYCACHE = Path(tempfile.gettempdir()) / "evctl-bench-pycache"
