@@ -16,7 +16,7 @@ from evctl.output import Progress, RecordWriter
 if TYPE_CHECKING:
     from evctl.cli.context import AppContext
     from evctl.config import Config
-    from evctl.core.events import EntryResult, InputEvent, PublishReport
+    from evctl.core.events import EntryResult, InputEvent, PublishReport, PublishSettings
     from evctl.output import Output
 
 RESULT_COLUMNS = [
@@ -91,7 +91,14 @@ def publish(
 
     app = app_context(ctx)
     config = load_config()
-    settings = _Settings(config, app, bus, concurrency, max_attempts, max_entry_size)
+    settings = ev.PublishSettings.resolve(
+        config,
+        bus=bus,
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+        max_entry_size=max_entry_size,
+        default_max_attempts=app.settings.max_attempts,
+    )
     options = {"source": source, "detail_type": detail_type, "detail": detail, "resource": resource or []}
     options |= {"time": time, "trace_header": trace_header, "sets": sets or []}
     inputs = _gather(app, config, settings, template, file, options)
@@ -131,43 +138,13 @@ def publish(
     )
 
 
-class _Settings:
-    """Flag, then [publish] in the config file, then the default. Bad flags exit 2, bad config 4."""
-
-    def __init__(
-        self,
-        config: Config,
-        app: AppContext,
-        bus: str | None,
-        concurrency: int | None,
-        max_attempts: int | None,
-        max_entry_size: str | None,
-    ) -> None:
-        from evctl.core import events as ev
-        from evctl.errors import ConfigError, UsageError
-
-        self.bus_flag = bus
-        try:
-            self.bus = str(config.setting("publish", "bus", "default"))
-            self.concurrency = int(config.setting("publish", "concurrency", ev.DEFAULT_CONCURRENCY))
-            self.max_attempts = int(config.setting("publish", "max_attempts", app.settings.max_attempts))
-            self.cap = ev.parse_size(config.setting("publish", "max_entry_size", ev.DEFAULT_MAX_ENTRY_BYTES))
-        except (TypeError, ValueError, UsageError) as exc:
-            raise ConfigError(f"bad [publish] setting in {config.path}: {exc}", "see docs/configuration.md") from exc
-        if min(self.cap, self.concurrency, self.max_attempts) <= 0 or self.concurrency > 64 or self.max_attempts > 20:
-            raise ConfigError(
-                f"[publish] settings in {config.path} out of range", "concurrency 1-64, max_attempts 1-20, sizes > 0"
-            )
-        self.bus = bus or self.bus
-        self.concurrency = concurrency or self.concurrency
-        self.max_attempts = max_attempts or self.max_attempts
-        self.cap = ev.parse_size(max_entry_size) if max_entry_size is not None else self.cap
-        if self.cap <= 0:
-            raise UsageError("--max-entry-size must be positive")
-
-
 def _gather(
-    app: AppContext, config: Config, settings: _Settings, template: str | None, file: str | None, o: dict[str, Any]
+    app: AppContext,
+    config: Config,
+    settings: PublishSettings,
+    template: str | None,
+    file: str | None,
+    o: dict[str, Any],
 ) -> list[InputEvent]:
     """The input events, from exactly one of: --file, a template, or --source/--detail-type flags."""
     from evctl.core import events as ev
@@ -199,7 +176,7 @@ def _gather(
     return [ev.parse_event(entry, line=None, default_bus=settings.bus, max_entry_bytes=settings.cap)]
 
 
-def _read_file(app: AppContext, file: str, settings: _Settings) -> list[InputEvent]:
+def _read_file(app: AppContext, file: str, settings: PublishSettings) -> list[InputEvent]:
     from evctl.core import events as ev
     from evctl.errors import UsageError
 

@@ -27,10 +27,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from evctl.core.json_types import describe_json_type
 from evctl.errors import UsageError, error_code
+
+if TYPE_CHECKING:
+    from evctl.config import Config
 
 MAX_ENTRIES_PER_CALL = 10
 DEFAULT_MAX_ENTRY_BYTES = 256 * 1024
@@ -183,6 +186,60 @@ def loads_strict(text: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+@dataclass
+class PublishSettings:
+    """Publishing settings: the flag, then [publish] in the config file, then the default.
+
+    Bad flags are usage errors (exit 2); bad config values are configuration errors (exit 4)."""
+
+    bus: str
+    concurrency: int
+    max_attempts: int
+    cap: int  # the entry-size cap, also the request-size cap for a batch
+    bus_flag: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        config: Config,
+        *,
+        bus: str | None,
+        concurrency: int | None,
+        max_attempts: int | None,
+        max_entry_size: str | None,
+        default_max_attempts: int,
+    ) -> PublishSettings:
+        from evctl.errors import ConfigError
+
+        try:
+            from_config = cls(
+                bus=str(config.setting("publish", "bus", "default")),
+                concurrency=int(config.setting("publish", "concurrency", DEFAULT_CONCURRENCY)),
+                max_attempts=int(config.setting("publish", "max_attempts", default_max_attempts)),
+                cap=parse_size(config.setting("publish", "max_entry_size", DEFAULT_MAX_ENTRY_BYTES)),
+            )
+        except (TypeError, ValueError, UsageError) as exc:
+            raise ConfigError(f"bad [publish] setting in {config.path}: {exc}", "see docs/configuration.md") from exc
+        if (
+            min(from_config.cap, from_config.concurrency, from_config.max_attempts) <= 0
+            or from_config.concurrency > 64
+            or from_config.max_attempts > 20
+        ):
+            raise ConfigError(
+                f"[publish] settings in {config.path} out of range", "concurrency 1-64, max_attempts 1-20, sizes > 0"
+            )
+        cap = parse_size(max_entry_size) if max_entry_size is not None else from_config.cap
+        if cap <= 0:
+            raise UsageError("--max-entry-size must be positive")
+        return cls(
+            bus=bus or from_config.bus,
+            concurrency=concurrency or from_config.concurrency,
+            max_attempts=max_attempts or from_config.max_attempts,
+            cap=cap,
+            bus_flag=bus,
+        )
 
 
 def parse_size(text: str | int) -> int:

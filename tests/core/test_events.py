@@ -300,3 +300,29 @@ def test_read_jsonl_never_raises_on_arbitrary_input(lines: list[bytes | str]) ->
 def test_parse_event_never_raises_on_arbitrary_objects(obj: dict[str, object]) -> None:
     event = ev.parse_event(obj, line=1, default_bus="default")
     assert event.valid or event.problems
+
+
+def test_publish_settings_flag_then_config_then_default() -> None:
+    from pathlib import Path
+
+    from evctl.config import Config
+    from evctl.core.events import DEFAULT_CONCURRENCY, PublishSettings
+    from evctl.errors import ConfigError
+
+    none = {"bus": None, "concurrency": None, "max_attempts": None, "max_entry_size": None}
+    defaults = PublishSettings.resolve(Config(), **none, default_max_attempts=5)
+    assert (defaults.bus, defaults.concurrency, defaults.max_attempts, defaults.cap) == (
+        "default",
+        DEFAULT_CONCURRENCY,
+        5,
+        256 * 1024,
+    )
+    config = Config(Path("evctl.toml"), {"publish": {"bus": "orders", "concurrency": 8, "max_entry_size": "1MiB"}})
+    from_file = PublishSettings.resolve(config, **none, default_max_attempts=5)
+    assert (from_file.bus, from_file.concurrency, from_file.cap, from_file.bus_flag) == ("orders", 8, 1_048_576, None)
+    flags = PublishSettings.resolve(
+        config, bus="b", concurrency=2, max_attempts=3, max_entry_size="1KiB", default_max_attempts=5
+    )
+    assert (flags.bus, flags.concurrency, flags.max_attempts, flags.cap, flags.bus_flag) == ("b", 2, 3, 1024, "b")
+    with pytest.raises(ConfigError, match="out of range"):
+        PublishSettings.resolve(Config(Path("x"), {"publish": {"concurrency": 0}}), **none, default_max_attempts=5)
