@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evctl.core.mover import MoveReport
+    from evctl.core.moving.engine import MoveReport
     from evctl.output import Output
 
 

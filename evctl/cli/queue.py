@@ -11,8 +11,8 @@ from evctl.cli.moving import graceful_stop, show_progress
 from evctl.cli.options import YesOpt
 
 if TYPE_CHECKING:
-    from evctl.core.mover import MoveReport
-    from evctl.core.queues import PeekResult
+    from evctl.core.moving.engine import MoveReport
+    from evctl.core.queues.queues import PeekResult
     from evctl.output import Output
 
 QueueArg = Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name, URL or ARN.", show_default=False)]
@@ -28,7 +28,7 @@ def list_cmd(
     prefix: Annotated[str | None, typer.Argument(help="Only queues whose name starts with this.")] = None,
 ) -> None:
     """Queues with their depth (visible, in flight, delayed), DLQ, maxReceiveCount, retention and visibility."""
-    from evctl.core.queues import LIST_COLUMNS, list_queues
+    from evctl.core.queues.queues import LIST_COLUMNS, list_queues
 
     app_ = app_context(ctx)
     rows = [s.row() for s in list_queues(app_.client("sqs"), prefix)]
@@ -48,7 +48,7 @@ def stats_cmd(
     """Depth and settings of queues, their dead-letter source queues and their DLQ's depth."""
     import time
 
-    from evctl.core.queues import STATS_COLUMNS, queue_stats, resolve_queue
+    from evctl.core.queues.queues import STATS_COLUMNS, queue_stats, resolve_queue
     from evctl.errors import Interrupted
 
     app_ = app_context(ctx)
@@ -80,7 +80,7 @@ def peek_cmd(
     wait: Annotated[int, typer.Option(metavar="SECONDS", min=0, max=20, help="Long-poll wait per receive.")] = 1,
 ) -> None:
     """Show messages without consuming them: receive, release (visibility 0), never delete."""
-    from evctl.core.queues import default_peek_memory, peek_messages, resolve_queue
+    from evctl.core.queues.queues import default_peek_memory, peek_messages, resolve_queue
 
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
@@ -115,9 +115,9 @@ def drain_cmd(
     yes: YesOpt = False,
 ) -> None:
     """Move messages into a file: receive, write + fsync, then delete only what was written."""
-    from evctl.core.mover import compile_filter, move
-    from evctl.core.queues import queue_stats, resolve_queue
-    from evctl.core.sinks import check_file_target, open_file_sink
+    from evctl.core.moving.engine import compile_filter, move
+    from evctl.core.moving.sinks import check_file_target, open_file_sink
+    from evctl.core.queues.queues import queue_stats, resolve_queue
 
     app_ = app_context(ctx)
     out = app_.output
@@ -167,8 +167,8 @@ def send_cmd(
     ] = None,
 ) -> None:
     """Send a body, a file, or drained JSON lines (body, attributes, FIFO ids restored); batched and checked."""
-    from evctl.core.queues import prepare_send, queue_attributes, resolve_queue
-    from evctl.core.sinks import send_messages
+    from evctl.core.moving.sinks import send_messages
+    from evctl.core.queues.queues import prepare_send, queue_attributes, resolve_queue
 
     app_ = app_context(ctx)
     out = app_.output
@@ -192,7 +192,7 @@ def send_cmd(
 @app.command("purge")
 def purge_cmd(ctx: typer.Context, queue: QueueArg, yes: YesOpt = False) -> None:
     """Delete every message in a queue (visible and in flight); irreversible."""
-    from evctl.core.queues import purge_queue, queue_stats, resolve_queue
+    from evctl.core.queues.queues import purge_queue, queue_stats, resolve_queue
 
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
@@ -282,7 +282,7 @@ def _finish_send(out: Output, queue: str, outcomes: list[Any]) -> None:
 
 
 def _render_peek(out: Output, result: PeekResult, *, raw: bool) -> None:
-    from evctl.core.messages import decoded
+    from evctl.core.queues.messages import decoded
 
     if raw:
         for message in result.messages:

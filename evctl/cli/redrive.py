@@ -13,7 +13,7 @@ from evctl.cli.options import DryRunOpt, YesOpt
 
 if TYPE_CHECKING:
     from evctl.cli.context import AppContext
-    from evctl.core.redrive import MoveTask, RedrivePlan, RedriveRequest
+    from evctl.core.redrive.redrive import MoveTask, RedrivePlan, RedriveRequest
     from evctl.output import Output
 
 app = typer.Typer(
@@ -89,7 +89,7 @@ def dlq_cmd(
     yes: YesOpt = False,
 ) -> None:
     """Redrive a dead-letter queue: back to its source queue, to --to QUEUE, or to --to-bus BUS."""
-    from evctl.core.redrive import RedriveRequest, native_probe, plan_redrive
+    from evctl.core.redrive.redrive import RedriveRequest, native_probe, plan_redrive
 
     if mode not in ("auto", "native", "manual"):
         raise typer.BadParameter("must be auto, native or manual", param_hint="--mode")
@@ -117,7 +117,7 @@ def status_cmd(
     ] = None,
 ) -> None:
     """Move tasks (the latest 10 per DLQ) and their state, moved and to-move counts."""
-    from evctl.core.redrive import all_dlq_tasks, native_probe
+    from evctl.core.redrive.redrive import all_dlq_tasks, native_probe
 
     app_ = app_context(ctx)
     tasks = all_dlq_tasks(app_.client("sqs"), queue, probe=native_probe(app_.factory.client("sqs", max_attempts=1)))
@@ -130,7 +130,7 @@ def cancel_cmd(
     target: Annotated[str, typer.Argument(metavar="TASK_HANDLE|QUEUE", help="A task handle, or the DLQ running it.")],
 ) -> None:
     """Stop a running move task; what it already moved stays moved."""
-    from evctl.core.redrive import cancel, native_probe
+    from evctl.core.redrive.redrive import cancel, native_probe
 
     app_ = app_context(ctx)
     task = cancel(app_.client("sqs"), target, probe=native_probe(app_.factory.client("sqs", max_attempts=1)))
@@ -151,7 +151,7 @@ def _explain(out: Output, plan: RedrivePlan, request: RedriveRequest) -> None:
 
 def _dry_run(app_: AppContext, plan: RedrivePlan, request: RedriveRequest) -> None:
     """Show what would move with the honest peek (receive, release at once, never delete)."""
-    from evctl.core.redrive import preview
+    from evctl.core.redrive.redrive import preview
 
     sample, depth = preview(app_.client("sqs"), plan, limit=request.max_messages or 20, filter=request.filter)
     app_.output.info(
@@ -161,8 +161,8 @@ def _dry_run(app_: AppContext, plan: RedrivePlan, request: RedriveRequest) -> No
 
 
 def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes: bool, wait: bool) -> None:
-    from evctl.core.queues import queue_stats
-    from evctl.core.redrive import follow_task, start_move_task
+    from evctl.core.queues.queues import queue_stats
+    from evctl.core.redrive.redrive import follow_task, start_move_task
     from evctl.errors import PartialFailure, ServiceError
 
     out, sqs = app_.output, app_.client("sqs")
@@ -193,10 +193,10 @@ def _manual(
     wait: int,
     visibility: int,
 ) -> None:
-    from evctl.core.mover import compile_filter
-    from evctl.core.queues import queue_stats
-    from evctl.core.redrive import make_sink, manual_redrive
-    from evctl.core.redrive_sinks import check_bus
+    from evctl.core.moving.engine import compile_filter
+    from evctl.core.moving.redrive_sinks import check_bus
+    from evctl.core.queues.queues import queue_stats
+    from evctl.core.redrive.redrive import make_sink, manual_redrive
 
     out, sqs = app_.output, app_.client("sqs", pool=concurrency + 2)
     compile_filter(request.filter)
@@ -228,7 +228,7 @@ def _manual(
 
 
 def _open_journal(path: str | None) -> Any:
-    from evctl.core.sinks import open_file_sink
+    from evctl.core.moving.sinks import open_file_sink
     from evctl.errors import UsageError
 
     if path is None:
@@ -239,7 +239,7 @@ def _open_journal(path: str | None) -> Any:
 
 
 def _finish_manual(out: Output, plan: RedrivePlan, report: Any, sink: Any) -> None:
-    from evctl.core.redrive import manual_summary
+    from evctl.core.redrive.redrive import manual_summary
     from evctl.errors import Interrupted, PartialFailure
 
     summary = manual_summary(plan, report, sink)

@@ -63,8 +63,8 @@ def bus(
     A temporary queue (its policy admits only the temporary rule) and rule, tagged as evctl's, are created and
     removed again on exit, Ctrl-C or SIGTERM.
     """
-    from evctl.core import bus_tail as core
-    from evctl.core.rules import ensure_bus, load_pattern, read_source
+    from evctl.core.rules import bus_tail as core
+    from evctl.core.rules.rules import ensure_bus, load_pattern, read_source
 
     app = app_context(ctx)
     events, sqs = app.client("events"), app.client("sqs")
@@ -120,7 +120,7 @@ def _remove(app: Any, tail: Any) -> bool:
 
 
 def _cleanup(app: Any, events: Any, sqs: Any, yes: bool) -> None:
-    from evctl.core.bus_tail import find_leftovers, remove_leftovers
+    from evctl.core.rules.bus_tail import find_leftovers, remove_leftovers
     from evctl.errors import PartialFailure
 
     leftovers = find_leftovers(events, sqs)

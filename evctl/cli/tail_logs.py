@@ -100,8 +100,8 @@ def logs(
 
     Each event is printed once, in timestamp order, labelled by its source when there are several.
     """
-    from evctl.core import logs as core
-    from evctl.core.log_format import FORMATS, LogFormatter
+    from evctl.core.logs import logs as core
+    from evctl.core.logs.classify import FORMATS, LogFormatter
     from evctl.errors import Interrupted, UsageError
 
     app = app_context(ctx)

@@ -21,7 +21,7 @@ LIST_COLUMNS += [("origin", "from")]
 def list_templates(ctx: typer.Context) -> None:
     """List the templates: built-in ones and those in your config file."""
     from evctl.config import load_config
-    from evctl.core.templates import all_templates, describe
+    from evctl.core.events.templates import all_templates, describe
 
     app_ = app_context(ctx)
     rows = [describe(t) for _, t in sorted(all_templates(load_config()).items())]
@@ -37,7 +37,7 @@ def show_template(
 ) -> None:
     """Show one template: Source, DetailType, bus, and the Detail keys `--set` can change."""
     from evctl.config import load_config
-    from evctl.core.templates import describe, get_template
+    from evctl.core.events.templates import describe, get_template
 
     app_ = app_context(ctx)
     app_.output.result(describe(get_template(name, load_config())), title=f"template {name}")

@@ -63,7 +63,7 @@ Step = Callable[[DemoContext], StepResult]
 
 
 def _publish(ctx: DemoContext, entry: dict[str, Any]) -> tuple[bool, str]:
-    from evctl.core.events import publish
+    from evctl.core.events.publish import publish
 
     report = publish(ctx.clients.events, [entry], concurrency=1, sleep=ctx.sleep)
     result = report.results[0]
@@ -73,8 +73,8 @@ def _publish(ctx: DemoContext, entry: dict[str, Any]) -> tuple[bool, str]:
 
 
 def _signup_entry(*, with_email: bool) -> dict[str, Any]:
-    from evctl.core.events import compact_json
-    from evctl.core.templates import BUILTIN, render
+    from evctl.core.events.publish import compact_json
+    from evctl.core.events.templates import BUILTIN, render
 
     entry = render(BUILTIN["signup"], {})  # the built-in template, whatever the user's config says
     if not with_email:
@@ -194,7 +194,7 @@ def step_dlq_depth(ctx: DemoContext) -> StepResult:
     return StepResult(title, ok, detail, {"dlq_depth": depth["visible"], "queue_depth": main["visible"]})
 
 
-# ---- after the DLQ: fix the cause, then redrive (evctl.core.redrive, as `evctl redrive dlq` runs it) ----------
+# ---- after the DLQ: fix the cause, then redrive (evctl.core.redrive.redrive, as `evctl redrive dlq` runs it) ----------
 
 FIXED_LINE = "No email in signup"
 FIXED_HANDLER = """import json
@@ -231,13 +231,13 @@ def step_fix_handler(ctx: DemoContext) -> StepResult:
 
 
 def _redrive_plan(ctx: DemoContext) -> Any:
-    from evctl.core.redrive import RedriveRequest, plan_redrive
+    from evctl.core.redrive.redrive import RedriveRequest, plan_redrive
 
     return plan_redrive(ctx.clients.sqs, RedriveRequest(DLQ), probe=lambda arn: SANDBOX_LACKS_MOVE_TASKS)
 
 
 def step_redrive_dry_run(ctx: DemoContext) -> StepResult:
-    from evctl.core.redrive import preview
+    from evctl.core.redrive.redrive import preview
 
     title = f"evctl redrive dlq {DLQ} --dry-run: what would go back (nothing is consumed)"
     plan = _redrive_plan(ctx)
@@ -256,7 +256,7 @@ def step_redrive_dry_run(ctx: DemoContext) -> StepResult:
 
 
 def step_redrive(ctx: DemoContext) -> StepResult:
-    from evctl.core.redrive import make_sink, manual_redrive, manual_summary
+    from evctl.core.redrive.redrive import make_sink, manual_redrive, manual_summary
 
     title = f"evctl redrive dlq {DLQ} --yes: back to {QUEUE}, deleted from the DLQ only once sent"
     sqs = ctx.clients.sqs
@@ -327,7 +327,7 @@ def _next_invocation(ctx: DemoContext) -> Invocation | None:
 
 def _log_lines(ctx: DemoContext, request_id: str | None) -> list[str]:
     """The function's log lines of one request, read back through CloudWatch Logs (evctl's own fetch)."""
-    from evctl.core.logs import RequestBudget, fetch_events
+    from evctl.core.logs.logs import RequestBudget, fetch_events
 
     # The sandbox has no FilterLogEvents quota: no pacing between calls.
     budget = RequestBudget(1000.0, clock=ctx.clock, sleep=ctx.sleep)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from evctl.core.bus_tail import NAME_PREFIX, BusTail
+from evctl.core.rules.bus_tail import NAME_PREFIX, BusTail
 from tests.helpers import run_cli
 
 

@@ -89,7 +89,7 @@ def hooked_clients(register: Callable[[str, Any], None]) -> Iterator[None]:
 
 @contextmanager
 def fake_time(clock: FakeClock) -> Iterator[None]:
-    with mock.patch("evctl.core.logs.time", types.SimpleNamespace(time=clock, sleep=clock.sleep)):
+    with mock.patch("evctl.core.logs.logs.time", types.SimpleNamespace(time=clock, sleep=clock.sleep)):
         yield
 
 

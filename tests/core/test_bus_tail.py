@@ -10,8 +10,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from evctl.core import bus_tail
-from evctl.core.bus_tail import (
+from evctl.core.rules import bus_tail
+from evctl.core.rules.bus_tail import (
     MATCH_EVERYTHING,
     NAME_PREFIX,
     TAG_KEY,

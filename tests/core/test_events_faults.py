@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from evctl.aws import AwsSettings, ClientFactory
-from evctl.core import events as ev
+from evctl.core.events import publish as ev
 
 RULE_PATTERN = {"source": ["evctl.test"]}
 

@@ -1,4 +1,4 @@
-"""evctl.core.events.publish against moto, and with botocore's Stubber where an exact AWS answer is needed."""
+"""evctl.core.events.publish.publish against moto, and with botocore's Stubber where an exact AWS answer is needed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from evctl.core import events as ev
+from evctl.core.events import publish as ev
 from tests.core.test_events_faults import delivered, make_pipeline, numbered
 
 

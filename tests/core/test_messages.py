@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from evctl.core.messages import (
+from evctl.core.queues.messages import (
     OutgoingMessage,
     Received,
     attribute_value,

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from evctl.core.messages import OutgoingMessage
-from evctl.core.mover import move
-from evctl.core.queues import QueueRef, resolve_queue
-from evctl.core.sinks import open_file_sink, send_messages
+from evctl.core.moving.engine import move
+from evctl.core.moving.sinks import open_file_sink, send_messages
+from evctl.core.queues.messages import OutgoingMessage
+from evctl.core.queues.queues import QueueRef, resolve_queue
 from tests.core.sqs_faults import FaultInjector
 
 

@@ -16,9 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from evctl.core import redrive
-from evctl.core.redrive import RedriveRequest, plan_redrive
-from evctl.core.sinks import FileSink
+from evctl.core.moving.sinks import FileSink
+from evctl.core.redrive import redrive
+from evctl.core.redrive.redrive import RedriveRequest, plan_redrive
 
 
 @pytest.fixture

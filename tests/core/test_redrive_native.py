@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from evctl.core import redrive
+from evctl.core.redrive import redrive
 from evctl.errors import Interrupted, NotFoundError, ServiceError, UsageError
 
 ACCOUNT = "123456789012"

@@ -13,9 +13,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from evctl.core.messages import Received
-from evctl.core.queues import QueueRef
-from evctl.core.redrive_sinks import (
+from evctl.core.moving.redrive_sinks import (
     MAX_BATCH_BYTES,
     BusSink,
     JournalSink,
@@ -25,7 +23,9 @@ from evctl.core.redrive_sinks import (
     dedup_id_for,
     is_eventbridge_dlq_message,
 )
-from evctl.core.sinks import FileSink
+from evctl.core.moving.sinks import FileSink
+from evctl.core.queues.messages import Received
+from evctl.core.queues.queues import QueueRef
 from evctl.errors import NotFoundError
 
 ACCOUNT = "123456789012"
@@ -318,7 +318,7 @@ class _Taker:
         self.take = take
 
     def accept(self, batch: Any) -> Any:
-        from evctl.core.mover import SinkFailure, SinkResult
+        from evctl.core.moving.engine import SinkFailure, SinkResult
 
         return SinkResult(
             taken=[m.message_id for m in batch if m.message_id in self.take],

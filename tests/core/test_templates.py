@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evctl.config import Config, find_config_file, load_config
-from evctl.core import templates as tp
+from evctl.core.events import templates as tp
 from evctl.errors import ConfigError, UsageError
 
 ORDER_TOML = """

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evctl.core.transform import (
+from evctl.core.rules.transform import (
     MISSING,
     RuleContext,
     TransformError,

@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
-from evctl.core.bus_tail import NAME_PREFIX
+from evctl.core.rules.bus_tail import NAME_PREFIX
 from tests.helpers import evctl_executable, run_evctl
 
 READY = "tailing bus"

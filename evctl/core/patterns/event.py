@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from evctl.core.json_types import describe_json_type
+from evctl.core.common.json_types import describe_json_type
 from evctl.errors import UsageError
 
 from .values import address_digits, comparable, ip_address, java_text, loads, number_text

@@ -5,14 +5,14 @@ an acknowledged SendMessageBatch entry, an accepted PutEvents entry). Everything
 
 Stable interface (drain builds on it; redrive adds sinks that send to a queue or publish to a bus):
 
-    from evctl.core.mover import move, Sink, SinkResult, SinkFailure, MoveReport
+    from evctl.core.moving.engine import move, Sink, SinkResult, SinkFailure, MoveReport
     report = move(sqs, source_ref, sink, max_messages=None, filter=None, ...)
 
 A sink is any object with
 
     def accept(self, batch: Sequence[Received]) -> SinkResult
 
-`batch` holds 1-10 messages (evctl.core.messages.Received: body, attributes, message attributes, ids, the
+`batch` holds 1-10 messages (evctl.core.queues.messages.Received: body, attributes, message attributes, ids, the
 source QueueRef). The sink returns `SinkResult(taken=[message ids durably taken], failed=[SinkFailure(...)])`.
 - A message in `taken` will be deleted from the source. Only list it once it is durable.
 - A `SinkFailure(retryable=True)` (throttling, an internal error) is offered again, up to `sink_attempts` times
@@ -51,8 +51,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from evctl.core.messages import Received, decoded
-from evctl.core.queues import QueueRef, stop_check
+from evctl.core.queues.messages import Received, decoded
+from evctl.core.queues.queues import QueueRef, stop_check
 from evctl.errors import EvctlError, UsageError, error_code, from_aws
 
 MAX_BATCH = 10

@@ -1,4 +1,4 @@
-"""Sinks for the mover (evctl.core.mover.Sink): where received messages go before they are deleted.
+"""Sinks for the mover (evctl.core.moving.engine.Sink): where received messages go before they are deleted.
 
 FileSink: one JSON line per message (messages.to_record), appended, flushed and fsynced before the mover is
 told the messages are taken. A write error truncates the file back to its last whole line, takes nothing,
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from evctl.core.messages import OutgoingMessage, Received, message_size, record_line
-from evctl.core.mover import SinkResult
-from evctl.core.queues import QueueRef
+from evctl.core.moving.engine import SinkResult
+from evctl.core.queues.messages import OutgoingMessage, Received, message_size, record_line
+from evctl.core.queues.queues import QueueRef
 from evctl.errors import ConfigError, NotFoundError, PartialFailure, UsageError, error_code, from_aws
 
 

@@ -29,7 +29,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from evctl.core.json_types import describe_json_type
+from evctl.core.common.json_types import describe_json_type
 from evctl.errors import UsageError, error_code
 
 if TYPE_CHECKING:

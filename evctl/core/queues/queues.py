@@ -378,7 +378,7 @@ class PeekResult:
     """What a peek saw and why it stopped. Every message it received was released again (visibility 0)."""
 
     queue: QueueRef
-    messages: list[Any]  # evctl.core.messages.Received, in the order first seen
+    messages: list[Any]  # evctl.core.queues.messages.Received, in the order first seen
     stopped_by: str  # "count", "no-new", "limit", "stop"
     max_receive_count: int | None
     at_limit: list[str] = field(default_factory=list)  # ids whose receive count reached maxReceiveCount
@@ -408,7 +408,7 @@ def peek_messages(
     moves it to the DLQ), unless `force`. Messages are held invisible until the peek ends, so one
     peek receives each message once; repeats (a lapsed hold) are deduplicated by MessageId.
     """
-    from evctl.core.messages import Received
+    from evctl.core.queues.messages import Received
 
     if count < 1:
         raise UsageError("-n must be at least 1")
@@ -567,7 +567,7 @@ def prepare_send(
     message_attributes: Sequence[str] = (),
 ) -> list[Any]:
     """Build and check every message before anything is sent; any bad input is a UsageError naming where."""
-    from evctl.core.messages import OutgoingMessage
+    from evctl.core.queues.messages import OutgoingMessage
 
     require_fifo_options(queue, [("--group-id", group_id), ("--dedup-id", dedup_id)])
     if delay is not None and queue.fifo:
@@ -620,7 +620,7 @@ def _read_body(body: str) -> str:
 
 
 def _read_lines(source: str, stdin: Any) -> list[Any]:
-    from evctl.core.messages import from_record
+    from evctl.core.queues.messages import from_record
 
     if source == "-":
         data: bytes = stdin.read()
@@ -651,7 +651,7 @@ def _read_lines(source: str, stdin: Any) -> list[Any]:
 
 
 def _complete(message: Any, queue: QueueRef, stats: QueueStats, **options: Any) -> None:
-    from evctl.core.messages import message_size
+    from evctl.core.queues.messages import message_size
 
     where = message.origin
     if queue.fifo:

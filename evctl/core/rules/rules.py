@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from evctl.core.json_types import describe_json_type
+from evctl.core.common.json_types import describe_json_type
 from evctl.errors import EvctlError, UsageError, from_aws
 
 DEFAULT_BUS = "default"
@@ -333,7 +333,7 @@ def ask_aws(events: Any, pattern_text: str, outcomes: Sequence[PatternOutcome]) 
 class TargetDelivery:
     id: str
     arn: str
-    rendered: Any  # evctl.core.transform.Rendered
+    rendered: Any  # evctl.core.rules.transform.Rendered
 
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "arn": self.arn, **self.rendered.as_dict()}
@@ -420,7 +420,7 @@ def match_events(
     page_size: int | None = None,
 ) -> tuple[BusRules, list[EventMatches]]:
     """Which rules on the bus match each event and, with `render`, what each of their targets would receive."""
-    from evctl.core.transform import RuleContext, render_target
+    from evctl.core.rules.transform import RuleContext, render_target
 
     normalized = normalize_all(documents)  # every event checked before any call
     bus_rules = BusRules.load(events, bus, page_size)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from evctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from evctl.core.queues import QueueRef
+    from evctl.core.queues.queues import QueueRef
 
 BodyKind = Literal["eventbridge", "sns", "json", "text", "binary"]
 EVENTBRIDGE_KEYS = frozenset({"id", "source", "detail-type", "detail"})

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from evctl.errors import EvctlError, Interrupted, NotFoundError, ServiceError, UsageError, error_code, from_aws
 
 if TYPE_CHECKING:
-    from evctl.core.queues import QueueRef
+    from evctl.core.queues.queues import QueueRef
 
 Mode = Literal["auto", "native", "manual"]
 NATIVE_MAX_RATE = 500  # StartMessageMoveTask's MaxNumberOfMessagesPerSecond cap
@@ -50,7 +50,7 @@ def discover(sqs: Any, queue: str) -> Discovery:
 
     A queue that is both (a DLQ that has its own DLQ) is taken as a DLQ: that is the queue with messages to move.
     """
-    from evctl.core.queues import dead_letter_sources, parse_redrive_policy, queue_attributes, resolve_queue
+    from evctl.core.queues.queues import dead_letter_sources, parse_redrive_policy, queue_attributes, resolve_queue
 
     named = resolve_queue(sqs, queue)
     sources = list(dead_letter_sources(sqs, named))
@@ -133,7 +133,7 @@ def plan_redrive(sqs: Any, request: RedriveRequest, *, probe: NativeProbe | None
     `probe` tells whether the endpoint serves move tasks (the CLI passes one that asks with a single attempt, so a
     server without them, like moto, costs one quick call instead of a round of retries).
     """
-    from evctl.core.queues import resolve_queue
+    from evctl.core.queues.queues import resolve_queue
 
     validate_rate(request.rate, native=False)
     if request.max_messages is not None and request.max_messages <= 0:
@@ -448,7 +448,7 @@ def looks_like_queue(ref: str) -> bool:
 
 def cancel(sqs: Any, target: str, *, probe: NativeProbe | None = None) -> MoveTask:
     """Cancel a running move task, named by its handle or by its DLQ. Finished tasks are explained, not retried."""
-    from evctl.core.queues import resolve_queue
+    from evctl.core.queues.queues import resolve_queue
 
     if looks_like_queue(target) and decode_handle(target) is None:
         queue = resolve_queue(sqs, target)
@@ -510,7 +510,7 @@ def require_move_tasks(probe: NativeProbe | None, arn: str) -> None:
 
 
 def _all_dlq_arns(sqs: Any) -> set[str]:
-    from evctl.core.queues import list_queues
+    from evctl.core.queues.queues import list_queues
 
     return {stats.redrive.dead_letter_arn for stats in list_queues(sqs) if stats.redrive is not None}
 
@@ -557,7 +557,7 @@ def make_sink(
     sleep: Callable[[float], None] = time.sleep,
 ) -> Any:
     """The sink manual mode moves into: a queue or a bus, paced by `rate`, journaled when asked."""
-    from evctl.core.redrive_sinks import BusSink, JournalSink, Pacer, QueueSink
+    from evctl.core.moving.redrive_sinks import BusSink, JournalSink, Pacer, QueueSink
 
     pacer = Pacer(rate, clock=clock, sleep=sleep)
     sink: Any
@@ -593,7 +593,7 @@ def manual_redrive(
     A FIFO DLQ is moved by one loop, without the mover's background deletes: with two loops, a message whose
     visibility lapsed while it was being sent would let the other loop send the next message of its group first.
     """
-    from evctl.core.mover import move
+    from evctl.core.moving.engine import move
 
     fifo = plan.dlq.fifo
     if fifo:
@@ -645,9 +645,9 @@ def preview(
 ) -> tuple[list[dict[str, Any]], int]:
     """--dry-run: up to `limit` messages that would move, seen with the honest peek (received, released at once,
     never deleted), and the DLQ's approximate depth. With a filter, more are peeked to find `limit` matches."""
-    from evctl.core.messages import decoded, iso_millis
-    from evctl.core.mover import compile_filter
-    from evctl.core.queues import peek_messages, queue_stats
+    from evctl.core.moving.engine import compile_filter
+    from evctl.core.queues.messages import decoded, iso_millis
+    from evctl.core.queues.queues import peek_messages, queue_stats
 
     expression = compile_filter(filter)
     depth = queue_stats(sqs, plan.dlq).visible

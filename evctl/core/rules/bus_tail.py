@@ -47,7 +47,7 @@ def new_name() -> str:
 
 def queue_policy(queue_arn: str, rule_arn: str) -> str:
     """Only EventBridge, and only on behalf of this one rule, may send to the queue."""
-    from evctl.core.queues import eventbridge_send_policy
+    from evctl.core.queues.queues import eventbridge_send_policy
 
     return json.dumps(eventbridge_send_policy(queue_arn, rule_arn, sid="evctl-tail-bus"))
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from evctl.core.log_format import Classifier, LogEvent, is_error
+from evctl.core.logs.classify import Classifier, LogEvent, is_error
 from evctl.errors import (
     NotFoundError,
     ServiceError,

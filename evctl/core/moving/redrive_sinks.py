@@ -1,4 +1,4 @@
-"""Sinks that manual redrive hands to the mover (evctl.core.mover.Sink): send to a queue, publish to a bus,
+"""Sinks that manual redrive hands to the mover (evctl.core.moving.engine.Sink): send to a queue, publish to a bus,
 and a journal that records what moved before the mover deletes it.
 
 QueueSink: SendMessageBatch with the body, every message attribute (String, Number, Binary and custom
@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from evctl.core.messages import OutgoingMessage, Received, message_size, outgoing_from_received
-from evctl.core.mover import SinkFailure, SinkResult
-from evctl.core.queues import QueueRef
+from evctl.core.moving.engine import SinkFailure, SinkResult
+from evctl.core.queues.messages import OutgoingMessage, Received, message_size, outgoing_from_received
+from evctl.core.queues.queues import QueueRef
 from evctl.errors import NotFoundError, ServiceError, from_aws
 
 MAX_BATCH_ENTRIES = 10
@@ -152,7 +152,7 @@ class QueueSink:
 
     def _send(self, call: list[tuple[Received, OutgoingMessage]]) -> list[tuple[Received, SinkFailure]]:
         """One SendMessageBatch (sinks.send_batch_once checks every entry); returns the entries that failed."""
-        from evctl.core.sinks import send_batch_once
+        from evctl.core.moving.sinks import send_batch_once
 
         self.pacer.take(len(call))
         with self._lock:
@@ -222,7 +222,7 @@ class BusSink:
         self.sent_ids: dict[str, str] = {}  # DLQ MessageId → the new EventId
 
     def entry_for(self, message: Received) -> dict[str, Any] | SinkFailure:
-        from evctl.core.events import InvalidEntry, entry_from_json, validate_entry
+        from evctl.core.events.publish import InvalidEntry, entry_from_json, validate_entry
 
         try:
             envelope = json.loads(message.body)
@@ -241,7 +241,7 @@ class BusSink:
         return entry
 
     def accept(self, batch: Sequence[Received]) -> SinkResult:
-        from evctl.core.events import RETRYABLE_CODES, publish
+        from evctl.core.events.publish import RETRYABLE_CODES, publish
 
         result = SinkResult()
         ready: list[tuple[Received, dict[str, Any]]] = []

@@ -1,0 +1,1 @@
+"""common: being reorganised (issue 10)."""

@@ -1,0 +1,1 @@
+"""events: being reorganised (issue 10)."""

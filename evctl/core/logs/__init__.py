@@ -1,0 +1,1 @@
+"""logs: being reorganised (issue 10)."""

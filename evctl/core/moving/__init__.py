@@ -1,0 +1,1 @@
+"""moving: being reorganised (issue 10)."""

@@ -1,0 +1,1 @@
+"""redrive: being reorganised (issue 10)."""

@@ -1,0 +1,1 @@
+"""rules: being reorganised (issue 10)."""
