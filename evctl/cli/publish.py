@@ -16,7 +16,7 @@ from evctl.output import Progress, RecordWriter
 if TYPE_CHECKING:
     from evctl.cli.context import AppContext
     from evctl.config import Config
-    from evctl.core.events.publish import EntryResult, InputEvent, PublishReport, PublishSettings
+    from evctl.core.events.entries import EntryResult, InputEvent, PublishReport, PublishSettings
     from evctl.output import Output
 
 RESULT_COLUMNS = [
@@ -87,7 +87,7 @@ def publish(
     InternalFailure or ThrottlingException are re-sent with backoff. Exit 1 when any event is not published.
     """
     from evctl.config import load_config
-    from evctl.core.events import publish as ev
+    from evctl.core.events import entries as ev
 
     app = app_context(ctx)
     config = load_config()
@@ -147,7 +147,7 @@ def _gather(
     o: dict[str, Any],
 ) -> list[InputEvent]:
     """The input events, from exactly one of: --file, a template, or --source/--detail-type flags."""
-    from evctl.core.events import publish as ev
+    from evctl.core.events import entries as ev
     from evctl.core.events import templates as tp
     from evctl.errors import UsageError
 
@@ -177,7 +177,7 @@ def _gather(
 
 
 def _read_file(app: AppContext, file: str, settings: PublishSettings) -> list[InputEvent]:
-    from evctl.core.events import publish as ev
+    from evctl.core.events import entries as ev
     from evctl.errors import UsageError
 
     name = "stdin" if file == "-" else file
@@ -235,7 +235,7 @@ def _check(output: Output, inputs: list[InputEvent], *, strict: bool, single: bo
 
 
 def _show_dry_run(output: Output, inputs: list[InputEvent], valid: list[int]) -> None:
-    from evctl.core.events.publish import entry_to_json
+    from evctl.core.events.entries import entry_to_json
     from evctl.errors import PartialFailure
     from evctl.output import dumps
 
@@ -394,7 +394,7 @@ def _conclude(
     what: str,
 ) -> None:
     """Write --failed-to, then turn what happened into the exit code."""
-    from evctl.core.events.publish import entry_to_json
+    from evctl.core.events.entries import entry_to_json
     from evctl.errors import EvctlError, Interrupted, PartialFailure, from_aws
     from evctl.output import dumps
 

@@ -11,7 +11,7 @@ from evctl.cli.context import app_context
 
 if TYPE_CHECKING:
     from evctl.cli.context import AppContext
-    from evctl.core.rules.rules import EventMatches, PatternOutcome, RuleInfo
+    from evctl.core.rules.matching import EventMatches, PatternOutcome, RuleInfo
     from evctl.output import Output
 
 app = typer.Typer(
@@ -46,7 +46,7 @@ def list_(
     prefix: Annotated[str | None, typer.Option(help="Only rules whose name starts with this.")] = None,
 ) -> None:
     """List the rules on a bus (all pages): name, state, pattern summary, schedule, targets."""
-    from evctl.core.rules.rules import list_rules
+    from evctl.core.rules.matching import list_rules
 
     app = app_context(ctx)
     rules = list_rules(app.client("events"), bus, prefix)
@@ -63,7 +63,7 @@ def show(
     bus: BusOption = "default",
 ) -> None:
     """Show a rule: its pattern (pretty) and targets with InputPath, InputTransformer, DeadLetterConfig, RetryPolicy."""
-    from evctl.core.rules.rules import describe_rule
+    from evctl.core.rules.matching import describe_rule
 
     app = app_context(ctx)
     info = describe_rule(app.client("events"), rule, bus)
@@ -93,7 +93,7 @@ def test(
 
     Exit 0 when every event matches, 1 when any does not, 2 for an invalid pattern or event.
     """
-    from evctl.core.rules import rules as core
+    from evctl.core.rules import matching as core
     from evctl.errors import UsageError
 
     app = app_context(ctx)
@@ -121,7 +121,7 @@ def test(
 def match(ctx: typer.Context, event: EventOption, bus: BusOption = "default") -> None:
     """Which rules on a bus match each event, and what each target would receive (InputPath / InputTransformer
     rendered as EventBridge renders them). Exit 1 when an event reaches no enabled rule."""
-    from evctl.core.rules.rules import match_events, parse_events_text, read_source
+    from evctl.core.rules.matching import match_events, parse_events_text, read_source
 
     app = app_context(ctx)
     documents = parse_events_text(read_source(event, app.output.streams.stdin, what="event"))
@@ -148,7 +148,7 @@ def match(ctx: typer.Context, event: EventOption, bus: BusOption = "default") ->
 def report_matching_rules(app: AppContext, events: list[tuple[int | None, dict[str, Any] | None]]) -> None:
     """On stderr, the enabled rules each (line, entry) would match on its bus; a warning for an event that would
     reach no rule. Read-only; if the rules cannot be read, a warning and the dry run goes on."""
-    from evctl.core.rules.rules import rules_for_entries
+    from evctl.core.rules.matching import rules_for_entries
     from evctl.errors import EvctlError
 
     known = [(line, entry) for line, entry in events if entry is not None]

@@ -64,7 +64,7 @@ def bus(
     removed again on exit, Ctrl-C or SIGTERM.
     """
     from evctl.core.rules import bus_tail as core
-    from evctl.core.rules.rules import ensure_bus, load_pattern, read_source
+    from evctl.core.rules.matching import ensure_bus, load_pattern, read_source
 
     app = app_context(ctx)
     events, sqs = app.client("events"), app.client("sqs")

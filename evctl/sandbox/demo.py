@@ -63,7 +63,7 @@ Step = Callable[[DemoContext], StepResult]
 
 
 def _publish(ctx: DemoContext, entry: dict[str, Any]) -> tuple[bool, str]:
-    from evctl.core.events.publish import publish
+    from evctl.core.events import publish
 
     report = publish(ctx.clients.events, [entry], concurrency=1, sleep=ctx.sleep)
     result = report.results[0]
@@ -73,7 +73,7 @@ def _publish(ctx: DemoContext, entry: dict[str, Any]) -> tuple[bool, str]:
 
 
 def _signup_entry(*, with_email: bool) -> dict[str, Any]:
-    from evctl.core.events.publish import compact_json
+    from evctl.core.events import compact_json
     from evctl.core.events.templates import BUILTIN, render
 
     entry = render(BUILTIN["signup"], {})  # the built-in template, whatever the user's config says

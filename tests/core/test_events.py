@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evctl.core.events import publish as ev
+from evctl.core.events import entries as ev
 
 SQS_BODY = {  # an EventBridge event as moto/AWS put it in an SQS message body
     "id": "7a3c-1",
@@ -306,7 +306,7 @@ def test_publish_settings_flag_then_config_then_default() -> None:
     from pathlib import Path
 
     from evctl.config import Config
-    from evctl.core.events.publish import DEFAULT_CONCURRENCY, PublishSettings
+    from evctl.core.events.entries import DEFAULT_CONCURRENCY, PublishSettings
     from evctl.errors import ConfigError
 
     none = {"bus": None, "concurrency": None, "max_attempts": None, "max_entry_size": None}

@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from evctl.aws import AwsSettings, ClientFactory
-from evctl.core.events import publish as ev
+from evctl.core.events import entries as ev
 
 RULE_PATTERN = {"source": ["evctl.test"]}
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from evctl.core.events import publish as ev
+from evctl.core.events import entries as ev
 from tests.core.test_events_faults import delivered, make_pipeline, numbered
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from evctl.core.patterns import EventError, PatternError
-from evctl.core.rules import rules
+from evctl.core.rules import matching as rules
 from evctl.errors import NotFoundError, UsageError
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.UTC)

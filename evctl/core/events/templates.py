@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evctl.config import Config
-from evctl.core.events.publish import compact_json
+from evctl.core.events.entries import compact_json
 from evctl.errors import ConfigError, UsageError
 
 UUID_PLACEHOLDER = "{uuid}"

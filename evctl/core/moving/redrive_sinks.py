@@ -222,7 +222,7 @@ class BusSink:
         self.sent_ids: dict[str, str] = {}  # DLQ MessageId → the new EventId
 
     def entry_for(self, message: Received) -> dict[str, Any] | SinkFailure:
-        from evctl.core.events.publish import InvalidEntry, entry_from_json, validate_entry
+        from evctl.core.events import InvalidEntry, entry_from_json, validate_entry
 
         try:
             envelope = json.loads(message.body)
@@ -241,7 +241,7 @@ class BusSink:
         return entry
 
     def accept(self, batch: Sequence[Received]) -> SinkResult:
-        from evctl.core.events.publish import RETRYABLE_CODES, publish
+        from evctl.core.events import RETRYABLE_CODES, publish
 
         result = SinkResult()
         ready: list[tuple[Received, dict[str, Any]]] = []
