@@ -1,24 +1,38 @@
-"""The one output layer: data to stdout (table, json, ndjson, text), everything else to stderr.
+"""The one output layer: data to stdout (table, wide, json, ndjson, text), everything else to stderr.
 
 auto = a human table/text on a TTY; when piped, json for one result and ndjson (flushed per record) for
-streams. rich is imported only when a table or progress bar is actually drawn.
+streams. Tables are drawn by evctl.render.tables (fitted to the terminal; `wide`: every column, unfitted);
+rich is imported only when a progress bar is actually drawn.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
 from evctl.errors import EvctlError, UsageError
+from evctl.render.jsontext import dumps, to_jsonable
+from evctl.render.tables import Column, Columns, as_columns, columns_of, left_out_note, render_mapping, render_table
 
-OutputMode = Literal["auto", "table", "json", "ndjson", "text"]
+__all__ = [
+    "ColorMode",
+    "Column",
+    "Columns",
+    "Output",
+    "OutputMode",
+    "Progress",
+    "RecordWriter",
+    "Streams",
+    "dumps",
+    "to_jsonable",
+]
+
+OutputMode = Literal["auto", "table", "wide", "json", "ndjson", "text"]
 ColorMode = Literal["auto", "always", "never"]
-Columns = Sequence[tuple[str, str]]  # (key in the row, column header)
 
 
 @dataclass
@@ -31,6 +45,7 @@ class Streams:
     stdin_isatty: bool | None = None
     stdout_isatty: bool | None = None
     stderr_isatty: bool | None = None
+    width: int | None = None  # the terminal's columns; None: ask the terminal (COLUMNS is honoured)
 
     def __post_init__(self) -> None:
         if self.stdin_isatty is None:
@@ -46,26 +61,6 @@ def _isatty(stream: Any) -> bool:
         return bool(stream.isatty())
     except (AttributeError, ValueError):
         return False
-
-
-def to_jsonable(value: Any) -> Any:
-    """json.dumps default: datetimes as ISO-8601, bytes as base64, sets as lists."""
-    import base64
-    import datetime as dt
-
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def dumps(value: Any, *, pretty: bool = False) -> str:
-    if pretty:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=to_jsonable)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=to_jsonable)
 
 
 def _cell(value: Any) -> str:
@@ -91,6 +86,7 @@ class Output:
         self.streams = streams or Streams()
         self.mode: OutputMode = mode
         self.quiet = quiet
+        self._noted_left_out = False
         if color == "auto":
             no_color = "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
             self.color = bool(self.streams.stdout_isatty) and not no_color
@@ -101,10 +97,13 @@ class Output:
     # ---- what mode applies -------------------------------------------------------------------
     @property
     def interactive(self) -> bool:
-        """True when a person reads stdout (auto mode on a TTY)."""
-        return (self.mode in ("auto", "table") and bool(self.streams.stdout_isatty)) or self.mode == "table"
+        """True when a person reads stdout (auto mode on a TTY, or a table asked for)."""
+        return (self.mode == "auto" and bool(self.streams.stdout_isatty)) or self.mode in ("table", "wide")
 
     def format_for(self, stream: bool) -> Literal["table", "json", "ndjson", "text"]:
+        """What a result (stream=False) or a stream of records is written as; `wide` is a table."""
+        if self.mode == "wide":
+            return "table"
         if self.mode != "auto":
             return self.mode
         if self.streams.stdout_isatty:
@@ -139,37 +138,32 @@ class Output:
         self.streams.stdout.write(text + "\n")
         self.streams.stdout.flush()
 
-    def _table(self, data: Any, columns: Columns | None, title: str | None) -> None:
-        from rich.console import Console
-        from rich.table import Table
+    @property
+    def table_width(self) -> int | None:
+        """The columns a table is fitted to: the terminal's; None (no limit) for `-o wide` or a pipe or file."""
+        if self.mode == "wide" or not self.streams.stdout_isatty:
+            return None  # `-o table | less` has no terminal to fit: never fold its cells
+        if self.streams.width:
+            return self.streams.width
+        import shutil
 
-        console = Console(
-            file=self.streams.stdout,
-            force_terminal=self.color,
-            no_color=not self.color,
-            highlight=False,
-            soft_wrap=False,
-            # A table sent to a file or pipe (`-o table | less`) has no terminal to fit: never fold its cells.
-            width=None if self.streams.stdout_isatty else 10_000,
-        )
+        return shutil.get_terminal_size().columns
+
+    def _table(self, data: Any, columns: Columns | None, title: str | None) -> None:
+        out, width = self.streams.stdout, self.table_width
         if isinstance(data, Mapping):
-            table = Table(title=title, show_header=False, box=None, pad_edge=False)
-            table.add_column(style="bold")
-            table.add_column(overflow="fold")
-            for key, value in data.items():
-                table.add_row(str(key), _cell(value))
+            lines = render_mapping(data, width=width, color=self.color, title=title)
         else:
             rows = list(data)
-            cols = list(columns or _columns_of(rows))
-            table = Table(title=title, box=None, pad_edge=False, header_style="bold")
-            for _, header in cols:
-                table.add_column(header, overflow="fold")
-            for row in rows:
-                table.add_row(*(_cell(row.get(key)) for key, _ in cols))
             if not rows:
-                console.print("(none)", style="dim")
+                out.write("\x1b[2m(none)\x1b[0m\n" if self.color else "(none)\n")
                 return
-        console.print(table)
+            table = render_table(rows, columns, width=width, color=self.color, title=title)
+            lines = table.lines
+            if table.left_out and not self._noted_left_out:
+                self._noted_left_out = True  # once, however often a table is redrawn (`queue stats --watch`)
+                self.info(left_out_note(table.left_out, table.width))
+        out.write("".join(line + "\n" for line in lines))
 
     # ---- messages to stderr ------------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -272,15 +266,9 @@ class RecordWriter:
         elif self._fmt == "table" and human is not None:
             out.write(human + "\n")
         else:
-            out.write("\t".join(_cell(record.get(k)) for k, _ in (self._columns or _columns_of([record]))) + "\n")
+            columns = as_columns(self._columns) if self._columns else columns_of([record])
+            out.write("\t".join(_cell(record.get(column.key)) for column in columns) + "\n")
         out.flush()
-
-
-def _columns_of(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    keys: dict[str, None] = {}
-    for row in rows:
-        keys.update(dict.fromkeys(row))
-    return [(k, k) for k in keys]
 
 
 def _text_lines(data: Any, columns: Columns | None) -> Iterator[str]:
@@ -289,6 +277,6 @@ def _text_lines(data: Any, columns: Columns | None) -> Iterator[str]:
             yield f"{key}\t{_cell(value)}"
         return
     rows = list(data)
-    cols = columns or _columns_of(rows)
+    cols: list[Column] = as_columns(columns) if columns else columns_of(rows)
     for row in rows:
-        yield "\t".join(_cell(row.get(k)) for k, _ in cols)
+        yield "\t".join(_cell(row.get(column.key)) for column in cols)
