@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CliResult, run_cli
+from tests.helpers import CliResult, reset_moto, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -39,14 +39,20 @@ def cli() -> type[CliResult]:
 
 @pytest.fixture
 def moto_server() -> Iterator[str]:
-    """A real moto server on 127.0.0.1 (random port) for e2e tests; yields its endpoint URL."""
+    """A real moto server on 127.0.0.1 (random port) for e2e tests; yields its endpoint URL.
+
+    The server is new per test, but moto's state lives in the process (every server and `mock_aws` share it): it is
+    reset before the test, so the test starts from nothing whatever ran before, and after, so it leaves nothing."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
     try:
-        yield f"http://{host}:{port}"
+        reset_moto(endpoint)
+        yield endpoint
+        reset_moto(endpoint)
     finally:
         server.stop()
 

@@ -1,12 +1,15 @@
-"""Test helpers: run the CLI in-process with chosen TTY flags, capture stdout and stderr apart."""
+"""Test helpers: run the CLI in-process with chosen TTY flags, capture stdout and stderr apart; start children with
+default signal handling; reset a moto server."""
 
 from __future__ import annotations
 
 import io
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +58,29 @@ def run_cli(
     return CliResult(result.exit_code, result.stdout + stdout.getvalue(), result.stderr + stderr.getvalue())
 
 
+DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def restore_default_signals() -> None:
+    """`preexec_fn=restore_default_signals` for every child a test signals (and every evctl it starts).
+
+    `make test &`, `nohup` and some CI runners start pytest with SIGINT (sometimes SIGTERM or SIGHUP) ignored, and
+    an ignored signal stays ignored across fork and exec: the child would never see the Ctrl-C a test sends (Python
+    installs no KeyboardInterrupt handler when SIGINT is ignored at start-up). This runs in the child between fork
+    and exec and only calls sigaction, so it is safe with the moto server's threads running in the parent; it
+    combines with `start_new_session=True`."""
+    for signum in DEFAULT_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def reset_moto(endpoint: str) -> None:
+    """Drop every resource of a moto server (`POST /moto-api/reset`). moto keeps its state per process, not per
+    server: two servers started in one pytest process share it, so each test resets what it uses."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
 def evctl_executable() -> str:
     """The installed console script, next to the running interpreter."""
     candidate = Path(sys.executable).with_name("evctl")
@@ -66,10 +92,17 @@ def evctl_executable() -> str:
 def run_evctl(
     args: Sequence[str], *, endpoint: str | None = None, input: str | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed `evctl` as a subprocess (e2e), optionally against a moto endpoint."""
+    """Run the installed `evctl` as a subprocess (e2e), optionally against a moto endpoint, with default signal
+    handling (whatever it starts, such as a detached sandbox, is signalled later)."""
     env = dict(os.environ)
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     return subprocess.run(
-        [evctl_executable(), *args], input=input, capture_output=True, text=True, env=env, timeout=timeout
+        [evctl_executable(), *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        preexec_fn=restore_default_signals,
     )

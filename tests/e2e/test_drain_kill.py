@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.helpers import evctl_executable
+from tests.helpers import evctl_executable, restore_default_signals
 
 VISIBILITY = 1  # seconds: held messages of a killed drain reappear this soon
 
@@ -56,7 +56,9 @@ def _drain(endpoint: str, out: Path, queue: str, visibility: int = VISIBILITY) -
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
     args = [evctl_executable(), "queue", "drain", queue, "--to", str(out), "--yes"]
     args += ["--wait", "0", "--empty-polls", "1", "--visibility-timeout", str(visibility)]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=restore_default_signals
+    )
 
 
 def run_kills(endpoint: str, tmp_path: Path, kills: int, seed: int, per_round: int = 60) -> None:

@@ -87,7 +87,7 @@ def test_sigint_mid_run_loses_nothing(moto_server: str, tmp_path: Path) -> None:
     """Ctrl-C (SIGINT) while publishing: exit 130; published + --failed-to = every event; the queue agrees."""
     import signal
 
-    from tests.helpers import evctl_executable
+    from tests.helpers import evctl_executable, restore_default_signals
 
     url = signup_pipeline(moto_server)
     events = tmp_path / "events.jsonl"
@@ -106,6 +106,7 @@ def test_sigint_mid_run_loses_nothing(moto_server: str, tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=restore_default_signals,
     )
     assert proc.stdout is not None
     lines = [proc.stdout.readline() for _ in range(50)]  # some events are through

@@ -23,7 +23,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.helpers import evctl_executable
+from tests.helpers import evctl_executable, restore_default_signals
 
 VISIBILITY = 1  # seconds: what a killed redrive held reappears this soon
 GROUPS = 4
@@ -82,7 +82,9 @@ def _redrive(endpoint: str, dlq: str, journal: Path, visibility: int = VISIBILIT
     env = dict(os.environ, AWS_ENDPOINT_URL=endpoint)
     args = [evctl_executable(), "redrive", "dlq", dlq, "--mode", "manual", "--yes", "--journal", str(journal)]
     args += ["--wait", "0", "--visibility-timeout", str(visibility), "--concurrency", str(CONCURRENCY)]
-    return subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=restore_default_signals
+    )
 
 
 def _receive_all(sqs: Any, url: str) -> list[dict[str, Any]]:

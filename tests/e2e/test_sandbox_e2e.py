@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from evctl.sandbox import state
-from tests.helpers import evctl_executable, run_evctl
+from tests.helpers import evctl_executable, restore_default_signals, run_evctl
 
 
 def aws_cli(exports: dict[str, str], *args: str) -> Any:
@@ -150,7 +150,11 @@ def test_detach_reports_the_childs_error_on_a_busy_port() -> None:
 @pytest.mark.usefixtures("cleanup_sandbox")
 def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exit_code: int) -> None:
     proc = subprocess.Popen(
-        [evctl_executable(), "sandbox", "up", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [evctl_executable(), "sandbox", "up", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=restore_default_signals,
     )
     try:
         ready = wait_until(lambda: state.read() is not None and state.read().pid == proc.pid, timeout=30)  # type: ignore[union-attr]

@@ -10,14 +10,14 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
 
 from evctl.core.rules.bus_tail import NAME_PREFIX
-from tests.helpers import evctl_executable, run_evctl
+from tests.helpers import evctl_executable, restore_default_signals, run_evctl
 
 READY = "tailing bus"
 
@@ -33,6 +33,7 @@ class Tail:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            preexec_fn=restore_default_signals,  # the Ctrl-C and SIGTERM the tests send reach it
         )
         self.stdout: queue.Queue[str] = queue.Queue()
         self.stderr_lines: list[str] = []
@@ -79,6 +80,22 @@ def aws(moto_server: str) -> Iterator[tuple[str, Any, Any]]:
     yield moto_server, boto3.client("events", **kwargs), boto3.client("sqs", **kwargs)
 
 
+@pytest.fixture
+def start_tail(aws: tuple[str, Any, Any]) -> Iterator[Callable[..., Tail]]:
+    """`start_tail(*args)`: a Tail against this test's moto server; none outlives the test, whatever it asserted."""
+    started: list[Tail] = []
+
+    def start(*args: str) -> Tail:
+        started.append(Tail(aws[0], *args))
+        return started[-1]
+
+    yield start
+    for tail in started:
+        if tail.proc.poll() is None:
+            tail.proc.kill()
+        tail.proc.wait()
+
+
 def publish(events: Any, numbers: range, bus: str = "default") -> None:
     for n in numbers:
         entry = {"Source": "e2e.test", "DetailType": "Ping", "Detail": json.dumps({"n": n}), "EventBusName": bus}
@@ -90,10 +107,12 @@ def temporary(events: Any, sqs: Any, bus: str = "default") -> tuple[list[str], l
     return rules, sqs.list_queues(QueueNamePrefix=NAME_PREFIX).get("QueueUrls", [])
 
 
-def test_every_event_is_printed_and_a_normal_exit_removes_rule_and_queue(aws: tuple[str, Any, Any]) -> None:
-    endpoint, events, sqs = aws
+def test_every_event_is_printed_and_a_normal_exit_removes_rule_and_queue(
+    aws: tuple[str, Any, Any], start_tail: Callable[..., Tail]
+) -> None:
+    _, events, sqs = aws
     events.create_event_bus(Name="orders")
-    tail = Tail(endpoint, "orders", "--count", "25")
+    tail = start_tail("orders", "--count", "25")
     tail.wait_ready()
     assert len(temporary(events, sqs, "orders")[0]) == 1
     publish(events, range(25), bus="orders")
@@ -109,9 +128,11 @@ def test_every_event_is_printed_and_a_normal_exit_removes_rule_and_queue(aws: tu
 
 
 @pytest.mark.parametrize(("sig", "word"), [(signal.SIGINT, "interrupted"), (signal.SIGTERM, "terminated")])
-def test_ctrl_c_and_sigterm_remove_rule_and_queue(aws: tuple[str, Any, Any], sig: signal.Signals, word: str) -> None:
-    endpoint, events, sqs = aws
-    tail = Tail(endpoint)
+def test_ctrl_c_and_sigterm_remove_rule_and_queue(
+    aws: tuple[str, Any, Any], start_tail: Callable[..., Tail], sig: signal.Signals, word: str
+) -> None:
+    _, events, sqs = aws
+    tail = start_tail()
     tail.wait_ready()
     rules, queues = temporary(events, sqs)
     assert len(rules) == 1 and len(queues) == 1
@@ -128,9 +149,9 @@ def test_ctrl_c_and_sigterm_remove_rule_and_queue(aws: tuple[str, Any, Any], sig
     assert temporary(events, sqs) == ([], [])
 
 
-def test_cleanup_removes_what_a_killed_run_left(aws: tuple[str, Any, Any]) -> None:
+def test_cleanup_removes_what_a_killed_run_left(aws: tuple[str, Any, Any], start_tail: Callable[..., Tail]) -> None:
     endpoint, events, sqs = aws
-    tail = Tail(endpoint)
+    tail = start_tail()
     tail.wait_ready()
     tail.proc.kill()  # SIGKILL: no chance to clean up
     tail.finish()
