@@ -1,4 +1,5 @@
-# Everything a fresh machine with python3 and make needs: `make demo` and `make test` install into .venv first.
+# Everything a fresh machine with python3 and make needs: `make demo` and `make test` install into .venv first
+# (with the `sandbox` extra: moto's server, which `evctl demo` runs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[sandbox,test]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -59,13 +59,9 @@ class Interrupted(EvctlError):
     exit_code = ExitCode.INTERRUPTED
 
 
-_NOT_FOUND_CODES = {
-    "ResourceNotFoundException",
-    "QueueDoesNotExist",
-    "AWS.SimpleQueueService.NonExistentQueue",
-    "NonExistentQueue",
-    "NotFoundException",
-}
+# The error codes SQS answers with when a queue does not exist (the JSON and the query protocol spellings).
+QUEUE_NOT_FOUND_CODES = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "NonExistentQueue"})
+_NOT_FOUND_CODES = {"ResourceNotFoundException", *QUEUE_NOT_FOUND_CODES, "NotFoundException"}
 _AUTH_CODES = {
     "AccessDenied",
     "AccessDeniedException",
@@ -93,6 +89,24 @@ _USAGE_CODES = {
     "AWS.SimpleQueueService.UnsupportedOperation",
     "UnsupportedOperation",
 }
+
+# The local sandbox (`evctl demo`, `evctl sandbox ...`, `--sandbox`) runs moto's server: the `sandbox` extra, not a
+# dependency (see docs/configuration.md). Keep the range equal to the extra in pyproject.toml (tests check it).
+SANDBOX_REQUIREMENT = "moto[server]>=5.1,<5.3"
+SANDBOX_MODULES = ("moto", "flask", "werkzeug", "flask_cors")  # what the extra brings that evctl's sandbox imports
+SANDBOX_INSTALL_HINT = f"pip install 'evctl[sandbox]' (with pipx: pipx inject evctl '{SANDBOX_REQUIREMENT}')"
+
+
+def sandbox_not_installed(module: str = "moto") -> ConfigError:
+    """The one-line error (exit 4) for a sandbox command when the `sandbox` extra is not installed."""
+    return ConfigError(f"the local sandbox needs {module}, which is not installed", SANDBOX_INSTALL_HINT)
+
+
+def missing_module(exc: ModuleNotFoundError) -> EvctlError | None:
+    """An import that failed because an optional extra is not installed, as an error naming the install command."""
+    root = (exc.name or "").split(".")[0]
+    return sandbox_not_installed(root) if root in SANDBOX_MODULES else None
+
 
 UNREACHABLE_HINT = (
     "is the endpoint / sandbox running? (check --endpoint-url, AWS_ENDPOINT_URL or `evctl sandbox status`)"

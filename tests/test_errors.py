@@ -48,3 +48,55 @@ def test_unreachable_endpoint_hints_at_the_sandbox() -> None:
 
 def test_foreign_exceptions_are_not_mapped() -> None:
     assert from_aws(ValueError("x")) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "traceback"),
+    [("0", False), ("false", False), ("no", False), ("", False), ("1", True), ("true", True), ("yes", True)],
+)
+def test_evctl_debug_means_what_it_says(value: str, traceback: bool) -> None:
+    """EVCTL_DEBUG=0 (or false, no, empty) leaves debug off; 1 (true, yes) shows the traceback with the error."""
+    from tests.helpers import run_cli
+
+    result = run_cli(["--sandbox", "queue", "list"], env={"EVCTL_DEBUG": value})  # no sandbox runs: exit 4
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert ("Traceback (most recent call last)" in result.stderr) is traceback
+    assert result.stderr.splitlines()[-1].startswith("evctl: error: no sandbox is running")
+
+
+def test_the_sandbox_install_hint_names_the_extra_pyproject_declares() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from evctl.errors import SANDBOX_INSTALL_HINT, SANDBOX_REQUIREMENT
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    assert project["optional-dependencies"]["sandbox"][0] == SANDBOX_REQUIREMENT
+    assert SANDBOX_REQUIREMENT in project["optional-dependencies"]["test"]
+    assert "pip install 'evctl[sandbox]'" in SANDBOX_INSTALL_HINT
+    assert not any(dep.startswith("moto") for dep in project["dependencies"])
+
+
+def test_every_third_party_import_is_declared() -> None:
+    """Each top-level package evctl imports is the standard library's, evctl's own, or declared in pyproject."""
+    import ast
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    declared = {
+        dep.split("[")[0].split(">")[0].split("<")[0].split("=")[0].strip().lower().replace("-", "_")
+        for dep in [*project["dependencies"], *project["optional-dependencies"]["sandbox"]]
+    }
+    imported: set[str] = set()
+    for path in (root / "evctl").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "evctl"}
+    type_stubs = {name for name in third_party if name.startswith("mypy_boto3_")}  # under TYPE_CHECKING only
+    assert third_party - type_stubs <= declared, f"undeclared: {sorted(third_party - type_stubs - declared)}"

@@ -1,4 +1,5 @@
-"""The per-invocation context every command receives: settings, the client factory, the output layer."""
+"""What every command shares: the per-invocation context (settings, the client factory, the output layer), and
+the sandbox helpers `demo` and `sandbox` both use (no command module imports another)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from evctl.output import Output, Streams
 
 if TYPE_CHECKING:
     from evctl.aws import ClientFactory
+    from evctl.sandbox.provision import SandboxClients
 
 
 def make_streams() -> Streams:
@@ -43,3 +45,30 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):  # a sub-app invoked on its own (tests)
         root.obj = AppContext(settings=AwsSettings(), output=Output(streams=make_streams()))
     return root.obj
+
+
+def require_sandbox_extra() -> None:
+    """Exit 4 with the install command when the `sandbox` extra (moto's server) is missing; imports nothing."""
+    import importlib.util
+
+    from evctl.errors import SANDBOX_MODULES, sandbox_not_installed
+
+    for module in SANDBOX_MODULES:
+        if importlib.util.find_spec(module) is None:
+            raise sandbox_not_installed(module)
+
+
+def sandbox_clients(endpoint: str) -> SandboxClients:
+    """Clients for a sandbox endpoint, with its region and dummy credentials."""
+    from evctl.aws import ClientFactory
+    from evctl.sandbox.provision import SandboxClients
+    from evctl.sandbox.state import CREDENTIALS, REGION
+
+    factory = ClientFactory(AwsSettings(region=REGION, endpoint_url=endpoint, sandbox_credentials=CREDENTIALS))
+    return SandboxClients(
+        events=factory.client("events"),
+        sqs=factory.client("sqs"),
+        lambda_=factory.client("lambda"),
+        iam=factory.client("iam"),
+        logs=factory.client("logs"),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from evctl.cli.context import app_context
+from evctl.cli.context import app_context, require_sandbox_extra, sandbox_clients
 
 
 def register(app: typer.Typer) -> None:
@@ -18,7 +18,7 @@ def demo(ctx: typer.Context) -> None:
     without an email fails, is retried and lands in the DLQ.
     """
     app = app_context(ctx)
-    from evctl.cli.sandbox import sandbox_clients
+    require_sandbox_extra()
     from evctl.errors import PartialFailure
     from evctl.sandbox import demo as core
     from evctl.sandbox import lifecycle

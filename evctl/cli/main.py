@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated, Any
 
@@ -11,9 +10,9 @@ from typer.core import TyperGroup
 
 from evctl import __version__
 from evctl.aws import AwsSettings
-from evctl.cli.context import AppContext, make_streams
-from evctl.errors import EvctlError, ExitCode, from_aws
-from evctl.output import Output
+from evctl.cli.context import AppContext, make_streams, require_sandbox_extra
+from evctl.errors import EvctlError, ExitCode, from_aws, missing_module
+from evctl.output import ColorMode, Output, OutputMode
 
 
 class EvctlGroup(TyperGroup):
@@ -40,6 +39,10 @@ def _translate(exc: Exception) -> EvctlError:
             return mapped
     if isinstance(exc, BrokenPipeError):
         raise exc
+    if isinstance(exc, ModuleNotFoundError):
+        missing = missing_module(exc)
+        if missing is not None:
+            return missing
     return EvctlError(
         f"internal error: {type(exc).__name__}: {exc}", "this is a bug in evctl; rerun with --debug and report it"
     )
@@ -88,14 +91,21 @@ def root(
         typer.Option(help="Send every call to this endpoint (AWS_ENDPOINT_URL[_<SERVICE>] also work)."),
     ] = None,
     output: Annotated[
-        str,
+        OutputMode,
         typer.Option(
-            "--output", "-o", help="auto | table | json | ndjson | text. auto: table on a TTY, JSON when piped."
+            "--output",
+            "-o",
+            help="auto: a table on a TTY, JSON when piped; wide: a table with every column.",
         ),
     ] = "auto",
-    color: Annotated[str, typer.Option(help="auto | always | never (NO_COLOR is honoured).")] = "auto",
+    color: Annotated[ColorMode, typer.Option(help="NO_COLOR is honoured.")] = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or narration on stderr.")] = False,
-    debug: Annotated[bool, typer.Option(help="Show tracebacks for errors.", envvar="EVCTL_DEBUG")] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            help="Show tracebacks for errors (EVCTL_DEBUG=1; 0, false, no or empty: off).", envvar="EVCTL_DEBUG"
+        ),
+    ] = False,
     max_attempts: Annotated[
         int, typer.Option(help="Total attempts per AWS call (botocore standard retry mode).", min=1, max=20)
     ] = 5,
@@ -109,10 +119,6 @@ def root(
         ),
     ] = False,
 ) -> None:
-    if output not in ("auto", "table", "json", "ndjson", "text"):
-        raise typer.BadParameter("must be one of auto, table, json, ndjson, text", param_hint="--output")
-    if color not in ("auto", "always", "never"):
-        raise typer.BadParameter("must be one of auto, always, never", param_hint="--color")
     settings = AwsSettings(
         profile=profile,
         region=region,
@@ -121,10 +127,11 @@ def root(
     )
     ctx.obj = AppContext(
         settings=settings,
-        output=Output(mode=output, color=color, quiet=quiet, streams=make_streams()),  # type: ignore[arg-type]
-        debug=debug or bool(os.environ.get("EVCTL_DEBUG")),
+        output=Output(mode=output, color=color, quiet=quiet, streams=make_streams()),
+        debug=debug,
     )
     if sandbox and ctx.invoked_subcommand not in ("sandbox", "demo"):
+        require_sandbox_extra()
         from evctl.sandbox.state import target
 
         ctx.obj.settings, running = target(settings)

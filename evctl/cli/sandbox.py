@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from evctl.cli.context import AppContext, app_context
+from evctl.cli.context import AppContext, app_context, require_sandbox_extra, sandbox_clients
 from evctl.cli.options import YesOpt
 
 if TYPE_CHECKING:
-    from evctl.sandbox.provision import SandboxClients
     from evctl.sandbox.runner import Invocation
     from evctl.sandbox.state import SandboxState
 
@@ -23,20 +22,9 @@ app = typer.Typer(
 )
 
 
-def sandbox_clients(endpoint: str) -> SandboxClients:
-    """Clients for a sandbox endpoint, with its region and dummy credentials."""
-    from evctl.aws import AwsSettings, ClientFactory
-    from evctl.sandbox.provision import SandboxClients
-    from evctl.sandbox.state import CREDENTIALS, REGION
-
-    factory = ClientFactory(AwsSettings(region=REGION, endpoint_url=endpoint, sandbox_credentials=CREDENTIALS))
-    return SandboxClients(
-        events=factory.client("events"),
-        sqs=factory.client("sqs"),
-        lambda_=factory.client("lambda"),
-        iam=factory.client("iam"),
-        logs=factory.client("logs"),
-    )
+@app.callback()
+def _needs_the_extra() -> None:
+    require_sandbox_extra()
 
 
 def _print_exports(app: AppContext, state: SandboxState) -> None:

@@ -21,7 +21,7 @@ from tests.helpers import run_cli
 @pytest.fixture
 def running_sandbox() -> Iterator[tuple[SandboxServer, pv.Pipeline]]:
     """A provisioned sandbox in this process, recorded in the state file as the running one."""
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
 
     server = SandboxServer(port=0).start()
     server.reset()  # moto's state is per process: start from nothing
@@ -70,7 +70,7 @@ def test_sandbox_target_says_so_on_stderr_and_reaches_it(running_sandbox: tuple[
 
 
 def test_status_shows_endpoint_pid_resources_and_depths(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
 
     server, pipeline = running_sandbox
     sqs = sandbox_clients(server.endpoint).sqs
@@ -179,7 +179,7 @@ def test_down_with_a_stale_state_file_removes_it() -> None:
 
 
 def test_reset_refuses_without_yes_when_not_interactive(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
 
     server, pipeline = running_sandbox
     sqs = sandbox_clients(server.endpoint).sqs
@@ -192,7 +192,7 @@ def test_reset_refuses_without_yes_when_not_interactive(running_sandbox: tuple[S
 
 
 def test_reset_with_yes_gives_a_fresh_pipeline(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
 
     server, pipeline = running_sandbox
     clients = sandbox_clients(server.endpoint)
@@ -246,3 +246,64 @@ def test_demo_exits_1_when_a_step_cannot_be_verified(monkeypatch: pytest.MonkeyP
     steps = [json.loads(line) for line in result.stdout.splitlines()]
     assert [s["ok"] for s in steps] == [True, False]  # it stops at the failed step
     assert "evctl: error: step 2 (an impossible step) could not be verified: it was not there" in result.stderr
+
+
+# ---- without the `sandbox` extra (a plain `pip install evctl`) -------------------------------------------------
+
+NO_MOTO = (
+    "evctl: error: the local sandbox needs moto, which is not installed — pip install 'evctl[sandbox]'"
+    " (with pipx: pipx inject evctl 'moto[server]>=5.1,<5.3')\n"
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["demo"], ["sandbox", "up"], ["sandbox", "up", "--detach"], ["sandbox", "status"], ["--sandbox", "queue", "list"]],
+)
+def test_without_moto_sandbox_commands_exit_4_naming_the_install(
+    args: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)  # `import moto` fails as it does when moto is not installed
+    result = run_cli(args)
+    assert (result.exit_code, result.stdout, result.stderr) == (4, "", NO_MOTO)
+    assert state.read() is None  # nothing was started
+
+
+def test_without_moto_other_commands_still_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "moto", None)
+    result = run_cli(["templates", "list"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert [t["name"] for t in json.loads(result.stdout)] == ["signup"]
+
+
+def test_a_sandbox_module_missing_mid_command_is_exit_4_not_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto installed without its server extra: the import fails inside the sandbox, and says what to install."""
+    from evctl.sandbox import lifecycle
+
+    def start(*args: object, **kwargs: object) -> None:
+        raise ModuleNotFoundError("No module named 'flask'", name="flask")
+
+    monkeypatch.setattr(lifecycle, "start", start)
+    result = run_cli(["demo"])
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr == NO_MOTO.replace("needs moto", "needs flask")
+
+
+def test_evctl_demo_without_moto_installed_in_a_fresh_process(project_root: Path) -> None:
+    """The installed entry point, with every `moto` import refused as a plain `pip install evctl` would."""
+    program = (
+        "import sys\n"
+        "class NoMoto:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'moto' or name.startswith('moto.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, NoMoto())\n"
+        "from evctl.__main__ import main\n"
+        "sys.argv = ['evctl', 'demo']\n"
+        "main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, cwd=project_root
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (4, "", NO_MOTO)
