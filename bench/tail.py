@@ -213,7 +213,7 @@ class SyntheticLogs:
 
 
 def simulated_hour(rate: int) -> list[tuple[int, float, float, int, int]]:
-    from evctl.core.logs.logs import Follower
+    from evctl.core.logs import Follower
 
     class Clock:
         now = 1_795_000_000.0

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from evctl.cli.context import app_context
+
+if TYPE_CHECKING:
+    from evctl.core.logs import Tail
+    from evctl.errors import Interrupted
+    from evctl.output import Output
+    from evctl.render.logs import LogFormatter
+
+# The formats of evctl.render.logs.FORMATS (a test keeps the two equal); spelled here so --help loads no core.
+Format = Literal["short", "detailed", "json", "raw"]
 
 
 def logs(
@@ -68,7 +77,7 @@ def logs(
         bool, typer.Option("--errors", help='Only errors: ERROR lines, tracebacks, "Task timed out".')
     ] = False,
     fmt: Annotated[
-        str | None,
+        Format | None,
         typer.Option(
             "--format",
             metavar="FORMAT",
@@ -100,38 +109,45 @@ def logs(
 
     Each event is printed once, in timestamp order, labelled by its source when there are several.
     """
-    from evctl.core.logs import logs as core
-    from evctl.core.logs.classify import FORMATS, LogFormatter
-    from evctl.errors import Interrupted, UsageError
+    from evctl.core import logs as core
+    from evctl.render.logs import LogFormatter
 
     app = app_context(ctx)
     out = app.output
-    fmt = fmt or ("json" if out.mode in ("json", "ndjson") else "short")
-    if fmt not in FORMATS:
-        raise UsageError(f"--format: unknown format {fmt!r}", "use short, detailed, json or raw")
     options = core.options_from_cli(
         since, until, targets=targets, follow=follow, live=live, filter_pattern=filter_pattern, streams=stream or [],
         request_id=request_id, errors_only=errors, interval=interval, lookback=lookback, settle=settle,
     )  # fmt: skip
-    tail = None
+    tail, formatter = None, None
     try:
         sources = core.resolve_sources(targets, app.client("logs"), app.client("lambda"), on_notice=out.warn)
-        pretty = bool(out.streams.stdout_isatty)
-        formatter = LogFormatter(fmt, labels=[s.label for s in sources], color=out.color, pretty=pretty)
+        formatter = LogFormatter(
+            fmt or ("json" if out.mode in ("json", "ndjson") else "short"),
+            labels=[s.label for s in sources],
+            color=out.color,
+            pretty=bool(out.streams.stdout_isatty),
+        )
         tail = core.Tail(app.client("logs"), sources, options, on_notice=out.warn)
         for event in tail:
             out.write_line(formatter.format(event))
     except KeyboardInterrupt:
-        if tail is None:
-            raise Interrupted("interrupted") from None
-        for event in tail.flush():
-            out.write_line(formatter.format(event))
-        raise Interrupted(f"interrupted after {tail.summary()}") from None
+        raise _interrupted(tail, formatter, out) from None
     except BrokenPipeError:
         _quiet_closed_stdout()
         return
     if tail.shown == 0 and not (follow or live):
         out.info("no log events in the window (widen it with --since, or --follow to wait for new ones)")
+
+
+def _interrupted(tail: Tail | None, formatter: LogFormatter | None, out: Output) -> Interrupted:
+    """Ctrl-C: print what --settle still holds back; the error says how much was shown."""
+    from evctl.errors import Interrupted
+
+    if tail is None or formatter is None:
+        return Interrupted("interrupted")
+    for event in tail.flush():
+        out.write_line(formatter.format(event))
+    return Interrupted(f"interrupted after {tail.summary()}")
 
 
 def _quiet_closed_stdout() -> None:

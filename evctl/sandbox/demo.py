@@ -327,7 +327,7 @@ def _next_invocation(ctx: DemoContext) -> Invocation | None:
 
 def _log_lines(ctx: DemoContext, request_id: str | None) -> list[str]:
     """The function's log lines of one request, read back through CloudWatch Logs (evctl's own fetch)."""
-    from evctl.core.logs.logs import RequestBudget, fetch_events
+    from evctl.core.logs import RequestBudget, fetch_events
 
     # The sandbox has no FilterLogEvents quota: no pacing between calls.
     budget = RequestBudget(1000.0, clock=ctx.clock, sleep=ctx.sleep)

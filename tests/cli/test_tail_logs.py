@@ -89,7 +89,7 @@ def hooked_clients(register: Callable[[str, Any], None]) -> Iterator[None]:
 
 @contextmanager
 def fake_time(clock: FakeClock) -> Iterator[None]:
-    with mock.patch("evctl.core.logs.logs.time", types.SimpleNamespace(time=clock, sleep=clock.sleep)):
+    with mock.patch("evctl.core.logs.tail.time", types.SimpleNamespace(time=clock, sleep=clock.sleep)):
         yield
 
 
@@ -162,7 +162,6 @@ def test_errors_and_request_id_filters(aws: Any) -> None:
         ([FN, "--since", "5 minutes"], 2, "evctl: error: --since: cannot read '5 minutes' as a time — use a duration"),
         ([FN, "--follow", "--interval", "1x"], 2, "evctl: error: --interval: malformed duration '1x' — use e.g. 500ms, 30s, 5m, 2h, 1d"),
         ([FN, "--follow", "--lookback", "soon"], 2, "evctl: error: --lookback: malformed duration 'soon'"),
-        ([FN, "--format", "yaml"], 2, "evctl: error: --format: unknown format 'yaml' — use short, detailed, json or raw"),
         ([FN, "--live", "--since", "5m"], 2, "evctl: error: --live shows new events only and takes no --since — drop --since, or use --follow"),
         ([f"/g/{i}" for i in range(11)] + ["--live"], 2, "evctl: error: --live takes at most 10 log groups (11 given) — use --follow instead"),
     ],
@@ -176,6 +175,26 @@ def test_bad_input(aws: Any, args: list[str], exit_code: int, stderr: str) -> No
     assert result.stderr.startswith(stderr) and result.stderr.count("\n") == 1
     if exit_code == 2:
         assert built == []  # refused before any client was built: nothing was sent
+
+
+def test_bad_format_is_a_usage_error_before_any_call(aws: Any) -> None:
+    """--format is a Typer choice (Literal): a bad value is Typer's usage error, exit 2, before any client exists."""
+    built: list[str] = []
+    with hooked_clients(lambda service, _client: built.append(service)):
+        result = run_cli(["tail", "logs", FN, "--format", "yaml"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "Invalid value for '--format': 'yaml' is not one of 'short', 'detailed', 'json', 'raw'." in result.stderr
+    assert built == []
+
+
+def test_the_format_choices_are_the_formatters_formats() -> None:
+    from typing import get_args
+
+    from evctl.cli.tail_logs import Format
+    from evctl.render.logs import FORMATS
+
+    assert get_args(Format) == FORMATS
 
 
 def test_access_denied_exits_4(aws: Any) -> None:

@@ -9,7 +9,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from evctl.core.logs.logs import LogSource, RequestBudget, Tail, TailOptions, fetch_events
+from evctl.core.logs import LogSource, RequestBudget, Tail, TailOptions, fetch_events
 from evctl.errors import ConfigError, ExitCode, NotFoundError
 from tests.core.test_logs_harness import FakeClock, Faults, moto_logs
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from evctl.core.logs.logs import Follower, LogSource
+from evctl.core.logs import Follower, LogSource
 from tests.core.test_logs_harness import FakeClock, Faults, Producer, moto_logs
 
 __all__ = ["moto_logs"]

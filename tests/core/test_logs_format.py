@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from evctl.core.logs.classify import Classifier, LogEvent, LogFormatter, classify_message, event_record
+from evctl.core.logs import Classifier, LogEvent, classify_message, event_record
+from evctl.render.logs import LogFormatter
 
 REQ = "8f5a2c3e-2b7d-4c8e-9a1f-0123456789ab"
 STREAM = "2026/11/27/[$LATEST]0123456789abcdef"

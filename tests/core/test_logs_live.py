@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from evctl.core.logs.logs import LogSource, Tail, TailOptions, check_live_targets, live_events
+from evctl.core.logs import LogSource, Tail, TailOptions, live_events
+from evctl.core.logs.live import check_live_targets
 from evctl.errors import ExitCode, UsageError
 from tests.core.test_logs_harness import FakeClock, moto_logs
 

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evctl.core.logs.logs import Follower
+from evctl.core.logs import Follower
 from tests.core.test_logs_harness import FakeClock
 
 LOOKBACK = 10.0

@@ -13,7 +13,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from evctl.core.logs.logs import LogSource, resolve_sources
+from evctl.core.logs import LogSource, resolve_sources
 from evctl.errors import ConfigError, ExitCode, NotFoundError, UsageError
 
 ACCOUNT = "123456789012"

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from evctl.core.logs.logs import options_from_cli, parse_duration, parse_time, resolve_window
+from evctl.core.common.time import parse_duration, parse_time
+from evctl.core.logs import options_from_cli, resolve_window
 from evctl.errors import ExitCode, UsageError
 
 NOW_MS = int(dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC).timestamp() * 1000)

@@ -1,38 +1,21 @@
-"""What a Lambda log line is (START/END/REPORT, error, traceback, timeout, JSON) and how to show it.
+"""What a Lambda log line is: START/END/REPORT, platform, error, traceback, timeout, JSON, or an ordinary line.
 
-Pure functions and small stateful classifiers: no printing, no AWS. `Classifier` annotates each event with a
-`kind` and the `requestId` of the invocation it belongs to; `LogFormatter` turns an annotated event into one
-string (short / detailed / json / raw), with ANSI styling when asked for.
+Pure functions and a small stateful classifier: no printing, no AWS, no presentation (that is evctl/render/logs.py).
+`Classifier` annotates each event with a `kind` and the `requestId` of the invocation it belongs to.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any
 
-Kind = Literal["start", "end", "report", "platform", "error", "timeout", "traceback", "log"]
-Format = Literal["short", "detailed", "json", "raw"]
-FORMATS: tuple[Format, ...] = ("short", "detailed", "json", "raw")
+from evctl.core.logs.event import Kind, LogEvent
+
+__all__ = ["ERROR_KINDS", "Classifier", "classify_message", "is_error", "parse_json_message"]
+
 ERROR_KINDS: frozenset[str] = frozenset({"error", "timeout", "traceback"})
-
-
-class LogEvent(TypedDict):
-    """One log event as evctl passes it around (FilterLogEvents' fields plus where it came from)."""
-
-    source: str  # the target it was found through: a function name or a log group name
-    group: str
-    stream: str
-    timestamp: int  # epoch milliseconds
-    ingestionTime: int | None  # epoch milliseconds; live tail events have it too
-    eventId: str | None  # None for StartLiveTail events, which carry no id
-    message: str
-    kind: NotRequired[Kind]  # set by Classifier.annotate
-    requestId: NotRequired[str | None]
-    parsed: NotRequired[Any]  # the message as JSON, when it is JSON
-
 
 _PLATFORM_RE = re.compile(r"^(START|END|REPORT) RequestId: (\S+)")
 _PLATFORM_OTHER_RE = re.compile(r"^(INIT_START|INIT_REPORT|RESTORE_START|RESTORE_REPORT|EXTENSION|TELEMETRY|LOGS)\b")
@@ -45,10 +28,6 @@ _TRACEBACK_LINKS = ("During handling of the above exception", "The above excepti
 _EXCEPTION_LINE_RE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Warning|Fault)\b(:|$)")
 # Python runtime text format: "[INFO]\t2026-11-27T10:15:06.123Z\t<request id>\tmessage".
 _APP_LINE_RE = re.compile(r"^\[[A-Z]+\]\t\S+\t([0-9A-Za-z-]{8,})\t")
-_REPORT_FIGURE_RE = re.compile(r"((?:Billed |Init |Restore )?Duration|Max Memory Used|Memory Size): ([\d.]+ (?:ms|MB))")
-
-_ANSI = {"dim": "2", "red": "31", "bold": "1", "cyan": "36", "reset": "0"}
-_SOURCE_COLOURS = ("36", "35", "32", "33", "34", "96", "95", "92", "93", "94")
 
 
 def parse_json_message(message: str) -> Any | None:
@@ -166,107 +145,3 @@ def _ends_invocation(message: str, parsed: Any | None) -> bool:
 
 def is_error(event: LogEvent) -> bool:
     return event.get("kind") in ERROR_KINDS
-
-
-def iso_ms(epoch_ms: int | None) -> str | None:
-    if epoch_ms is None:
-        return None
-    moment = dt.datetime.fromtimestamp(epoch_ms / 1000, tz=dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
-
-
-def event_record(event: LogEvent) -> dict[str, Any]:
-    """The JSON object for one event (the `json` format)."""
-    record: dict[str, Any] = {
-        "source": event["source"],
-        "group": event["group"],
-        "stream": event["stream"],
-        "timestamp": iso_ms(event["timestamp"]),
-        "ingestionTime": iso_ms(event["ingestionTime"]),
-        "eventId": event["eventId"],
-        "message": event["message"],
-    }
-    for optional in ("kind", "requestId", "parsed"):
-        value = event.get(optional)
-        if value is not None:
-            record[optional] = value
-    return record
-
-
-class LogFormatter:
-    """One line (or, with `pretty`, one block) of text per event.
-
-    `color` adds ANSI styling; `pretty` (a terminal) shows JSON messages indented and multi-line messages on
-    several lines. Without `pretty` every event is exactly one line: newlines inside a message become `\\n`.
-    """
-
-    def __init__(
-        self, fmt: Format = "short", *, labels: Sequence[str] = (), color: bool = False, pretty: bool = False
-    ) -> None:
-        if fmt not in FORMATS:
-            raise ValueError(f"unknown format {fmt!r}")
-        self.fmt = fmt
-        self.color = color
-        self.pretty = pretty
-        self._labels = list(labels)
-        self._show_label = len(self._labels) > 1
-        self._label_width = max((len(label) for label in self._labels), default=0)
-
-    def format(self, event: LogEvent) -> str:
-        if self.fmt == "json":
-            from evctl.output import dumps
-
-            return dumps(event_record(event))
-        body = self._body(event)
-        if self.fmt == "raw":
-            return body
-        if self.fmt == "detailed":
-            stamp = iso_ms(event["timestamp"]) or ""
-            prefix = f"{self._paint(stamp, 'dim')} {event['group']} {self._paint(event['stream'], 'dim')}"
-        else:
-            prefix = self._paint((iso_ms(event["timestamp"]) or "")[11:23], "dim")
-            if self._show_label:
-                prefix += " " + self._label(event["source"])
-        return f"{prefix} {body}"
-
-    def _label(self, source: str) -> str:
-        text = source.ljust(self._label_width)
-        if not self.color:
-            return text
-        index = self._labels.index(source) if source in self._labels else 0
-        return f"\x1b[{_SOURCE_COLOURS[index % len(_SOURCE_COLOURS)]}m{text}\x1b[0m"
-
-    def _body(self, event: LogEvent) -> str:
-        message = event["message"].rstrip()  # Lambda ends lines with "\n", REPORT with "\t\n"
-        parsed = event.get("parsed")
-        if self.pretty and parsed is not None and isinstance(parsed, Mapping | list):
-            message = json.dumps(parsed, indent=2, ensure_ascii=False)
-        elif self.pretty:
-            message = message.replace("\r\n", "\n").replace("\r", "\n")
-        else:
-            message = message.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
-        kind = event.get("kind")
-        if not self.color:
-            return message
-        if kind in ERROR_KINDS:
-            return self._paint(message, "red")
-        if kind == "report":
-            return self._report(message)
-        if kind in ("start", "end", "platform"):
-            return self._paint(message, "dim")
-        return message
-
-    def _report(self, message: str) -> str:
-        """REPORT dimmed, its durations and memory figures highlighted."""
-        out, last = [], 0
-        for match in _REPORT_FIGURE_RE.finditer(message):
-            out.append(self._paint(message[last : match.start(2)], "dim"))
-            out.append(self._paint(match.group(2), "cyan"))
-            last = match.end(2)
-        out.append(self._paint(message[last:], "dim"))
-        return "".join(out)
-
-    def _paint(self, text: str, style: str) -> str:
-        if not self.color or not text:
-            return text
-        return f"\x1b[{_ANSI[style]}m{text}\x1b[0m"
