@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evctl.core.common.time import iso_utc
 from evctl.errors import ConfigError, EvctlError, ExitCode
 from evctl.sandbox import state as state_file
 from evctl.sandbox.provision import (
@@ -111,7 +112,7 @@ def start(
                 port=server.port,
                 pid=os.getpid(),
                 handler=str(pipeline.handler),
-                started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                started_at=iso_utc(dt.datetime.now(dt.UTC), suffix="+00:00"),
                 log_file=os.environ.get("EVCTL_SANDBOX_LOG", ""),
                 settings=pipeline.settings.as_dict(),
             )

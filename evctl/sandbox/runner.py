@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from evctl.core.common.time import iso_utc
 from evctl.errors import error_code
 
 Clock = Callable[[], float]
@@ -331,7 +332,7 @@ def _outcome(run: ChildRun, timeout: float, request_id: str, end_ms: int) -> tup
     """(outcome, error, the line Lambda's runtime logs for it) of one child run."""
     if run.timed_out:
         error = f"Task timed out after {timeout:.2f} seconds"
-        return "timeout", error, f"{_iso(end_ms)} {request_id} {error}"
+        return "timeout", error, f"{iso_utc(end_ms, precision='milliseconds')} {request_id} {error}"
     if run.result is None:
         exit_error = f"Runtime exited with error: exit status {run.returncode}"
         return "error", f"Runtime.ExitError: {exit_error}", f"RequestId: {request_id} Error: {exit_error}"
@@ -348,10 +349,6 @@ def _report_line(request_id: str, run: ChildRun, memory_mb: int) -> str:
         f"\tInit Duration: {run.init_ms:.2f} ms"  # every invocation here is a cold start
     )
     return report + ("\tStatus: timeout" if run.timed_out else "")
-
-
-def _iso(epoch_ms: int) -> str:
-    return dt.datetime.fromtimestamp(epoch_ms / 1000, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
