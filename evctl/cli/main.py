@@ -102,9 +102,7 @@ def root(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress or narration on stderr.")] = False,
     debug: Annotated[
         bool,
-        typer.Option(
-            help="Show tracebacks for errors (EVCTL_DEBUG=1; 0, false, no or empty: off).", envvar="EVCTL_DEBUG"
-        ),
+        typer.Option(help="Show tracebacks for errors (EVCTL_DEBUG=1 too; 0, false, no: off).", envvar="EVCTL_DEBUG"),
     ] = False,
     max_attempts: Annotated[
         int, typer.Option(help="Total attempts per AWS call (botocore standard retry mode).", min=1, max=20)
@@ -140,8 +138,10 @@ def root(
 
 def _register() -> None:
     """Sub-apps, one module per noun. Each module imports only typer at top level."""
-    from evctl.cli import publish, tail, templates
+    from evctl.cli import publish, tail, tail_bus, tail_logs, templates
 
+    tail_bus.register(tail.app)  # `evctl tail bus` / `evctl tail logs`, listed in this order by `evctl tail --help`
+    tail_logs.register(tail.app)
     app.add_typer(tail.app, name="tail")
     app.command("publish")(publish.publish)
     app.add_typer(templates.app, name="templates")
