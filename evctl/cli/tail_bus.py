@@ -63,8 +63,7 @@ def bus(
     A temporary queue (its policy admits only the temporary rule) and rule, tagged as evctl's, are created and
     removed again on exit, Ctrl-C or SIGTERM.
     """
-    from evctl.core.rules import bus_tail as core
-    from evctl.core.rules.matching import ensure_bus, load_pattern, read_source
+    from evctl.core.rules import BusTail, ensure_bus, load_pattern, read_source
 
     app = app_context(ctx)
     events, sqs = app.client("events"), app.client("sqs")
@@ -73,7 +72,7 @@ def bus(
     pattern_text = read_source(pattern, what="pattern") if pattern is not None else None
     if pattern_text is not None:
         load_pattern(pattern_text)  # an invalid pattern fails here, before anything is created
-    tail = core.BusTail(events, sqs, ensure_bus(events, bus), pattern_text)
+    tail = BusTail(events, sqs, ensure_bus(events, bus), pattern_text)
     stopped_by, received, removed = _run(app, tail, count, duration)
     outcome = f"{received} event(s); " + ("temporary rule and queue removed" if removed else "see the warnings above")
     if stopped_by:
@@ -85,6 +84,8 @@ def bus(
 
 def _run(app: Any, tail: Any, count: int | None, duration: float | None) -> tuple[str | None, int, bool]:
     """Create, stream, and always remove: returns (what stopped it early, events printed, all removed)."""
+    from evctl.render.rules import bus_event_line
+
     stopped_by = None
     with _sigterm_raises():
         try:
@@ -95,7 +96,7 @@ def _run(app: Any, tail: Any, count: int | None, duration: float | None) -> tupl
             )
             with app.output.records() as writer:
                 for event in tail.poll(max_events=count, duration=duration):
-                    writer.write(event, human=_event_line(event))
+                    writer.write(event, human=bus_event_line(event))
         except KeyboardInterrupt:
             stopped_by = "interrupted"
         except Terminated:
@@ -120,30 +121,21 @@ def _remove(app: Any, tail: Any) -> bool:
 
 
 def _cleanup(app: Any, events: Any, sqs: Any, yes: bool) -> None:
-    from evctl.core.rules.bus_tail import find_leftovers, remove_leftovers
+    from evctl.core.rules import find_leftovers, remove_leftovers
     from evctl.errors import PartialFailure
+    from evctl.render.rules import LEFTOVER_COLUMNS
 
     leftovers = find_leftovers(events, sqs)
     if not leftovers:
         app.output.info("no temporary rules or queues of evctl tail bus found")
-        app.output.result([], columns=[("kind", "KIND"), ("name", "NAME"), ("bus", "BUS")])
+        app.output.result([], columns=LEFTOVER_COLUMNS)
         return
     app.output.confirm(f"remove {len(leftovers)} temporary rule(s)/queue(s) left by evctl tail bus", yes=yes)
     problems = remove_leftovers(events, sqs, leftovers)
-    app.output.result(
-        [item.as_dict() for item in leftovers], columns=[("kind", "KIND"), ("name", "NAME"), ("bus", "BUS")]
-    )
+    app.output.result([item.as_dict() for item in leftovers], columns=LEFTOVER_COLUMNS)
     if problems:
         raise PartialFailure(f"could not remove {len(problems)}: {'; '.join(problems)}")
     app.output.info(f"removed {len(leftovers)} temporary rule(s)/queue(s)")
-
-
-def _event_line(event: dict[str, Any]) -> str:
-    from evctl.output import dumps
-
-    if "detail-type" not in event:
-        return dumps(event)
-    return f"{event.get('time', '')}  {event.get('source', '')}  {event.get('detail-type', '')}  {dumps(event.get('detail'))}"
 
 
 def register(app: typer.Typer) -> None:

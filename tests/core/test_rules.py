@@ -1,4 +1,4 @@
-"""core/rules.py: reading input, naming buses and rules, listing/describing rules, testing and matching events.
+"""core/rules: reading input, naming buses and rules, listing/describing rules, testing and matching events.
 
 AWS calls run against moto (`mock_aws`); TestEventPattern, which moto answers without a Result, runs against
 botocore's Stubber with the response shapes of the service model.
@@ -20,9 +20,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from evctl.core import rules
 from evctl.core.patterns import EventError, PatternError
-from evctl.core.rules import matching as rules
 from evctl.errors import NotFoundError, UsageError
+from evctl.render.rules import pattern_summary, rule_row
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, 0, tzinfo=dt.UTC)
 SIGNUP = {"source": "app.users", "detail-type": "UserSignup", "detail": {"email": "ann@example.com", "plan": "pro"}}
@@ -130,9 +131,9 @@ def test_bus_and_rule_names() -> None:
 
 def test_pattern_summary() -> None:
     pattern = {"source": ["app"], "detail": {"plan": [{"prefix": "pro"}]}}
-    assert rules.pattern_summary(pattern) == 'source=["app"] detail.plan=[{"prefix": "pro"}]'
-    assert rules.pattern_summary(None) == ""
-    long = rules.pattern_summary({"source": ["x" * 100]}, width=20)
+    assert pattern_summary(pattern) == 'source=["app"] detail.plan=[{"prefix": "pro"}]'
+    assert pattern_summary(None) == ""
+    long = pattern_summary({"source": ["x" * 100]}, width=20)
     assert len(long) == 20 and long.endswith("…")
 
 
@@ -149,15 +150,15 @@ def test_list_rules_reads_every_page(aws: tuple[Any, Any]) -> None:
     assert sorted(r.name for r in listed) == ["nightly", *[f"rule-{i}" for i in range(5)]]
     assert counter.calls.count("ListRules") == 3  # 6 rules, 2 per page
     by_name = {r.name: r for r in listed}
-    assert by_name["rule-3"].summary_row() == {
+    assert rule_row(by_name["rule-3"]) == {
         "name": "rule-3",
         "state": "ENABLED",
         "pattern": 'source=["s3"]',
         "schedule": "",
         "targets": "sqs:q",
     }
-    assert by_name["nightly"].summary_row()["schedule"] == "rate(1 day)"
-    assert by_name["nightly"].summary_row()["targets"] == "(none)"
+    assert rule_row(by_name["nightly"])["schedule"] == "rate(1 day)"
+    assert rule_row(by_name["nightly"])["targets"] == "(none)"
     assert [r.name for r in rules.list_rules(events, "default", prefix="rule-1")] == ["rule-1"]
 
 

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from evctl.core.common.time import iso_utc
 from evctl.errors import UsageError
 
 InputKind = Literal["event", "input", "input-path", "input-transformer"]
@@ -143,7 +144,7 @@ def is_json_template(template: str) -> bool:
 
 def ingestion_timestamp(moment: dt.datetime) -> str:
     """ISO 8601, as EventBridge writes event times: 2015-11-11T21:29:54Z."""
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_utc(moment)
 
 
 def event_without_detail(event: Mapping[str, Any]) -> dict[str, Any]:
