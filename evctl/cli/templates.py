@@ -13,20 +13,18 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-LIST_COLUMNS = [("name", "name"), ("source", "source"), ("detail_type", "detail type"), ("keys", "keys")]
-LIST_COLUMNS += [("origin", "from")]
-
 
 @app.command("list")
 def list_templates(ctx: typer.Context) -> None:
     """List the templates: built-in ones and those in your config file."""
     from evctl.config import load_config
-    from evctl.core.events.templates import all_templates, describe
+    from evctl.core.events import all_templates, describe_template
+    from evctl.render.templates import LIST_COLUMNS, template_row
 
     app_ = app_context(ctx)
-    rows = [describe(t) for _, t in sorted(all_templates(load_config()).items())]
+    rows = [describe_template(t) for _, t in sorted(all_templates(load_config()).items())]
     if app_.output.format_for(stream=False) in ("table", "text"):
-        rows = [row | {"keys": ", ".join(row["keys"])} for row in rows]
+        rows = [template_row(row) for row in rows]
     app_.output.result(rows, columns=LIST_COLUMNS)
 
 
@@ -37,7 +35,7 @@ def show_template(
 ) -> None:
     """Show one template: Source, DetailType, bus, and the Detail keys `--set` can change."""
     from evctl.config import load_config
-    from evctl.core.events.templates import describe, get_template
+    from evctl.core.events import describe_template, get_template
 
     app_ = app_context(ctx)
-    app_.output.result(describe(get_template(name, load_config())), title=f"template {name}")
+    app_.output.result(describe_template(get_template(name, load_config())), title=f"template {name}")

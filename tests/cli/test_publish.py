@@ -69,13 +69,21 @@ def test_signup_piped_prints_one_ndjson_record_and_delivers(queue: str) -> None:
     assert result.stderr.startswith("published 1 of 1 events in 1 call(s)")
 
 
-def test_signup_on_a_tty_shows_a_summary_with_the_event_id(queue: str) -> None:
+def test_signup_on_a_tty_says_what_happened_in_one_line_with_the_event_id(queue: str) -> None:
     result = run_cli(["publish", "signup"], tty=True)
     assert result.exit_code == 0
     [event] = received(queue)
     assert "event id" in result.stdout and event["id"] in result.stdout
     assert "published" in result.stdout and "events not published" not in result.stdout
+    assert result.stdout == f"published event id {event['id']} (my.webapp UserSignup) to bus default\n"
     assert result.stderr == ""  # one batch: no progress bar
+
+
+def test_a_single_event_that_fails_on_a_tty_is_one_line_too(queue: str) -> None:
+    result = run_cli(["publish", "signup", "--bus", "nope"], tty=True)
+    assert result.exit_code != 0
+    [line] = result.stdout.splitlines()
+    assert line.startswith("not published (my.webapp UserSignup) to bus nope: ")
 
 
 def test_flags_build_the_event(queue: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Pure rules of evctl.core.events.publish: building, validating, sizing, reading and batching entries."""
+"""Pure rules of evctl.core.events (entries, reading, settings, batching): building, validating, sizing, reading and batching entries."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evctl.core.events import entries as ev
+from evctl.core import events as ev
+from evctl.errors import UsageError
 
 SQS_BODY = {  # an EventBridge event as moto/AWS put it in an SQS message body
     "id": "7a3c-1",
@@ -182,7 +183,7 @@ def test_parse_size(text: str, size: int) -> None:
 
 
 def test_parse_size_rejects_nonsense() -> None:
-    with pytest.raises(ev.UsageError, match="cannot read size"):
+    with pytest.raises(UsageError, match="cannot read size"):
         ev.parse_size("lots")
 
 
@@ -306,7 +307,7 @@ def test_publish_settings_flag_then_config_then_default() -> None:
     from pathlib import Path
 
     from evctl.config import Config
-    from evctl.core.events.entries import DEFAULT_CONCURRENCY, PublishSettings
+    from evctl.core.events import DEFAULT_CONCURRENCY, PublishSettings
     from evctl.errors import ConfigError
 
     none = {"bus": None, "concurrency": None, "max_attempts": None, "max_entry_size": None}

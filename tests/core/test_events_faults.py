@@ -23,7 +23,8 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from evctl.aws import AwsSettings, ClientFactory
-from evctl.core.events import entries as ev
+from evctl.core import events as ev
+from evctl.errors import error_code
 
 RULE_PATTERN = {"source": ["evctl.test"]}
 
@@ -194,7 +195,7 @@ def test_a_500_that_outlasts_botocore_retries_stops_the_run_and_loses_nothing(mo
 
     report = ev.publish(client, numbered(30), concurrency=1, sleep=lambda _: None)
 
-    assert report.fatal is not None and ev.error_code(report.fatal) == "InternalException"
+    assert report.fatal is not None and error_code(report.fatal) == "InternalException"
     statuses = [r.status for r in report.results]
     assert statuses == ["failed"] * 10 + ["not_sent"] * 20
     assert report.results[0].error_code == "InternalException"

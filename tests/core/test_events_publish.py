@@ -1,4 +1,4 @@
-"""evctl.core.events.publish.publish against moto, and with botocore's Stubber where an exact AWS answer is needed."""
+"""evctl.core.events.publish against moto, and with botocore's Stubber where an exact AWS answer is needed."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from evctl.core.events import entries as ev
+from evctl.core import events as ev
+from evctl.core.events import publishing
+from evctl.errors import error_code
 from tests.core.test_events_faults import delivered, make_pipeline, numbered
 
 
@@ -109,7 +111,7 @@ def test_a_whole_call_error_stops_later_batches() -> None:
     assert report.results[10].error_code == "ResourceNotFoundException"
     assert report.results[10].error_message == "Event bus nope does not exist."
     assert report.results[24].error_code == ev.NOT_SENT
-    assert ev.error_code(report.fatal) == "ResourceNotFoundException"  # type: ignore[arg-type]
+    assert error_code(report.fatal) == "ResourceNotFoundException"  # type: ignore[arg-type]
     assert len(report.failed) == 15
 
 
@@ -173,7 +175,7 @@ class _ThrottleFirstEntry:
 
 
 def test_ctrl_c_cuts_a_backoff_wait_short(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ev, "BACKOFF_BASE_SECONDS", 60.0)  # the first re-send would wait a minute
+    monkeypatch.setattr(publishing, "BACKOFF_BASE_SECONDS", 60.0)  # the first re-send would wait a minute
     seen: list[int] = []
 
     def interrupt_on_the_second_batch(result: ev.EntryResult) -> None:

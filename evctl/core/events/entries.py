@@ -1,18 +1,13 @@
-"""Build, validate, size, batch and publish EventBridge PutEvents entries.
-
-The one place for these rules; `evctl publish`, `redrive dlq --to-bus` and the sandbox demo all go through it.
+"""PutEvents entries: build them from JSON, validate and size them as AWS does, and write them back as JSON.
 
 - `entry_from_json(obj, default_bus=...)` turns a PutEvents entry *or* an EventBridge event envelope (the body
   of an SQS message from an EventBridge target, an archived event) into a PutEvents entry.
 - `validate_entry(entry, max_entry_bytes=...)` lists what AWS would reject (empty list = valid).
 - `entry_size(entry)` is AWS's documented formula (14 bytes for Time when set, plus the UTF-8 bytes of
   Source, DetailType, Detail and each Resource).
-- `publish(client, entries, ...)` sends them in batches (at most 10 entries, sum of entry sizes within the
-  cap) over `concurrency` parallel calls, re-sends exactly the entries that failed with a retryable code,
-  and reports a result for every input position. Delivery is at least once: a call that failed after
-  EventBridge accepted it (a 500 retried by botocore) can publish an entry twice.
+- `entry_to_json(entry)` is the JSON-lines form `entry_from_json` (and `evctl publish --file`) reads back.
 
-Nothing here prints or exits; boto3 is never imported (the client is passed in).
+The one place for these rules and limits; nothing here prints or calls AWS.
 """
 
 from __future__ import annotations
@@ -21,19 +16,13 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import random
 import re
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
 from evctl.core.common.json_types import describe_json_type
-from evctl.errors import UsageError, error_code
-
-if TYPE_CHECKING:
-    from evctl.config import Config
+from evctl.core.common.time import TimeFormatError, iso_utc, parse_datetime
+from evctl.errors import UsageError
 
 MAX_ENTRIES_PER_CALL = 10
 DEFAULT_MAX_ENTRY_BYTES = 256 * 1024
@@ -43,17 +32,10 @@ MAX_DETAIL_TYPE_CHARS = 128
 MAX_RESOURCES = 10
 MAX_TRACE_HEADER_CHARS = 500
 MAX_BUS_NAME_CHARS = 1600
-DEFAULT_CONCURRENCY = 4
-DEFAULT_MAX_ATTEMPTS = 5
-RETRYABLE_CODES = frozenset({"InternalFailure", "ThrottlingException"})
-BACKOFF_BASE_SECONDS = 0.1
-BACKOFF_CAP_SECONDS = 20.0  # botocore's standard-mode cap
-NOT_SENT = "NotSent"
 
 _ENTRY_KEYS = frozenset({"Source", "DetailType", "Detail", "Resources", "Time", "EventBusName", "TraceHeader"})
 _ENVELOPE_KEYS = frozenset({"source", "detail-type", "detail"})
 _BUS_PATTERN = re.compile(r"^(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+$")
-_SIZE_PATTERN = re.compile(r"^\s*(\d+)\s*(b|kb|kib|k|mb|mib|m)?\s*$", re.IGNORECASE)
 
 
 class InvalidEntry(UsageError):
@@ -136,23 +118,18 @@ def _entry_from_sqs_message(message: Mapping[str, Any], *, default_bus: str) -> 
 
 def parse_time(value: Any) -> dt.datetime:
     """RFC 3339 / ISO-8601 text or epoch seconds → an aware datetime (naive times are taken as UTC)."""
-    if isinstance(value, dt.datetime):
-        parsed = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
+    try:
+        return parse_datetime(value)
+    except TimeFormatError as exc:
+        if exc.kind == "range":
             raise InvalidEntry(f"Time {value!r} is out of range for epoch seconds") from None
-    elif isinstance(value, str):
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
+        if exc.kind == "format":
             raise InvalidEntry(
                 f"Time {value!r} is not an RFC 3339 timestamp", "e.g. 2026-11-27T10:15:06Z, or epoch seconds"
             ) from None
-    else:
-        raise InvalidEntry(f"Time must be a timestamp string or epoch seconds, not {describe_json_type(value)}")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        raise InvalidEntry(
+            f"Time must be a timestamp string or epoch seconds, not {describe_json_type(value)}"
+        ) from None
 
 
 def entry_to_json(entry: Mapping[str, Any], *, detail_as_object: bool = False) -> dict[str, Any]:
@@ -163,7 +140,7 @@ def entry_to_json(entry: Mapping[str, Any], *, detail_as_object: bool = False) -
             continue
         value = entry[key]
         if key == "Time" and isinstance(value, dt.datetime):
-            value = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+            value = iso_utc(value, precision="auto")
         elif key == "Detail" and detail_as_object:
             with contextlib.suppress(TypeError, ValueError):
                 value = json.loads(value)
@@ -186,71 +163,6 @@ def loads_strict(text: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
-
-
-@dataclass
-class PublishSettings:
-    """Publishing settings: the flag, then [publish] in the config file, then the default.
-
-    Bad flags are usage errors (exit 2); bad config values are configuration errors (exit 4)."""
-
-    bus: str
-    concurrency: int
-    max_attempts: int
-    cap: int  # the entry-size cap, also the request-size cap for a batch
-    bus_flag: str | None = None
-
-    @classmethod
-    def resolve(
-        cls,
-        config: Config,
-        *,
-        bus: str | None,
-        concurrency: int | None,
-        max_attempts: int | None,
-        max_entry_size: str | None,
-        default_max_attempts: int,
-    ) -> PublishSettings:
-        from evctl.errors import ConfigError
-
-        try:
-            from_config = cls(
-                bus=str(config.setting("publish", "bus", "default")),
-                concurrency=int(config.setting("publish", "concurrency", DEFAULT_CONCURRENCY)),
-                max_attempts=int(config.setting("publish", "max_attempts", default_max_attempts)),
-                cap=parse_size(config.setting("publish", "max_entry_size", DEFAULT_MAX_ENTRY_BYTES)),
-            )
-        except (TypeError, ValueError, UsageError) as exc:
-            raise ConfigError(f"bad [publish] setting in {config.path}: {exc}", "see docs/configuration.md") from exc
-        if (
-            min(from_config.cap, from_config.concurrency, from_config.max_attempts) <= 0
-            or from_config.concurrency > 64
-            or from_config.max_attempts > 20
-        ):
-            raise ConfigError(
-                f"[publish] settings in {config.path} out of range", "concurrency 1-64, max_attempts 1-20, sizes > 0"
-            )
-        cap = parse_size(max_entry_size) if max_entry_size is not None else from_config.cap
-        if cap <= 0:
-            raise UsageError("--max-entry-size must be positive")
-        return cls(
-            bus=bus or from_config.bus,
-            concurrency=concurrency or from_config.concurrency,
-            max_attempts=max_attempts or from_config.max_attempts,
-            cap=cap,
-            bus_flag=bus,
-        )
-
-
-def parse_size(text: str | int) -> int:
-    """'256KiB', '1MiB', '262144' → bytes (KB/KiB and MB/MiB both mean powers of 1024)."""
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text
-    match = _SIZE_PATTERN.match(str(text))
-    if not match:
-        raise UsageError(f"cannot read size {text!r}", "use bytes, or e.g. 256KiB or 1MiB")
-    unit = (match.group(2) or "b").lower()
-    return int(match.group(1)) * {"b": 1, "k": 1024, "kb": 1024, "kib": 1024}.get(unit, 1024 * 1024)
 
 
 # ---- validating and sizing ------------------------------------------------------------------------
@@ -362,266 +274,3 @@ def _detail_problems(detail: Any) -> list[str]:
     if not isinstance(parsed, dict):
         return [f"Detail must be a JSON object, not {describe_json_type(parsed)}"]
     return []
-
-
-# ---- reading JSON lines ---------------------------------------------------------------------------
-
-
-@dataclass
-class InputEvent:
-    """One event read from the input: its line number, the entry when readable, and its problems."""
-
-    line: int | None
-    entry: dict[str, Any] | None
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def valid(self) -> bool:
-        return self.entry is not None and not self.problems
-
-
-def read_jsonl(
-    lines: Iterable[bytes | str], *, default_bus: str, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
-) -> list[InputEvent]:
-    """Every non-blank line as an InputEvent (1-based line numbers), valid or with its problems."""
-    events: list[InputEvent] = []
-    for number, raw in enumerate(lines, start=1):
-        text, problem = _decode(raw, first=number == 1)
-        if problem:
-            events.append(InputEvent(number, None, [problem]))
-            continue
-        if not text.strip():
-            continue
-        try:
-            obj = json.loads(text)
-        except ValueError as exc:
-            events.append(InputEvent(number, None, [f"not valid JSON ({exc})"]))
-            continue
-        except RecursionError:
-            events.append(InputEvent(number, None, ["JSON nested too deeply"]))
-            continue
-        events.append(parse_event(obj, line=number, default_bus=default_bus, max_entry_bytes=max_entry_bytes))
-    return events
-
-
-def parse_event(
-    obj: Any, *, line: int | None, default_bus: str, max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES
-) -> InputEvent:
-    """entry_from_json + validate_entry, with the problems collected instead of raised."""
-    try:
-        entry = entry_from_json(obj, default_bus=default_bus)
-    except InvalidEntry as exc:
-        return InputEvent(line, None, [_printable(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)])
-    detail = obj.get("Detail", obj.get("detail"))  # an object here was serialised by entry_from_json
-    problems = validate_entry(entry, max_entry_bytes=max_entry_bytes, detail_is_object=isinstance(detail, Mapping))
-    return InputEvent(line, entry, [_printable(p) for p in problems])
-
-
-def _printable(text: str) -> str:
-    """Problems quote the input; a lone surrogate in it must not break writing them out."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-def _decode(raw: bytes | str, *, first: bool) -> tuple[str, str | None]:
-    if isinstance(raw, bytes):
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return "", "not UTF-8 text (binary data?)"
-    else:
-        text = raw
-    if first:
-        text = text.removeprefix("\ufeff")
-    if "\x00" in text:
-        return "", "contains NUL bytes (binary data?)"
-    return text, None
-
-
-# ---- batching -------------------------------------------------------------------------------------
-
-
-def plan_batches(
-    entries: Sequence[Mapping[str, Any]], *, max_request_bytes: int = DEFAULT_MAX_ENTRY_BYTES
-) -> list[list[int]]:
-    """Input positions grouped into PutEvents calls: at most 10 entries, sum of entry sizes within the cap.
-
-    Order is kept. An entry bigger than the cap on its own still gets a batch of one (AWS judges it).
-    """
-    batches: list[list[int]] = []
-    current: list[int] = []
-    current_bytes = 0
-    for index, entry in enumerate(entries):
-        size = entry_size(entry)
-        if current and (len(current) == MAX_ENTRIES_PER_CALL or current_bytes + size > max_request_bytes):
-            batches.append(current)
-            current, current_bytes = [], 0
-        current.append(index)
-        current_bytes += size
-    if current:
-        batches.append(current)
-    return batches
-
-
-# ---- publishing -----------------------------------------------------------------------------------
-
-Status = Literal["ok", "failed", "not_sent"]
-
-
-@dataclass
-class EntryResult:
-    """The outcome for one input position: an EventId, or the last ErrorCode and ErrorMessage."""
-
-    index: int
-    status: Status = "not_sent"
-    event_id: str | None = None
-    error_code: str | None = NOT_SENT
-    error_message: str | None = "not sent (the run stopped before this entry's batch)"
-    attempts: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-@dataclass
-class PublishReport:
-    """Results by input position (results[i] is entries[i]), and how the run went."""
-
-    results: list[EntryResult]
-    api_calls: int = 0
-    retried_entries: int = 0  # entry re-sends after a retryable ErrorCode
-    fatal: BaseException | None = None  # a whole-call error after botocore's retries; later batches not sent
-    interrupted: bool = False
-
-    @property
-    def succeeded(self) -> int:
-        return sum(1 for r in self.results if r.status == "ok")
-
-    @property
-    def failed(self) -> list[EntryResult]:
-        """Every entry not published: failed (with its code) or never sent."""
-        return [r for r in self.results if r.status != "ok"]
-
-
-def publish(
-    client: Any,
-    entries: Sequence[Mapping[str, Any]],
-    *,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    max_request_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
-    sleep: Callable[[float], Any] | None = None,
-    rand: Callable[[], float] = random.random,
-    on_result: Callable[[EntryResult], None] | None = None,
-) -> PublishReport:
-    """Publish validated entries; return a result for every input position. Never drops an entry.
-
-    Batches from `plan_batches` run on `concurrency` threads sharing `client` (build it with a connection
-    pool of at least `concurrency`). Entries answered with InternalFailure or ThrottlingException are
-    re-sent (only they) after exponential backoff with full jitter (`sleep`, `rand` injectable; by default the
-    backoff wait ends early when the run is stopping), up to
-    `max_attempts` sends per entry; other ErrorCodes are final. A whole-call error is first retried by
-    botocore's standard retry mode; if it still fails, that batch is marked failed with the error's code,
-    no further batches start, and the exception is returned in `report.fatal`. Ctrl-C stops new batches,
-    lets in-flight ones finish and sets `report.interrupted`. `on_result` is called on the calling thread
-    as each entry's outcome becomes final (in completion order, not input order).
-    """
-    results = [EntryResult(index) for index in range(len(entries))]
-    report = PublishReport(results)
-    batches = plan_batches(entries, max_request_bytes=max_request_bytes)
-    stop = threading.Event()
-    lock = threading.Lock()
-
-    def count_call(retried: int) -> None:
-        with lock:
-            report.api_calls += 1
-            report.retried_entries += retried
-
-    def run_batch(batch: list[int]) -> list[int]:
-        pending, first = batch, True
-        while pending:
-            if not first:
-                attempt = results[pending[0]].attempts
-                delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-                if not stop.is_set():
-                    (sleep or stop.wait)(delay * rand())
-                if stop.is_set():  # stopping: the entries keep their retryable code and are reported failed
-                    break
-            count_call(0 if first else len(pending))
-            for index in pending:
-                results[index].attempts += 1
-            try:
-                response = client.put_events(Entries=[dict(entries[i]) for i in pending])
-            except Exception as exc:
-                message = str(getattr(exc, "response", {}).get("Error", {}).get("Message") or exc)
-                for index in pending:
-                    _fail(results[index], error_code(exc) or type(exc).__name__, message)
-                with lock:
-                    if report.fatal is None:
-                        report.fatal = exc
-                stop.set()
-                return batch
-            retry: list[int] = []
-            for index, answer in zip(pending, response.get("Entries", []), strict=False):
-                code = answer.get("ErrorCode")
-                if not code and answer.get("EventId"):
-                    results[index].status, results[index].event_id = "ok", answer["EventId"]
-                    results[index].error_code = results[index].error_message = None
-                    continue
-                _fail(results[index], code or "MissingEventId", answer.get("ErrorMessage") or "")
-                if code in RETRYABLE_CODES and results[index].attempts < max_attempts and not stop.is_set():
-                    retry.append(index)
-            answered = len(response.get("Entries", []))
-            for index in pending[answered:]:  # a malformed answer: never treat silence as success
-                _fail(results[index], "MissingResult", "PutEvents returned fewer results than entries")
-            pending, first = retry, False
-        return batch
-
-    _run_all(batches, run_batch, concurrency, stop, report, results, on_result)
-    return report
-
-
-def _fail(result: EntryResult, code: str, message: str) -> None:
-    result.status, result.error_code, result.error_message = "failed", code, message
-
-
-def _run_all(
-    batches: list[list[int]],
-    run_batch: Callable[[list[int]], list[int]],
-    concurrency: int,
-    stop: threading.Event,
-    report: PublishReport,
-    results: list[EntryResult],
-    on_result: Callable[[EntryResult], None] | None,
-) -> None:
-    """Keep at most `concurrency` batches in flight; report each entry exactly once, on this thread."""
-    reported = [False] * len(results)
-
-    def emit(indices: Iterable[int]) -> None:
-        for index in indices:
-            if not reported[index]:
-                reported[index] = True
-                if on_result:
-                    on_result(results[index])
-
-    queue: Iterator[list[int]] = iter(batches)
-    in_flight: set[Future[list[int]]] = set()
-    workers = max(1, concurrency)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evctl-publish") as pool:
-        try:
-            while True:
-                while not stop.is_set() and len(in_flight) < workers:
-                    batch = next(queue, None)
-                    if batch is None:
-                        break
-                    in_flight.add(pool.submit(run_batch, batch))
-                if not in_flight:
-                    break
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    emit(future.result())
-        except KeyboardInterrupt:
-            report.interrupted = True
-            stop.set()
-            wait(in_flight)  # in-flight calls finish: their outcome is known, not guessed
-    emit(range(len(results)))  # the rest: finished while interrupted, or never started (not sent)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evctl.config import Config
+from evctl.core.common.time import iso_utc
 from evctl.core.events.entries import compact_json
 from evctl.errors import ConfigError, UsageError
 
@@ -124,7 +125,7 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
     return sets
 
 
-def describe(template: Template) -> dict[str, Any]:
+def describe_template(template: Template) -> dict[str, Any]:
     """The template as data, for `evctl templates show` and `list`."""
     return {
         "name": template.name,
@@ -221,5 +222,5 @@ def _fill_placeholders(value: Any, new_uuid: Callable[[], str], now: Callable[[]
     if value == UUID_PLACEHOLDER:
         return new_uuid()
     if value == NOW_PLACEHOLDER:
-        return now().isoformat().replace("+00:00", "Z")
+        return iso_utc(now(), precision="auto")
     return value
