@@ -5,11 +5,18 @@ from __future__ import annotations
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from evctl.cli.context import app_context
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
+    from evctl.cli.context import AppContext
+    from evctl.core.rules import BusTail
 
 
 class Terminated(BaseException):
@@ -82,7 +89,7 @@ def bus(
     app.output.info(outcome)
 
 
-def _run(app: Any, tail: Any, count: int | None, duration: float | None) -> tuple[str | None, int, bool]:
+def _run(app: AppContext, tail: BusTail, count: int | None, duration: float | None) -> tuple[str | None, int, bool]:
     """Create, stream, and always remove: returns (what stopped it early, events printed, all removed)."""
     from evctl.render.rules import bus_event_line
 
@@ -106,7 +113,7 @@ def _run(app: Any, tail: Any, count: int | None, duration: float | None) -> tupl
     return stopped_by, tail.received, removed
 
 
-def _remove(app: Any, tail: Any) -> bool:
+def _remove(app: AppContext, tail: BusTail) -> bool:
     """Remove what the tail created; a second Ctrl-C or SIGTERM during removal must not leave them behind."""
     with _sigterm_raises():
         while True:
@@ -120,7 +127,7 @@ def _remove(app: Any, tail: Any) -> bool:
     return not problems
 
 
-def _cleanup(app: Any, events: Any, sqs: Any, yes: bool) -> None:
+def _cleanup(app: AppContext, events: EventBridgeClient, sqs: SQSClient, yes: bool) -> None:
     from evctl.core.rules import find_leftovers, remove_leftovers
     from evctl.errors import PartialFailure
     from evctl.render.rules import LEFTOVER_COLUMNS
