@@ -38,8 +38,12 @@ class Tail:
         self.stdout: queue.Queue[str] = queue.Queue()
         self.stderr_lines: list[str] = []
         self._ready = threading.Event()
-        threading.Thread(target=self._pump_stdout, daemon=True).start()
-        threading.Thread(target=self._pump_stderr, daemon=True).start()
+        self._pumps = [
+            threading.Thread(target=self._pump_stdout, daemon=True),
+            threading.Thread(target=self._pump_stderr, daemon=True),
+        ]
+        for pump in self._pumps:
+            pump.start()
 
     def _pump_stdout(self) -> None:
         assert self.proc.stdout is not None
@@ -67,7 +71,9 @@ class Tail:
 
     def finish(self, timeout: float = 30) -> tuple[int, str, str]:
         code = self.proc.wait(timeout)
-        time.sleep(0.1)  # let the reader threads drain
+        for pump in self._pumps:  # both pipes reach end-of-file once the process is gone: every line is read
+            pump.join(timeout)
+            assert not pump.is_alive(), "a pipe of the finished tail stayed open"
         rest = []
         while not self.stdout.empty():
             rest.append(self.stdout.get())
