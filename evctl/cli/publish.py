@@ -12,6 +12,8 @@ import typer
 from evctl.cli.context import app_context
 
 if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
     from evctl.cli.context import AppContext
     from evctl.core.events import InputEvent, PublishReport, PublishSettings
     from evctl.output import Output
@@ -75,7 +77,6 @@ def publish(
     """
     from evctl.config import load_config
     from evctl.core import events as ev
-    from evctl.core.common.files import AtomicFile
 
     app = app_context(ctx)
     config = load_config()
@@ -87,23 +88,22 @@ def publish(
         max_entry_size=max_entry_size,
         default_max_attempts=app.settings.max_attempts,
     )
-    flags = ev.EventFlags(source, detail_type, detail, resource or [], time, trace_header, sets or [])
-    stdin = app.output.streams.stdin
-    inputs = ev.gather(config, settings, template=template, file=file, flags=flags, stdin=stdin)
+    flags = ev.EventFlags(
+        source=source,
+        detail_type=detail_type,
+        detail=detail,
+        resource=resource or [],
+        time=time,
+        trace_header=trace_header,
+        sets=sets or [],
+    )
+    inputs = ev.gather(config, settings, template=template, file=file, flags=flags, stdin=app.output.streams.stdin)
     valid = ev.select_valid(inputs, strict=strict, single=file is None, warn=app.output.warn)
     if dry_run:
         _report_matching_rules(app, [(inputs[i].line, inputs[i].entry) for i in valid])
         return _show_dry_run(app.output, inputs, valid)
     client = app.client("events", pool=settings.concurrency)
-    failed_file = AtomicFile.create(failed_to, what="--failed-to") if failed_to is not None else None
-    try:
-        report = _send(app, client, settings, inputs, valid)
-    except BaseException:
-        if failed_file is not None:
-            failed_file.discard()
-        raise
-    if failed_file is not None:
-        failed_file.commit(_jsonl(ev.unpublished_entries(report, [inputs[i].entry or {} for i in valid])))
+    report = _send(app, client, settings, inputs, valid, failed_to)
     kept = f"they are in {failed_to}" if failed_to else "pass --failed-to FILE to keep them for a retry"
     what = f"event bus {settings.bus!r}" if file is None else "event bus"
     error = ev.outcome_error(report, events=len(inputs), invalid=len(inputs) - len(valid), kept=kept, what=what)
@@ -112,26 +112,41 @@ def publish(
 
 
 def _send(
-    app: AppContext, client: Any, settings: PublishSettings, inputs: list[InputEvent], valid: list[int]
+    app: AppContext,
+    client: EventBridgeClient,
+    settings: PublishSettings,
+    inputs: list[InputEvent],
+    valid: list[int],
+    failed_to: Path | None,
 ) -> PublishReport:
-    """Publish the valid events, printing each outcome and the summary as the output mode wants."""
+    """Publish the valid events, printing each outcome and the summary as the output mode wants; with `failed_to`,
+    write the unpublished ones there (atomically: the file is replaced only when the run ends)."""
     from evctl.core import events as ev
+    from evctl.core.common.files import AtomicFile
     from evctl.render.events import PublishPrinter
 
+    failed_file = AtomicFile.create(failed_to, what="--failed-to") if failed_to is not None else None
     entries = [entry for i in valid if (entry := inputs[i].entry) is not None]
-    printer, started = PublishPrinter(app.output, inputs, valid), _time.monotonic()
-    with printer.progress(lambda: len(ev.plan_batches(entries, max_request_bytes=settings.cap))):
-        report = ev.publish(
-            client,
-            entries,
-            concurrency=settings.concurrency,
-            max_attempts=settings.max_attempts,
-            max_request_bytes=settings.cap,
-            on_result=printer.published,
-        )
-    seconds = _time.monotonic() - started
-    invalid = len(inputs) - len(valid)
-    printer.finish(ev.summarize(report, events=len(inputs), invalid=invalid, seconds=seconds), seconds)
+    try:
+        printer, started = PublishPrinter(app.output, inputs, valid), _time.monotonic()
+        with printer.progress(lambda: len(ev.plan_batches(entries, max_request_bytes=settings.cap))):
+            report = ev.publish(
+                client,
+                entries,
+                concurrency=settings.concurrency,
+                max_attempts=settings.max_attempts,
+                max_request_bytes=settings.cap,
+                on_result=printer.published,
+            )
+        seconds = _time.monotonic() - started
+        invalid = len(inputs) - len(valid)
+        printer.finish(ev.summarize(report, events=len(inputs), invalid=invalid, seconds=seconds), seconds)
+    except BaseException:
+        if failed_file is not None:
+            failed_file.discard()
+        raise
+    if failed_file is not None:
+        failed_file.commit(_jsonl(ev.unpublished_entries(report, entries)))
     return report
 
 
