@@ -3,42 +3,27 @@ and cancel move tasks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from evctl.cli.context import app_context
-from evctl.cli.moving import graceful_stop, show_progress
+from evctl.cli.moving import finish_move, graceful_stop, show_progress
 from evctl.cli.options import DryRunOpt, YesOpt
+from evctl.render.redrive import PREVIEW_COLUMNS, TASK_COLUMNS, task_result, task_row
 
 if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
     from evctl.cli.context import AppContext
-    from evctl.core.redrive.redrive import MoveTask, RedrivePlan, RedriveRequest
+    from evctl.core.moving import FileSink, MoveReport, Sink
+    from evctl.core.redrive import NativeProbe, RedrivePlan, RedriveRequest
     from evctl.output import Output
 
 app = typer.Typer(
     help="Move dead-lettered messages back to be processed: natively where SQS can, checked where not.",
     no_args_is_help=True,
 )
-
-TASK_COLUMNS = [
-    ("queue", "DLQ"),
-    ("status", "STATUS"),
-    ("moved", "MOVED"),
-    ("to_move", "TO MOVE"),
-    ("destination", "DESTINATION"),
-    ("rate", "RATE"),
-    ("started", "STARTED"),
-    ("failure", "FAILURE"),
-]  # the task handle is in the JSON output; on a terminal, `redrive cancel QUEUE` needs no handle
-PREVIEW_COLUMNS = [
-    ("message_id", "MESSAGE"),
-    ("sent", "SENT"),
-    ("receives", "RECEIVES"),
-    ("group", "GROUP"),
-    ("error_code", "ERROR"),
-    ("body", "BODY"),
-]
 
 
 @app.command("dlq")
@@ -58,7 +43,8 @@ def dlq_cmd(
         bool, typer.Option("--to-sources", help="Native: return each message to the queue it came from.")
     ] = False,
     mode: Annotated[
-        str, typer.Option(metavar="auto|native|manual", help="auto: native when SQS can serve it.")
+        Literal["auto", "native", "manual"],
+        typer.Option(metavar="auto|native|manual", help="auto: native when SQS can serve it."),
     ] = "auto",
     rate: Annotated[
         float | None, typer.Option(metavar="N", help="At most N messages per second (native: 1-500).")
@@ -89,19 +75,16 @@ def dlq_cmd(
     yes: YesOpt = False,
 ) -> None:
     """Redrive a dead-letter queue: back to its source queue, to --to QUEUE, or to --to-bus BUS."""
-    from evctl.core.redrive.redrive import RedriveRequest, native_probe, plan_redrive
+    from evctl.core.redrive import RedriveRequest, plan_redrive
 
-    if mode not in ("auto", "native", "manual"):
-        raise typer.BadParameter("must be auto, native or manual", param_hint="--mode")
     app_ = app_context(ctx)
-    out = app_.output
-    sqs = app_.client("sqs", pool=concurrency + 2)
+    sqs: SQSClient = app_.client("sqs", pool=concurrency + 2)
     request = RedriveRequest(
-        queue, to=to, to_sources=to_sources, to_bus=to_bus, mode=mode, rate=rate, max_messages=max_messages,  # type: ignore[arg-type]
+        queue, to=to, to_sources=to_sources, to_bus=to_bus, mode=mode, rate=rate, max_messages=max_messages,
         filter=filter_, group_id=group_id, journal=journal, dry_run=dry_run,
     )  # fmt: skip
-    plan = plan_redrive(sqs, request, probe=native_probe(app_.factory.client("sqs", max_attempts=1)))
-    _explain(out, plan, request)
+    plan = plan_redrive(sqs, request, probe=_probe(app_))
+    _explain(app_.output, plan, request)
     if dry_run:
         return _dry_run(app_, plan, request)
     if plan.mode == "native":
@@ -117,11 +100,11 @@ def status_cmd(
     ] = None,
 ) -> None:
     """Move tasks (the latest 10 per DLQ) and their state, moved and to-move counts."""
-    from evctl.core.redrive.redrive import all_dlq_tasks, native_probe
+    from evctl.core.redrive import all_dlq_tasks
 
     app_ = app_context(ctx)
-    tasks = all_dlq_tasks(app_.client("sqs"), queue, probe=native_probe(app_.factory.client("sqs", max_attempts=1)))
-    app_.output.result([t.row() for t in tasks], columns=TASK_COLUMNS)
+    tasks = all_dlq_tasks(app_.client("sqs"), queue, probe=_probe(app_))
+    app_.output.result([task_row(t) for t in tasks], columns=TASK_COLUMNS)
 
 
 @app.command("cancel")
@@ -130,12 +113,19 @@ def cancel_cmd(
     target: Annotated[str, typer.Argument(metavar="TASK_HANDLE|QUEUE", help="A task handle, or the DLQ running it.")],
 ) -> None:
     """Stop a running move task; what it already moved stays moved."""
-    from evctl.core.redrive.redrive import cancel, native_probe
+    from evctl.core.redrive import cancel
 
     app_ = app_context(ctx)
-    task = cancel(app_.client("sqs"), target, probe=native_probe(app_.factory.client("sqs", max_attempts=1)))
-    app_.output.info(f"cancelling the move task on {task.row()['queue']}: ~{task.moved} messages were moved")
-    app_.output.result(_task_result(task))
+    task = cancel(app_.client("sqs"), target, probe=_probe(app_))
+    app_.output.info(f"cancelling the move task on {task.source_name}: ~{task.moved} messages were moved")
+    app_.output.result(task_result(task))
+
+
+def _probe(app_: AppContext) -> NativeProbe:
+    """Asks once whether the endpoint serves move tasks (a server without them costs one call, not retries)."""
+    from evctl.core.redrive import native_probe
+
+    return native_probe(app_.factory.client("sqs", max_attempts=1))
 
 
 # ---- dlq: the three paths -------------------------------------------------------------------------------------
@@ -151,7 +141,7 @@ def _explain(out: Output, plan: RedrivePlan, request: RedriveRequest) -> None:
 
 def _dry_run(app_: AppContext, plan: RedrivePlan, request: RedriveRequest) -> None:
     """Show what would move with the honest peek (receive, release at once, never delete)."""
-    from evctl.core.redrive.redrive import preview
+    from evctl.core.redrive import preview
 
     sample, depth = preview(app_.client("sqs"), plan, limit=request.max_messages or 20, filter=request.filter)
     app_.output.info(
@@ -161,8 +151,8 @@ def _dry_run(app_: AppContext, plan: RedrivePlan, request: RedriveRequest) -> No
 
 
 def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes: bool, wait: bool) -> None:
-    from evctl.core.queues.queues import queue_stats
-    from evctl.core.redrive.redrive import follow_task, start_move_task
+    from evctl.core.queues import queue_stats
+    from evctl.core.redrive import follow_task, start_move_task
     from evctl.errors import PartialFailure, ServiceError
 
     out, sqs = app_.output, app_.client("sqs")
@@ -171,12 +161,12 @@ def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes
     task = start_move_task(sqs, plan.dlq.arn, plan.destination.arn if plan.destination else None, request.rate)
     if not wait:
         out.info(f"move task started; follow it with `evctl redrive status {plan.dlq.name}`")
-        return out.result(_task_result(task))
+        return out.result(task_result(task))
     with out.progress(f"redriving {plan.dlq.name}", total=task.to_move) as bar:
         task = follow_task(
             sqs, task, on_progress=lambda t: bar.update(completed=t.moved, total=t.to_move, rate=t.status.lower())
         )
-    out.result(_task_result(task))
+    out.result(task_result(task))
     if task.status == "FAILED":
         raise ServiceError(f"the move task failed: {task.failure or 'no reason given'}", "see `evctl redrive status`")
     if task.status == "CANCELLED":
@@ -193,10 +183,10 @@ def _manual(
     wait: int,
     visibility: int,
 ) -> None:
-    from evctl.core.moving.engine import compile_filter
-    from evctl.core.moving.redrive_sinks import check_bus
-    from evctl.core.queues.queues import queue_stats
-    from evctl.core.redrive.redrive import make_sink, manual_redrive
+    from evctl.core.common.filters import compile_filter
+    from evctl.core.moving import check_bus
+    from evctl.core.queues import queue_stats
+    from evctl.core.redrive import make_sink, manual_redrive
 
     out, sqs = app_.output, app_.client("sqs", pool=concurrency + 2)
     compile_filter(request.filter)
@@ -227,8 +217,8 @@ def _manual(
     _finish_manual(out, plan, report, sink)
 
 
-def _open_journal(path: str | None) -> Any:
-    from evctl.core.moving.sinks import open_file_sink
+def _open_journal(path: str | None) -> FileSink | None:
+    from evctl.core.moving import open_file_sink
     from evctl.errors import UsageError
 
     if path is None:
@@ -238,9 +228,8 @@ def _open_journal(path: str | None) -> Any:
     return open_file_sink(path)
 
 
-def _finish_manual(out: Output, plan: RedrivePlan, report: Any, sink: Any) -> None:
-    from evctl.core.redrive.redrive import manual_summary
-    from evctl.errors import Interrupted, PartialFailure
+def _finish_manual(out: Output, plan: RedrivePlan, report: MoveReport, sink: Sink) -> None:
+    from evctl.core.redrive import manual_summary
 
     summary = manual_summary(plan, report, sink)
     line = f"{plan.dlq.name} → {plan.destination_label}: moved {summary['moved']}, failed {summary['failed']}"
@@ -248,22 +237,7 @@ def _finish_manual(out: Output, plan: RedrivePlan, report: Any, sink: Any) -> No
         line += f", not matching the filter {summary['filtered_out']} (left in the DLQ)"
     if summary["sent_not_deleted"]:
         line += f", sent but not deleted {summary['sent_not_deleted']} (still in the DLQ too: duplicates)"
-    out.info(line)
-    for failure in report.failures[:5]:
-        out.warn(f"message {failure.message_id}: {failure.code}: {failure.message} (left in the DLQ)")
-    out.result(summary)
-    if report.error is not None:
-        raise report.error
-    if report.stopped_by == "stop":
-        raise Interrupted(f"redrive stopped: {summary['moved']} messages moved, the rest are still in {plan.dlq.name}")
-    if not report.ok:
-        raise PartialFailure(
-            f"{summary['failed'] + summary['sent_not_deleted']} messages were not moved cleanly",
-            f"they are still in {plan.dlq.name}",
-        )
-
-
-def _task_result(task: MoveTask) -> dict[str, Any]:
-    row = task.row()
-    return {"mode": "native", **{k: row[k] for k in ("queue", "status", "moved", "to_move", "destination")},
-            "task_handle": row["task_handle"], "failure": row["failure"]}  # fmt: skip
+    finish_move(
+        out, report, line=line, result=summary, failure_note=" (left in the DLQ)", still_in=plan.dlq.name,
+        stopped=f"redrive stopped: {summary['moved']} messages moved, the rest are still in {plan.dlq.name}",
+    )  # fmt: skip

@@ -194,7 +194,7 @@ def step_dlq_depth(ctx: DemoContext) -> StepResult:
     return StepResult(title, ok, detail, {"dlq_depth": depth["visible"], "queue_depth": main["visible"]})
 
 
-# ---- after the DLQ: fix the cause, then redrive (evctl.core.redrive.redrive, as `evctl redrive dlq` runs it) ----------
+# ---- after the DLQ: fix the cause, then redrive (evctl.core.redrive, as `evctl redrive dlq` runs it) ----------
 
 FIXED_LINE = "No email in signup"
 FIXED_HANDLER = """import json
@@ -231,13 +231,13 @@ def step_fix_handler(ctx: DemoContext) -> StepResult:
 
 
 def _redrive_plan(ctx: DemoContext) -> Any:
-    from evctl.core.redrive.redrive import RedriveRequest, plan_redrive
+    from evctl.core.redrive import RedriveRequest, plan_redrive
 
     return plan_redrive(ctx.clients.sqs, RedriveRequest(DLQ), probe=lambda arn: SANDBOX_LACKS_MOVE_TASKS)
 
 
 def step_redrive_dry_run(ctx: DemoContext) -> StepResult:
-    from evctl.core.redrive.redrive import preview
+    from evctl.core.redrive import preview
 
     title = f"evctl redrive dlq {DLQ} --dry-run: what would go back (nothing is consumed)"
     plan = _redrive_plan(ctx)
@@ -256,7 +256,7 @@ def step_redrive_dry_run(ctx: DemoContext) -> StepResult:
 
 
 def step_redrive(ctx: DemoContext) -> StepResult:
-    from evctl.core.redrive.redrive import make_sink, manual_redrive, manual_summary
+    from evctl.core.redrive import make_sink, manual_redrive, manual_summary
 
     title = f"evctl redrive dlq {DLQ} --yes: back to {QUEUE}, deleted from the DLQ only once sent"
     sqs = ctx.clients.sqs

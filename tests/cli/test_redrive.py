@@ -114,6 +114,33 @@ def test_dry_run_shows_and_consumes_nothing(sqs: Any, signup: tuple[str, str]) -
     assert visible["Attributes"]["ApproximateNumberOfMessages"] == "12"  # released at once, not held
 
 
+@pytest.mark.parametrize("expression", ["body", "starts_with(body, 'x')"])
+def test_dry_run_shows_what_the_run_moves(sqs: Any, expression: str) -> None:
+    """Issue 10: the preview counted a body of 0 as no match (the run: a match) and crashed on a type error in the
+    filter (the run: no match). Both now select with the one filter; same messages, same selection."""
+    dlq = queue(sqs, "tricky-dlq")
+    src = queue(sqs, "tricky", dlq="tricky-dlq")
+    bodies = ["0", "false", "[]", "{}", '""', "null", "1", '"x1"', '"y"', "text"]
+    for body in bodies:
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    dry = run_cli(["redrive", "dlq", "--wait", "0", "tricky-dlq", "--dry-run", "--filter", expression])
+    assert dry.exit_code == 0, dry.stderr
+    previewed = sorted(json.dumps(row["body"]) for row in json.loads(dry.stdout))
+    assert depth(sqs, src) == 0 and depth(sqs, dlq) == len(bodies)
+    real = run_cli(["redrive", "dlq", "--wait", "0", "tricky-dlq", "--filter", expression, "--yes"])
+    assert real.exit_code == 0, real.stderr
+    moved_bodies = []
+    while messages := sqs.receive_message(QueueUrl=src, MaxNumberOfMessages=10).get("Messages", []):
+        moved_bodies.extend(m["Body"] for m in messages)
+        for m in messages:
+            sqs.delete_message(QueueUrl=src, ReceiptHandle=m["ReceiptHandle"])
+    moved = sorted(json.dumps(json.loads(b)) if b != "text" else json.dumps(b) for b in moved_bodies)
+    assert previewed == moved
+    assert json.loads(real.stdout)["moved"] == len(previewed)
+    if expression == "body":
+        assert previewed == sorted(['0', '1', '"x1"', '"y"', '"text"'])
+
+
 def test_journal(sqs: Any, signup: tuple[str, str], tmp_path: Path) -> None:
     journal = tmp_path / "moved.jsonl"
     result = run_cli(["redrive", "dlq", "--wait", "0", "signup-dlq", "--yes", "--journal", str(journal)])

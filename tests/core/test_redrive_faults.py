@@ -14,8 +14,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from evctl.core.redrive import redrive
-from evctl.core.redrive.redrive import RedriveRequest, plan_redrive
+from evctl.core import redrive
+from evctl.core.redrive import RedriveRequest, plan_redrive
 from tests.core.sqs_faults import FaultInjector
 
 GROUPS = 3

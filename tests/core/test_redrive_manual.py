@@ -16,9 +16,10 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from evctl.core.moving.sinks import FileSink
-from evctl.core.redrive import redrive
-from evctl.core.redrive.redrive import RedriveRequest, plan_redrive
+from evctl.core import redrive
+from evctl.core.moving import FileSink
+from evctl.core.queues import decode_body
+from evctl.core.redrive import RedriveRequest, plan_redrive, preview
 
 
 @pytest.fixture
@@ -223,3 +224,37 @@ def test_faults_lose_nothing(sqs: Any, fifo: bool) -> None:
             duplicates
             <= faulty.injected["DeleteMessageBatch:entry"] + faulty.injected["DeleteMessageBatch:throttled"] * 10
         )
+
+
+# ---- the dry run selects exactly what the run moves (issue 10) ------------------------------------------------
+
+TRICKY_BODIES = ["0", "false", "[]", "{}", '""', "null", "1", '"x1"', '"y1"', '{"a": 0}', "plain text"]
+
+
+@pytest.mark.parametrize("expression", ["body", "body.a", "starts_with(body, 'x')", "length(body) > `0`"])
+def test_preview_selects_what_the_run_moves(sqs: Any, expression: str) -> None:
+    """JMESPath truthiness (0 is a match; false, null, "", [] and {} are not) and type errors (no match) alike
+    in the preview and in the real run, on the same messages."""
+    src, dlq = make_pair(sqs, "tricky")
+    for body in TRICKY_BODIES:
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    plan = plan_redrive(sqs, RedriveRequest("tricky-dlq", filter=expression))
+    rows, depth = preview(sqs, plan, limit=50, filter=expression, wait_seconds=0)
+    assert depth == len(TRICKY_BODIES)
+    previewed = sorted(json.dumps(row["body"]) for row in rows)
+    report, summary = run(sqs, RedriveRequest("tricky-dlq", filter=expression))
+    assert report.error is None
+    moved = sorted(json.dumps(decode_body(m["Body"]).value) for m in drain_all(sqs, src))
+    assert previewed == moved
+    assert summary["moved"] + summary["filtered_out"] == len(TRICKY_BODIES)
+    if expression == "body":
+        assert "0" in moved and "false" not in moved and '""' not in moved
+
+
+def test_preview_treats_a_type_error_as_no_match(sqs: Any) -> None:
+    _src, dlq = make_pair(sqs, "typed")
+    for body in ("0", '"x1"', "{}"):
+        sqs.send_message(QueueUrl=dlq, MessageBody=body)
+    plan = plan_redrive(sqs, RedriveRequest("typed-dlq", filter="starts_with(body, 'x')"))
+    rows, _depth = preview(sqs, plan, limit=10, filter="starts_with(body, 'x')", wait_seconds=0)
+    assert [row["body"] for row in rows] == ["x1"]

@@ -12,8 +12,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from evctl.core.redrive import redrive
+from evctl.core import redrive
+from evctl.core.redrive.native import _find_task
 from evctl.errors import Interrupted, NotFoundError, ServiceError, UsageError
+from evctl.render.redrive import task_row
 
 ACCOUNT = "123456789012"
 DLQ_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:orders-dlq"
@@ -78,7 +80,7 @@ def test_start_without_destination_returns_to_original_sources(sqs: tuple[Any, S
     expect_list(stubber, task("RUNNING"))
     started = redrive.start_move_task(client, DLQ_ARN, None, None)
     assert started.handle == HANDLE
-    assert started.row()["destination"] == "(original sources)"
+    assert task_row(started)["destination"] == "(original sources)"
 
 
 @pytest.mark.parametrize("rate", [0, -1, 501, 2.5])
@@ -118,7 +120,7 @@ def test_failed_task_keeps_its_reason(sqs: tuple[Any, Stubber]) -> None:
     )
     assert final.status == "FAILED"
     assert final.failure == "AWS.SimpleQueueService.NonExistentQueue"
-    assert final.row()["failure"] == "AWS.SimpleQueueService.NonExistentQueue"
+    assert task_row(final)["failure"] == "AWS.SimpleQueueService.NonExistentQueue"
 
 
 def test_cancelled_elsewhere_ends_the_wait(sqs: tuple[Any, Stubber]) -> None:
@@ -302,4 +304,4 @@ def test_probe_catches_moto_not_implemented() -> None:
 def test_unlisted_task_is_a_service_error() -> None:
     known = redrive.MoveTask.from_api(task("RUNNING"))
     with pytest.raises(ServiceError):
-        redrive._find_task([], known)
+        _find_task([], known)

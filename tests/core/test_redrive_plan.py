@@ -11,8 +11,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from evctl.core.redrive import redrive
-from evctl.core.redrive.redrive import RedriveRequest, plan_redrive
+from evctl.core import redrive
+from evctl.core.redrive import RedriveRequest, plan_redrive
 from evctl.errors import NotFoundError, UsageError
 
 NATIVE_OK: redrive.NativeProbe = lambda arn: None  # noqa: E731 - an endpoint that serves move tasks

@@ -1,0 +1,48 @@
+"""The dry run of a redrive: which messages would move, seen with the honest peek (received, released at once,
+never deleted), selected with the one message filter (evctl.core.common.filters), as the real run selects them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from evctl.core.common.filters import compile_filter
+from evctl.core.queues import decoded, peek_messages, queue_stats
+from evctl.core.queues.messages import iso_millis
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+    from evctl.core.redrive.plan import RedrivePlan
+
+PREVIEW_PEEK_MAX = 500  # with a filter, at most this many messages are peeked to find `limit` matches
+
+
+def preview(
+    sqs: SQSClient, plan: RedrivePlan, *, limit: int, filter: str | None, wait_seconds: int = 1
+) -> tuple[list[dict[str, Any]], int]:
+    """--dry-run: up to `limit` messages that would move, and the DLQ's approximate depth. With a filter, more are
+    peeked to find `limit` matches; a message matches exactly when the real run's filter would take it."""
+    selector = compile_filter(filter)
+    depth = queue_stats(sqs, plan.dlq).visible
+    count = limit if selector is None else max(limit, min(depth, PREVIEW_PEEK_MAX))
+    peeked = peek_messages(sqs, plan.dlq, count=max(1, count), wait_seconds=wait_seconds)
+    items: list[dict[str, Any]] = []
+    for message in peeked.messages:
+        view = decoded(message)
+        if selector is not None and not selector.matches(view):
+            continue
+        items.append(
+            {
+                "message_id": message.message_id,
+                "kind": view["kind"],
+                "sent": iso_millis(message.attributes.get("SentTimestamp")),
+                "receives": message.receive_count,
+                "group": message.group_id,
+                "error_code": view["messageAttributes"].get("ERROR_CODE"),
+                "destination": plan.destination_label,
+                "body": view["body"],
+            }
+        )
+        if len(items) >= limit:
+            break
+    return items, depth

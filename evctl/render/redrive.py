@@ -1,0 +1,61 @@
+"""`evctl redrive` on the terminal and in each output mode: move-task rows and results, the dry run's columns.
+
+output.result([task_row(t) for t in tasks], columns=TASK_COLUMNS)    # redrive status
+output.result(task_result(task))                                      # redrive dlq (native), redrive cancel
+output.result(items, columns=PREVIEW_COLUMNS)                         # redrive dlq --dry-run
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evctl.core.redrive import MoveTask
+
+TASK_COLUMNS = [
+    ("queue", "DLQ"),
+    ("status", "STATUS"),
+    ("moved", "MOVED"),
+    ("to_move", "TO MOVE"),
+    ("destination", "DESTINATION"),
+    ("rate", "RATE"),
+    ("started", "STARTED"),
+    ("failure", "FAILURE"),
+]  # the task handle is in the JSON output; on a terminal, `redrive cancel QUEUE` needs no handle
+PREVIEW_COLUMNS = [
+    ("message_id", "MESSAGE"),
+    ("sent", "SENT"),
+    ("receives", "RECEIVES"),
+    ("group", "GROUP"),
+    ("error_code", "ERROR"),
+    ("body", "BODY"),
+]
+ORIGINAL_SOURCES = "(original sources)"  # a task without a destination returns each message to its source
+
+
+def task_row(task: MoveTask) -> dict[str, Any]:
+    """One move task, as `redrive status` lists it (every field; the table shows TASK_COLUMNS)."""
+    return {
+        "queue": task.source_name,
+        "status": task.status,
+        "moved": task.moved,
+        "to_move": task.to_move,
+        "destination": task.destination_name or ORIGINAL_SOURCES,
+        "rate": task.rate,
+        "started": task.started,
+        "task_handle": task.handle,
+        "failure": task.failure,
+        "source_arn": task.source_arn,
+        "destination_arn": task.destination_arn,
+    }
+
+
+def task_result(task: MoveTask) -> dict[str, Any]:
+    """The result of `redrive dlq` in native mode and of `redrive cancel`."""
+    row = task_row(task)
+    return {
+        "mode": "native",
+        **{key: row[key] for key in ("queue", "status", "moved", "to_move", "destination")},
+        "task_handle": row["task_handle"],
+        "failure": row["failure"],
+    }
