@@ -1,9 +1,9 @@
 """`evctl rules` and `tail bus` on the terminal: the list's columns and rows, a rule's page, test and match answers.
 
-output.result([rule_row(info) for info in rules], columns=LIST_COLUMNS)
-rule_lines(info)              # `rules show` as lines of text
-outcome_text(outcome, total)  # `rules test`: match / no match and why
-matches_text(result, total)   # `rules match`: the rules hit and what each target receives
+    output.result([rule_row(info) for info in rules], columns=LIST_COLUMNS)
+    rule_lines(info)              # `rules show` as lines of text
+    outcome_text(outcome, total)  # `rules test`: match / no match and why
+    matches_text(result, total)   # `rules match`: the rules hit and what each target receives
 """
 
 from __future__ import annotations
