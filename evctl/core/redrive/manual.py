@@ -9,16 +9,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from evctl.core.common import Pacer
-from evctl.core.moving import BusSink, JournalSink, MoveReport, QueueSink, Sink, move
+from evctl.core.moving import BusSink, FileSink, JournalSink, MoveReport, QueueSink, Sink, move
 from evctl.core.queues import StopSignal
+from evctl.core.redrive.plan import RedrivePlan
 from evctl.errors import UsageError
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_sqs import SQSClient
-
-    from evctl.core.moving import FileSink
-    from evctl.core.redrive.plan import RedrivePlan
 
 MANUAL_WAIT_SECONDS = 2  # a DLQ is not being filled while we redrive it: a short final long poll ends the run
 MANUAL_EMPTY_POLLS = 1

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 from evctl.core.common.filters import compile_filter
 from evctl.core.queues import decoded, peek_messages, queue_stats
 from evctl.core.queues.messages import iso_millis
+from evctl.core.redrive.plan import RedrivePlan
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-    from evctl.core.redrive.plan import RedrivePlan
 
 PREVIEW_PEEK_MAX = 500  # with a filter, at most this many messages are peeked to find `limit` matches
 
