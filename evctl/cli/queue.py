@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evctl.cli.context import app_context
-from evctl.cli.moving import graceful_stop, show_progress
+from evctl.cli.moving import binary_stdin, binary_stdout, finish_move, graceful_stop, show_progress
 from evctl.cli.options import YesOpt
 
 if TYPE_CHECKING:
-    from evctl.core.moving.engine import MoveReport
-    from evctl.core.queues.queues import PeekResult
+    from evctl.core.queues import PeekResult, SendOutcome
     from evctl.output import Output
 
 QueueArg = Annotated[str, typer.Argument(metavar="QUEUE", help="Queue name, URL or ARN.", show_default=False)]
@@ -28,10 +27,11 @@ def list_cmd(
     prefix: Annotated[str | None, typer.Argument(help="Only queues whose name starts with this.")] = None,
 ) -> None:
     """Queues with their depth (visible, in flight, delayed), DLQ, maxReceiveCount, retention and visibility."""
-    from evctl.core.queues.queues import LIST_COLUMNS, list_queues
+    from evctl.core.queues import list_queues
+    from evctl.render.queues import LIST_COLUMNS, stats_row
 
     app_ = app_context(ctx)
-    rows = [s.row() for s in list_queues(app_.client("sqs"), prefix)]
+    rows = [stats_row(s) for s in list_queues(app_.client("sqs"), prefix)]
     app_.output.result(rows, columns=LIST_COLUMNS)
 
 
@@ -48,15 +48,16 @@ def stats_cmd(
     """Depth and settings of queues, their dead-letter source queues and their DLQ's depth."""
     import time
 
-    from evctl.core.queues.queues import STATS_COLUMNS, queue_stats, resolve_queue
+    from evctl.core.queues import queue_stats, resolve_queue
     from evctl.errors import Interrupted
+    from evctl.render.queues import STATS_COLUMNS, stats_row
 
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
     refs = [resolve_queue(sqs, q) for q in queues]
     out = app_.output
     while True:
-        rows = [queue_stats(sqs, ref, with_dlq=True).row() for ref in refs]
+        rows = [stats_row(queue_stats(sqs, ref, with_dlq=True)) for ref in refs]
         if watch and out.interactive:
             out.streams.stdout.write("\x1b[H\x1b[2J")  # redraw in place
         out.result(rows, columns=STATS_COLUMNS)
@@ -80,7 +81,7 @@ def peek_cmd(
     wait: Annotated[int, typer.Option(metavar="SECONDS", min=0, max=20, help="Long-poll wait per receive.")] = 1,
 ) -> None:
     """Show messages without consuming them: receive, release (visibility 0), never delete."""
-    from evctl.core.queues.queues import default_peek_memory, peek_messages, resolve_queue
+    from evctl.core.queues import default_peek_memory, peek_messages, resolve_queue
 
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
@@ -115,9 +116,10 @@ def drain_cmd(
     yes: YesOpt = False,
 ) -> None:
     """Move messages into a file: receive, write + fsync, then delete only what was written."""
-    from evctl.core.moving.engine import compile_filter, move
-    from evctl.core.moving.sinks import check_file_target, open_file_sink
-    from evctl.core.queues.queues import queue_stats, resolve_queue
+    from evctl.core.common.filters import compile_filter
+    from evctl.core.moving import check_file_target, move, open_file_sink
+    from evctl.core.queues import queue_stats, resolve_queue
+    from evctl.render.queues import drain_line
 
     app_ = app_context(ctx)
     out = app_.output
@@ -126,7 +128,7 @@ def drain_cmd(
     compile_filter(filter_)
     check_file_target(to)
     out.confirm(f"drain {ref.name} into {to} (each message is deleted once written)", yes=yes)
-    sink = open_file_sink(to, stdout=_binary_stdout(out))
+    sink = open_file_sink(to, stdout=binary_stdout(out))
     if sink.repaired_bytes:
         out.warn(f"cut a partial last line ({sink.repaired_bytes} bytes) an interrupted drain left in {to}")
     try:
@@ -146,7 +148,10 @@ def drain_cmd(
         raise Interrupted("drain aborted", "messages it held reappear when their visibility timeout ends") from None
     finally:
         sink.close()
-    _finish_move(out, report, data_on_stdout=to != "-")
+    finish_move(
+        out, report, line=drain_line(report), result=report.summary() if to != "-" else None,
+        stopped=f"drain stopped: {report.deleted} messages moved, nothing held was lost", still_in="the queue",
+    )  # fmt: skip
 
 
 @app.command("send")
@@ -167,18 +172,17 @@ def send_cmd(
     ] = None,
 ) -> None:
     """Send a body, a file, or drained JSON lines (body, attributes, FIFO ids restored); batched and checked."""
-    from evctl.core.moving.sinks import send_messages
-    from evctl.core.queues.queues import prepare_send, queue_attributes, resolve_queue
+    from evctl.core.queues import prepare_send, queue_attributes, resolve_queue, send_messages
 
     app_ = app_context(ctx)
     out = app_.output
     sqs = app_.client("sqs")
     ref = resolve_queue(sqs, queue)
     messages = prepare_send(
-        ref, queue_attributes(sqs, ref), body=body, lines_from=from_, stdin=_binary_stdin(out),
+        ref, queue_attributes(sqs, ref), body=body, lines_from=from_, stdin=binary_stdin(out),
         group_id=group_id, dedup_id=dedup_id, delay=delay, message_attributes=attr or [],
     )  # fmt: skip
-    done: list[Any] = []
+    done: list[SendOutcome] = []
     try:
         outcomes = send_messages(sqs, ref, messages, on_batch=done.extend)
     except KeyboardInterrupt:
@@ -192,7 +196,7 @@ def send_cmd(
 @app.command("purge")
 def purge_cmd(ctx: typer.Context, queue: QueueArg, yes: YesOpt = False) -> None:
     """Delete every message in a queue (visible and in flight); irreversible."""
-    from evctl.core.queues.queues import purge_queue, queue_stats, resolve_queue
+    from evctl.core.queues import purge_queue, queue_stats, resolve_queue
 
     app_ = app_context(ctx)
     sqs = app_.client("sqs")
@@ -210,63 +214,7 @@ def purge_cmd(ctx: typer.Context, queue: QueueArg, yes: YesOpt = False) -> None:
 # ---- helpers -----------------------------------------------------------------------------------
 
 
-def _binary_stdout(out: Output) -> Any:
-    stream = out.streams.stdout
-    return getattr(stream, "buffer", None) or _TextAsBinary(stream)
-
-
-def _binary_stdin(out: Output) -> Any:
-    stream = out.streams.stdin
-    return getattr(stream, "buffer", None) or _TextAsBinary(stream)
-
-
-class _TextAsBinary:
-    """A text stream (tests' StringIO) seen as bytes."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, data: bytes) -> int:
-        self._stream.write(data.decode("utf-8"))
-        return len(data)
-
-    def flush(self) -> None:
-        self._stream.flush()
-
-    def read(self) -> bytes:
-        data: str = self._stream.read()
-        return data.encode("utf-8", "surrogateescape")
-
-    def fileno(self) -> int:
-        raise OSError("not a file")
-
-
-def _finish_move(out: Output, report: MoveReport, *, data_on_stdout: bool) -> None:
-    from evctl.errors import Interrupted, PartialFailure
-
-    summary = report.summary()
-    line = (
-        f"{report.source.name}: received {report.received}, written {report.accepted}, deleted {report.deleted}, "
-        f"filtered out {report.filtered}, failed {report.failed}"
-    )
-    if report.undeleted:
-        line += f", written but not deleted {report.undeleted} (they stay in the queue: duplicates)"
-    out.info(line)
-    for failure in report.failures[:5]:
-        out.warn(f"message {failure.message_id}: {failure.code}: {failure.message}")
-    if data_on_stdout:
-        out.result(summary)
-    if report.error is not None:
-        raise report.error
-    if report.stopped_by == "stop":
-        raise Interrupted(f"drain stopped: {report.deleted} messages moved, nothing held was lost")
-    if not report.ok:
-        raise PartialFailure(
-            f"{report.failed + report.undeleted} messages were not moved cleanly", "they are still in the queue"
-        )
-
-
-def _finish_send(out: Output, queue: str, outcomes: list[Any]) -> None:
+def _finish_send(out: Output, queue: str, outcomes: list[SendOutcome]) -> None:
     from evctl.errors import PartialFailure
 
     sent = [o for o in outcomes if o.ok]
@@ -282,72 +230,20 @@ def _finish_send(out: Output, queue: str, outcomes: list[Any]) -> None:
 
 
 def _render_peek(out: Output, result: PeekResult, *, raw: bool) -> None:
-    from evctl.core.queues.messages import decoded
+    from evctl.core.queues import decoded
+    from evctl.render.queues import peek_notes, peek_text
 
     if raw:
         for message in result.messages:
             out.write_line(message.body)
     else:
-        fmt = out.format_for(stream=True)
+        human = out.format_for(stream=True) == "table"
         with out.records() as writer:
             for message in result.messages:
                 record = decoded(message)
-                writer.write(record, human=_human(record, result) if fmt == "table" else None)
-    _peek_notes(out, result)
-
-
-def _human(record: dict[str, Any], result: PeekResult) -> str:
-    from evctl.output import dumps
-
-    attrs = record["attributes"]
-    count = attrs.get("ApproximateReceiveCount")
-    limit = f"/{result.max_receive_count}" if result.max_receive_count else ""
-    head = [f"── {record['messageId']}", f"{record['kind']}", f"sent {attrs.get('SentTimestamp')}"]
-    head.append(f"received {count}{limit}")
-    if attrs.get("MessageGroupId"):
-        head.append(f"group {attrs['MessageGroupId']}")
-    lines = [" · ".join(head)]
-    if record.get("event"):
-        event = record["event"]
-        lines.append(f"  {event['source']} / {event['detail-type']} · {event['time']} · id {event['id']}")
-        lines.append(_indent(dumps(event.get("detail"), pretty=True)))
-    elif record["kind"] in ("json", "sns"):
-        lines.append(_indent(dumps(record["body"], pretty=True)))
-    elif record["kind"] == "binary":
-        lines.append(f"  (binary, base64) {record['body']}")
-    else:
-        lines.append(_indent(str(record["body"])))
-    if record["messageAttributes"]:
-        lines.append("  attributes: " + dumps(record["messageAttributes"]))
-    return "\n".join(lines)
-
-
-def _indent(text: str) -> str:
-    return "\n".join("  " + line for line in text.splitlines())
-
-
-def _peek_notes(out: Output, result: PeekResult) -> None:
-    queue = result.queue
-    out.info(
-        f"{len(result.messages)} message(s) from {queue.name}; each receive raised its ApproximateReceiveCount by 1; "
-        f"all released (visibility 0), none deleted"
-    )
-    if result.duplicates:
-        out.info(f"{result.duplicates} repeated receive(s) deduplicated by MessageId")
-    if result.release_failed:
-        out.warn(f"{result.release_failed} message(s) could not be released; they reappear after 30 s")
-    if queue.fifo and result.messages:
-        out.info(
-            "FIFO: a peek holds each message group it received from until it releases it, and only the first "
-            "messages of each group can be seen"
-        )
-    if result.at_limit:
-        stopped = "stopped: " if result.stopped_by == "limit" else ""
-        further = " (--force to peek further anyway)" if result.stopped_by == "limit" else ""
-        out.warn(
-            f"{stopped}{len(result.at_limit)} message(s) reached maxReceiveCount {result.max_receive_count}; "
-            f"one more receive by anyone moves them to the dead-letter queue{further}"
-        )
+                writer.write(record, human=peek_text(record, result.max_receive_count) if human else None)
+    for level, text in peek_notes(result):
+        (out.warn if level == "warn" else out.info)(text)
 
 
 __all__ = ["app"]

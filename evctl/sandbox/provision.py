@@ -235,7 +235,7 @@ def _provision(clients: SandboxClients, handler: HandlerSpec, settings: Pipeline
 
 def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
     """Lets EventBridge deliver to the queue for this rule only."""
-    from evctl.core.queues.queues import eventbridge_send_policy
+    from evctl.core.queues import eventbridge_send_policy
 
     return eventbridge_send_policy(queue_arn, rule_arn, sid="AllowUserSignupRule")
 

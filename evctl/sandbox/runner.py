@@ -10,7 +10,6 @@ Handler output goes to CloudWatch Logs between START / END / REPORT lines, in a 
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import json
@@ -29,6 +28,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evctl.core.common.time import iso_utc
+from evctl.core.queues import Received
+from evctl.core.queues import sqs_event as queue_sqs_event
 from evctl.errors import error_code
 
 Clock = Callable[[], float]
@@ -83,38 +84,10 @@ class Invocation:
         }
 
 
-def lambda_message_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    """SQS MessageAttributes → the camelCase shape Lambda puts in a record."""
-    converted = {}
-    for name, value in attributes.items():
-        item: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value.get("DataType")}
-        if "StringValue" in value:
-            item["stringValue"] = value["StringValue"]
-        if "BinaryValue" in value:
-            raw = value["BinaryValue"]
-            item["binaryValue"] = base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
-        converted[name] = item
-    return converted
-
-
 def sqs_event(messages: Sequence[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """The event Lambda's SQS event source mapping passes to the handler."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": dict(m.get("Attributes", {})),
-                "messageAttributes": lambda_message_attributes(m.get("MessageAttributes", {})),
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for m in messages
-        ]
-    }
+    """The event Lambda's SQS event source mapping passes to the handler (the one record builder in core/queues)."""
+    received = [Received.from_sqs(m) for m in messages]
+    return queue_sqs_event(received, event_source_arn=queue_arn, aws_region=region)
 
 
 def log_stream_name(now: dt.datetime | None = None) -> str:

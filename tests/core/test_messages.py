@@ -7,19 +7,17 @@ import json
 
 import pytest
 
+from evctl.core.queues.drain_file import from_record, record_line, to_record
 from evctl.core.queues.messages import (
     OutgoingMessage,
     Received,
     attribute_value,
     decode_body,
     decoded,
-    from_record,
     iso_millis,
     message_size,
     outgoing_from_received,
     readable_attributes,
-    record_line,
-    to_record,
 )
 from evctl.errors import UsageError
 
@@ -102,7 +100,13 @@ def test_record_round_trip_keeps_body_attributes_and_fifo_ids() -> None:
     message = Received.from_sqs(raw_message())
     line = record_line(message)
     record = json.loads(line)
-    assert record["messageAttributes"]["b"] == {"dataType": "Binary.custom", "binaryValue": "AP8="}
+    # The Lambda record shape (issue 10: it was built twice with different output): the list fields are always there.
+    assert record["messageAttributes"]["b"] == {
+        "dataType": "Binary.custom",
+        "binaryValue": "AP8=",
+        "stringListValues": [],
+        "binaryListValues": [],
+    }
     back = from_record(record, "line 1")
     direct = outgoing_from_received(message)
     for restored in (back, direct):
@@ -148,3 +152,35 @@ def test_message_size_counts_body_and_attributes_in_bytes() -> None:
     assert message_size(message) == 20 + (2 + 6 + 3) + (1 + 6 + 2)
     entry = message.entry("0")
     assert entry["MessageBody"] == "é" * 10 and "MessageGroupId" not in entry
+
+
+def test_drain_lines_and_the_sandbox_runner_build_the_same_lambda_record() -> None:
+    """One builder for the Lambda SQS record: a drain line is exactly the record the local runner hands a
+    handler (issue 10: the two used to differ in receiptHandle and the message attributes' list fields)."""
+    from evctl.core.queues import QueueRef, lambda_record
+    from evctl.sandbox.runner import sqs_event
+
+    queue = QueueRef(
+        url="https://sqs.us-east-1.amazonaws.com/123456789012/q",
+        arn="arn:aws:sqs:us-east-1:123456789012:q",
+        name="q",
+        account="123456789012",
+        region="us-east-1",
+        fifo=False,
+    )
+    raw = raw_message()
+    drained = json.loads(record_line(Received.from_sqs(raw, queue)))
+    (handed,) = sqs_event([raw], queue.arn, queue.region)["Records"]
+    assert drained == handed
+    assert drained == lambda_record(Received.from_sqs(raw, queue))
+    assert set(drained) == {
+        "messageId", "receiptHandle", "body", "attributes", "messageAttributes", "md5OfBody",
+        "eventSource", "eventSourceARN", "awsRegion",
+    }  # fmt: skip
+    assert drained["receiptHandle"] == "rh"
+    assert drained["messageAttributes"]["s"] == {
+        "dataType": "String",
+        "stringValue": "v",
+        "stringListValues": [],
+        "binaryListValues": [],
+    }

@@ -13,10 +13,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from evctl.core.moving.engine import SinkFailure, SinkResult, move
-from evctl.core.moving.sinks import FileSink, SinkWriteError, open_file_sink
-from evctl.core.queues.messages import Received
-from evctl.core.queues.queues import QueueRef, resolve_queue
+from evctl.core.moving import FileSink, SinkFailure, SinkResult, SinkWriteError, move, open_file_sink
+from evctl.core.queues import QueueRef, Received, resolve_queue
 from evctl.errors import UsageError
 
 

@@ -13,10 +13,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from evctl.core.moving.engine import move
-from evctl.core.moving.sinks import open_file_sink, send_messages
-from evctl.core.queues.messages import OutgoingMessage
-from evctl.core.queues.queues import QueueRef, resolve_queue
+from evctl.core.moving import move, open_file_sink
+from evctl.core.queues import OutgoingMessage, QueueRef, resolve_queue, send_messages
 from tests.core.sqs_faults import FaultInjector
 
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from evctl.core.queues.queues import (
+from evctl.core.queues import (
     PeekMemory,
     list_queues,
     peek_messages,
@@ -127,7 +127,7 @@ def test_list_and_stats_with_dead_letter_links(sqs: Any) -> None:
 def test_purge_in_progress_is_explained() -> None:
     client, stub = stubbed()
     stub.add_client_error("purge_queue", "AWS.SimpleQueueService.PurgeQueueInProgress", "Only one PurgeQueue per 60s")
-    from evctl.core.queues.queues import ref_from_url
+    from evctl.core.queues import ref_from_url
 
     queue = ref_from_url("https://sqs.us-east-1.amazonaws.com/123456789012/q", "us-east-1")
     with stub, pytest.raises(ServiceError, match="already in progress"):
@@ -146,7 +146,7 @@ def _message(mid: str, count: int) -> dict[str, Any]:
 def test_peek_dedupes_repeats_and_releases_every_handle() -> None:
     """AWS may hand the same message back (a short hold lapsed, or a second server's copy): it is shown once."""
     client, stub = stubbed()
-    from evctl.core.queues.queues import ref_from_url
+    from evctl.core.queues import ref_from_url
 
     queue = ref_from_url("https://sqs.us-east-1.amazonaws.com/123456789012/q", "us-east-1")
     stub.add_response("get_queue_attributes", {"Attributes": {}}, {"QueueUrl": queue.url, "AttributeNames": ["All"]})
@@ -201,8 +201,8 @@ def test_peek_memory_is_bounded_and_survives_a_corrupt_file(tmp_path: Path) -> N
 
 
 def test_send_batches_keep_to_ten_entries_and_the_request_size_cap() -> None:
-    from evctl.core.moving.sinks import MAX_REQUEST_BYTES, send_batches
-    from evctl.core.queues.messages import OutgoingMessage
+    from evctl.core.queues import OutgoingMessage
+    from evctl.core.queues.send import MAX_REQUEST_BYTES, send_batches
 
     small = [OutgoingMessage(body="x") for _ in range(25)]
     assert [len(b) for b in send_batches(small)] == [10, 10, 5]
@@ -213,9 +213,7 @@ def test_send_batches_keep_to_ten_entries_and_the_request_size_cap() -> None:
 
 
 def test_send_retries_only_what_was_not_the_senders_fault() -> None:
-    from evctl.core.moving.sinks import send_messages
-    from evctl.core.queues.messages import OutgoingMessage
-    from evctl.core.queues.queues import ref_from_url
+    from evctl.core.queues import OutgoingMessage, ref_from_url, send_messages
 
     client, stub = stubbed()
     queue = ref_from_url("https://sqs.us-east-1.amazonaws.com/123456789012/q", "us-east-1")

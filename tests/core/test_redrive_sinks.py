@@ -13,19 +13,18 @@ import pytest
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from evctl.core.moving.redrive_sinks import (
-    MAX_BATCH_BYTES,
+from evctl.core.common import Pacer
+from evctl.core.moving import (
     BusSink,
+    FileSink,
     JournalSink,
-    Pacer,
     QueueSink,
     check_bus,
     dedup_id_for,
     is_eventbridge_dlq_message,
 )
-from evctl.core.moving.sinks import FileSink
-from evctl.core.queues.messages import Received
-from evctl.core.queues.queues import QueueRef
+from evctl.core.moving.queue_sink import MAX_BATCH_BYTES
+from evctl.core.queues import QueueRef, Received
 from evctl.errors import NotFoundError
 
 ACCOUNT = "123456789012"
@@ -318,7 +317,7 @@ class _Taker:
         self.take = take
 
     def accept(self, batch: Any) -> Any:
-        from evctl.core.moving.engine import SinkFailure, SinkResult
+        from evctl.core.moving import SinkFailure, SinkResult
 
         return SinkResult(
             taken=[m.message_id for m in batch if m.message_id in self.take],

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from evctl.core.queues import lambda_message_attributes
 from evctl.sandbox import provision as pv
-from evctl.sandbox.runner import LocalRunner, lambda_message_attributes, settle, sqs_event
+from evctl.sandbox.runner import LocalRunner, settle, sqs_event
 from tests.sandbox.conftest import drain_with, log_messages, send_signups
 
 MakePipeline = Callable[..., pv.Pipeline]

@@ -5,7 +5,7 @@ an acknowledged SendMessageBatch entry, an accepted PutEvents entry). Everything
 
 Stable interface (drain builds on it; redrive adds sinks that send to a queue or publish to a bus):
 
-    from evctl.core.moving.engine import move, Sink, SinkResult, SinkFailure, MoveReport
+    from evctl.core.moving import move, Sink, SinkResult, SinkFailure, MoveReport
     report = move(sqs, source_ref, sink, max_messages=None, filter=None, ...)
 
 A sink is any object with
@@ -31,10 +31,11 @@ What move() does meanwhile:
 - A keeper thread extends the visibility (ChangeMessageVisibilityBatch) of every held message before it expires,
   so a slow sink never lets a message reappear for another consumer.
 - Deletes with DeleteMessageBatch in the background while the next batch is received (`pipeline=True`, standard
-  queues; at most one delete in flight per receive loop, all finished before move() returns); every Failed[] entry is retried when it is not the sender's fault, otherwise
-  counted (`undeleted`: the sink has it AND it stays in the queue — a duplicate, never a loss).
-- Messages that do not match `filter` (a JMESPath expression over `messages.decoded(msg)`) are held and released
-  at the end, never deleted. Repeats of held messages (their visibility lapsed) are recognised by MessageId.
+  queues; at most one delete in flight per receive loop, all finished before move() returns); every Failed[]
+  entry is retried when it is not the sender's fault, otherwise counted (`undeleted`: the sink has it AND it stays in the queue — a duplicate, never a loss).
+- Messages that do not match `filter` (a JMESPath expression over `messages.decoded(msg)`, selected with exactly
+  evctl.core.common.filters.MessageFilter.matches, as every dry run does) are held and released at the end, never
+  deleted. Repeats of held messages (their visibility lapsed) are recognised by MessageId.
 - `should_stop` (a threading.Event or a callable) stops receiving; the batch in hand is finished, everything
   still held is released (visibility 0), and the report says why it stopped.
 """
@@ -44,124 +45,25 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import uuid
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from evctl.core.common.backoff import backoff_delay
+from evctl.core.common.filters import MessageFilter, compile_filter
+from evctl.core.moving.protocol import Sink, SinkFailure
+from evctl.core.moving.report import MoveReport
+from evctl.core.moving.source import MAX_BATCH, Held, RunState, SourceQueue
 from evctl.core.queues.messages import Received, decoded
-from evctl.core.queues.queues import QueueRef, stop_check
-from evctl.errors import EvctlError, UsageError, error_code, from_aws
+from evctl.core.queues.peek import StopSignal, stop_check
+from evctl.core.queues.ref import QueueRef
+from evctl.errors import EvctlError, UsageError
 
-MAX_BATCH = 10
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 MAX_VISIBILITY = 43_200
-
-
-@dataclass(frozen=True)
-class SinkFailure:
-    message_id: str
-    code: str
-    message: str
-    retryable: bool
-
-
-@dataclass
-class SinkResult:
-    taken: list[str] = field(default_factory=list)
-    failed: list[SinkFailure] = field(default_factory=list)
-
-
-class Sink(Protocol):
-    def accept(self, batch: Sequence[Received]) -> SinkResult:
-        """Take the messages durably; return which ids were taken and which failed (see the module doc)."""
-        ...
-
-
-StopSignal = threading.Event | Callable[[], bool] | None
-
-
-@dataclass
-class MoveReport:
-    """What a move did. Every received message is in exactly one of: deleted, undeleted, left (filtered/failed/
-    released unprocessed)."""
-
-    source: QueueRef
-    received: int = 0  # distinct messages received
-    accepted: int = 0  # confirmed by the sink
-    deleted: int = 0  # confirmed and deleted from the source
-    undeleted: int = 0  # confirmed but the delete failed: they stay in the source too (duplicates)
-    filtered: int = 0  # did not match the filter: left in the source
-    failed: int = 0  # the sink refused them (after retries): left in the source
-    released: int = 0  # made visible again at the end (filtered, failed, or unprocessed at a stop)
-    repeats: int = 0  # a held message came back (its visibility lapsed) and was recognised by MessageId
-    extended: int = 0  # visibility extensions
-    empty_polls: int = 0
-    api_calls: Counter[str] = field(default_factory=Counter)
-    failures: list[SinkFailure] = field(default_factory=list)  # the first few, for the summary
-    stopped_by: str = ""  # "max", "empty", "stop", "error"
-    error: EvctlError | None = None
-    started: float = 0.0
-    elapsed: float = 0.0
-
-    @property
-    def duplicates_possible(self) -> int:
-        """Messages the sink has that are also still in the source queue."""
-        return self.undeleted
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None and self.failed == 0 and self.undeleted == 0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "queue": self.source.name,
-            "received": self.received,
-            "written": self.accepted,
-            "deleted": self.deleted,
-            "filtered_out": self.filtered,
-            "failed": self.failed,
-            "not_deleted": self.undeleted,
-            "released": self.released,
-            "duplicates_possible": self.duplicates_possible,
-            "stopped_by": self.stopped_by,
-            "api_calls": sum(self.api_calls.values()),
-            "seconds": round(self.elapsed, 3),
-        }
-
-
-@dataclass
-class _Held:
-    receipt_handle: str
-    deadline: float  # clock time its visibility ends
-    reason: str  # "inflight", "filtered", "failed", "taken"
-
-
-class _State:
-    """What a run holds invisible, and its counters; one lock for all workers."""
-
-    def __init__(self, report: MoveReport, max_messages: int | None) -> None:
-        self.report = report
-        self.lock = threading.Lock()
-        self.held: dict[str, _Held] = {}
-        self.max_messages = max_messages
-        self.reserved = 0
-        self.stop = threading.Event()
-
-    def reserve(self, want: int) -> int:
-        with self.lock:
-            if self.max_messages is None:
-                return want
-            left = self.max_messages - self.report.accepted - self.reserved
-            n = max(0, min(want, left))
-            self.reserved += n
-            return n
-
-    def unreserve(self, n: int) -> None:
-        with self.lock:
-            if self.max_messages is not None:
-                self.reserved -= n
 
 
 @dataclass
@@ -175,33 +77,28 @@ class _Worker:
 class _Engine:
     def __init__(
         self,
-        sqs: Any,
-        source: QueueRef,
+        queue: SourceQueue,
         sink: Sink,
-        state: _State,
+        state: RunState,
         *,
-        filter_expr: Any,
+        message_filter: MessageFilter | None,
         wait_seconds: int,
         empty_polls_to_stop: int,
-        visibility_timeout: int,
         sink_attempts: int,
-        delete_attempts: int,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         should_stop: Callable[[], bool],
         on_progress: Callable[[MoveReport], None] | None,
     ) -> None:
-        self.sqs = sqs
-        self.source = source
+        self.queue = queue
         self.sink = sink
         self.state = state
         self.report = state.report
-        self.filter_expr = filter_expr
+        self.message_filter = message_filter
         self.wait_seconds = wait_seconds
         self.empty_polls_to_stop = empty_polls_to_stop
-        self.visibility_timeout = visibility_timeout
+        self.visibility_timeout = queue.visibility_timeout
         self.sink_attempts = sink_attempts
-        self.delete_attempts = delete_attempts
         self.clock = clock
         self.sleep = sleep
         self.should_stop = should_stop
@@ -220,7 +117,7 @@ class _Engine:
                     self._stop("max")
                     return
                 try:
-                    got = self._receive(want)
+                    got = self.queue.receive(want, self.wait_seconds)
                 except BaseException:
                     self.state.unreserve(want)
                     raise
@@ -240,9 +137,9 @@ class _Engine:
             return
         self._wait_for_delete(worker)
         if self.deleter is None:
-            self._delete(messages)
+            self.queue.delete(messages)
         else:
-            worker.pending_delete = self.deleter.submit(self._delete, messages)
+            worker.pending_delete = self.deleter.submit(self.queue.delete, messages)
 
     def _wait_for_delete(self, worker: _Worker) -> None:
         pending, worker.pending_delete = worker.pending_delete, None
@@ -272,7 +169,7 @@ class _Engine:
                 held = self.state.held.get(message.message_id)
                 if held is None:
                     self.report.received += 1
-                    self.state.held[message.message_id] = _Held(
+                    self.state.held[message.message_id] = Held(
                         message.receipt_handle, self.clock() + self.visibility_timeout, "inflight"
                     )
                     fresh.append(message)
@@ -303,18 +200,13 @@ class _Engine:
         return taken + to_delete
 
     def _filter(self, messages: list[Received]) -> tuple[list[Received], list[Received]]:
-        if self.filter_expr is None:
+        """Split into (matched, unmatched) with MessageFilter.matches: the one selection every dry run uses too."""
+        if self.message_filter is None:
             return messages, []
         matched: list[Received] = []
         unmatched: list[Received] = []
         for message in messages:
-            try:
-                hit = self.filter_expr.search(decoded(message))
-            except Exception:  # a type error inside JMESPath means "does not match", as in AWS CLI --query
-                hit = None
-            # JMESPath truthiness: null, false, and empty strings, lists and objects are false; 0 is true.
-            falsy = hit is None or hit is False or (isinstance(hit, str | list | dict) and not hit)
-            (unmatched if falsy else matched).append(message)
+            (matched if self.message_filter.matches(decoded(message)) else unmatched).append(message)
         return matched, unmatched
 
     # ---- sink ------------------------------------------------------------------------------
@@ -326,13 +218,13 @@ class _Engine:
         last_failures: dict[str, SinkFailure] = {}
         for attempt in range(self.sink_attempts):
             if attempt:
-                self.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
+                self.sleep(backoff_delay(attempt))
             try:
                 result = self.sink.accept(pending)
             except EvctlError:
                 with self.state.lock:
                     self._mark_taken(taken)
-                self._delete(taken)
+                self.queue.delete(taken)
                 raise
             took = {i for i in result.taken if i in by_id}
             taken.extend(m for m in pending if m.message_id in took)
@@ -374,162 +266,9 @@ class _Engine:
             if held is not None:
                 held.reason = "failed"
 
-    # ---- SQS calls ---------------------------------------------------------------------------
-    def _receive(self, want: int) -> list[Received]:
-        kwargs: dict[str, Any] = {
-            "QueueUrl": self.source.url,
-            "MaxNumberOfMessages": want,
-            "WaitTimeSeconds": self.wait_seconds,
-            "VisibilityTimeout": self.visibility_timeout,
-            "MessageSystemAttributeNames": ["All"],
-            "MessageAttributeNames": ["All"],
-        }
-        if self.source.fifo:
-            kwargs["ReceiveRequestAttemptId"] = uuid.uuid4().hex
-        response = self._call("receive_message", kwargs)
-        return [Received.from_sqs(raw, self.source) for raw in response.get("Messages", [])]
-
-    def _delete(self, messages: list[Received]) -> None:
-        """Delete confirmed messages, checking every Failed[] entry; retry what is not the sender's fault."""
-        if not messages:
-            return
-        pending = {str(i): m for i, m in enumerate(messages)}
-        for attempt in range(self.delete_attempts):
-            if attempt:
-                self.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-            entries = [{"Id": i, "ReceiptHandle": self._handle_of(m)} for i, m in pending.items()]
-            try:
-                response = self._call("delete_message_batch", {"QueueUrl": self.source.url, "Entries": entries})
-            except EvctlError:
-                continue  # botocore already retried the call; try again, then count what is left
-            done = {e["Id"] for e in response.get("Successful", [])}
-            retry = {}
-            for failure in response.get("Failed", []):
-                if not failure.get("SenderFault", False) and failure["Id"] in pending:
-                    retry[failure["Id"]] = pending[failure["Id"]]
-            with self.state.lock:
-                for entry_id in done:
-                    message = pending.get(entry_id)
-                    if message is not None and self.state.held.pop(message.message_id, None) is not None:
-                        self.report.deleted += 1
-                # Sender-fault failures (an invalid receipt handle) will not succeed on a retry.
-                for entry_id, message in pending.items():
-                    if entry_id not in done and entry_id not in retry:
-                        self._give_up_delete(message)
-            pending = retry
-            if not pending:
-                return
-        with self.state.lock:
-            for message in pending.values():
-                self._give_up_delete(message)
-
-    def _give_up_delete(self, message: Received) -> None:
-        """Keep holding it as "taken": a repeat is deleted rather than re-sent, and finish() tries once more."""
-
-    def _handle_of(self, message: Received) -> str:
-        with self.state.lock:
-            held = self.state.held.get(message.message_id)
-            return held.receipt_handle if held else message.receipt_handle
-
-    def _call(self, operation: str, kwargs: dict[str, Any]) -> Any:
-        with self.state.lock:
-            self.report.api_calls[operation] += 1
-        try:
-            return getattr(self.sqs, operation)(**kwargs)
-        except Exception as exc:
-            mapped = from_aws(exc, f"queue {self.source.name}")
-            if mapped is None:
-                raise
-            if error_code(exc) in ("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"):
-                mapped.hint = "was it deleted while evctl was moving messages?"
-            raise mapped from exc
-
-    # ---- visibility --------------------------------------------------------------------------
-    def extend_due(self) -> None:
-        """Extend every held message whose visibility ends within a third of the timeout."""
-        now = self.clock()
-        margin = max(self.visibility_timeout / 3, 1.0)
-        with self.state.lock:
-            due = [(mid, h.receipt_handle) for mid, h in self.state.held.items() if h.deadline - now <= margin]
-        for chunk in _chunks(due, MAX_BATCH):
-            entries = [
-                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": self.visibility_timeout}
-                for i, (_, handle) in enumerate(chunk)
-            ]
-            try:
-                response = self._call(
-                    "change_message_visibility_batch", {"QueueUrl": self.source.url, "Entries": entries}
-                )
-            except EvctlError:
-                continue  # the next tick tries again; at worst the message reappears: a duplicate, not a loss
-            ok = {e["Id"] for e in response.get("Successful", [])}
-            with self.state.lock:
-                for i, (mid, handle) in enumerate(chunk):
-                    held = self.state.held.get(mid)
-                    if str(i) in ok and held is not None and held.receipt_handle == handle:
-                        held.deadline = now + self.visibility_timeout
-                        self.report.extended += 1
-
-    def finish(self) -> None:
-        """End of run: one last delete of taken-but-undeleted messages, then release the rest (visibility 0).
-
-        A failed release only delays a message (it reappears when its visibility ends); it never loses one.
-        """
-        with self.state.lock:
-            taken = [
-                Received(mid, h.receipt_handle, "", {}, {}, None)
-                for mid, h in self.state.held.items()
-                if h.reason == "taken"
-            ]
-        if taken:
-            self._delete_once(taken)
-        with self.state.lock:
-            items = [(mid, h.receipt_handle, h.reason) for mid, h in self.state.held.items()]
-        for chunk in _chunks(items, MAX_BATCH):
-            entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, (_, h, _) in enumerate(chunk)]
-            try:
-                response = self._call(
-                    "change_message_visibility_batch", {"QueueUrl": self.source.url, "Entries": entries}
-                )
-                ok = {e["Id"] for e in response.get("Successful", [])}
-            except EvctlError:
-                ok = set()
-            with self.state.lock:
-                for i, (mid, _, reason) in enumerate(chunk):
-                    self.state.held.pop(mid, None)
-                    if reason == "taken":
-                        self.report.undeleted += 1  # the sink has it and it stays in the source
-                    elif str(i) in ok:
-                        self.report.released += 1
-
-    def _delete_once(self, messages: list[Received]) -> None:
-        saved = self.delete_attempts
-        self.delete_attempts = 1
-        try:
-            self._delete(messages)
-        finally:
-            self.delete_attempts = saved
-
-
-def _chunks(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def compile_filter(expression: str | None) -> Any:
-    """A compiled JMESPath expression, or None; a syntax error is a UsageError."""
-    if not expression:
-        return None
-    import jmespath
-    from jmespath.exceptions import JMESPathError
-
-    try:
-        return jmespath.compile(expression)
-    except JMESPathError as exc:
-        raise UsageError(f"--filter is not a valid JMESPath expression: {exc}".replace("\n", " ")) from exc
-
 
 def move(
-    sqs_client: Any,
+    sqs_client: SQSClient,
     source: QueueRef,
     sink: Sink,
     *,
@@ -561,21 +300,22 @@ def move(
         raise UsageError(f"the visibility timeout must be between 1 and {MAX_VISIBILITY} seconds")
     if empty_polls_to_stop < 1 or concurrency < 1:
         raise UsageError("the empty-poll count and the concurrency must be at least 1")
-    compiled = compile_filter(filter)
+    message_filter = compile_filter(filter)
     stopping = stop_check(should_stop)
     report = MoveReport(source=source, started=clock())
-    state = _State(report, max_messages)
+    state = RunState(report, max_messages)
+    queue = SourceQueue(
+        sqs_client, source, state, visibility_timeout=visibility_timeout, delete_attempts=max(1, delete_attempts),
+        clock=clock, sleep=sleep,
+    )  # fmt: skip
     engine = _Engine(
-        sqs_client,
-        source,
+        queue,
         sink,
         state,
-        filter_expr=compiled,
+        message_filter=message_filter,
         wait_seconds=wait_seconds,
         empty_polls_to_stop=empty_polls_to_stop,
-        visibility_timeout=visibility_timeout,
         sink_attempts=max(1, sink_attempts),
-        delete_attempts=max(1, delete_attempts),
         clock=clock,
         sleep=sleep,
         should_stop=stopping,
@@ -588,7 +328,7 @@ def move(
         while not keeper_stop.wait(interval):
             # A failed extension only risks a duplicate (never a loss); the next tick tries again.
             with contextlib.suppress(Exception):
-                engine.extend_due()
+                queue.extend_due()
 
     keeper = threading.Thread(target=keep, name="evctl-visibility", daemon=True)
     keeper.start()
@@ -618,7 +358,7 @@ def move(
         keeper_stop.set()
         keeper.join()
         state.stop.set()
-        engine.finish()
+        queue.finish()
         report.elapsed = clock() - report.started
     return report
 

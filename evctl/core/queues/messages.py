@@ -1,12 +1,11 @@
-"""SQS messages: what was received, how its body decodes, how it is written to and read back from a file.
+"""SQS messages: what was received, how its body decodes, and what is sent.
 
 Shared by peek, drain/send, redrive and `tail bus`:
 - `Received.from_sqs(raw, queue)`: one message from ReceiveMessage, with readable accessors.
 - `decode_body(body)`: EventBridge envelope, SNS envelope, JSON, text or binary (base64), never raises.
 - `decoded(received)`: the dict a --filter JMESPath expression sees and peek shows.
-- `to_record(received)` / `from_record(obj)`: the JSON line drain writes and send reads back (the Lambda SQS
-  record shape: messageId, body, attributes, messageAttributes, md5OfBody, eventSourceARN, awsRegion).
 - `OutgoingMessage` + `message_size`: what SendMessage(Batch) takes, and how SQS counts its size.
+(The Lambda record shape is in lambda_record, the drain line format in drain_file.)
 """
 
 from __future__ import annotations
@@ -14,16 +13,16 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from evctl.errors import UsageError
+from evctl.core.common.time import iso_utc
+from evctl.core.queues.ref import QueueRef
 
 if TYPE_CHECKING:
-    from evctl.core.queues.queues import QueueRef
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueTypeDef, SendMessageBatchRequestEntryTypeDef
 
 BodyKind = Literal["eventbridge", "sns", "json", "text", "binary"]
 EVENTBRIDGE_KEYS = frozenset({"id", "source", "detail-type", "detail"})
@@ -137,15 +136,14 @@ def _is_binary_base64(text: str) -> bool:
 
 
 def iso_millis(value: str | int | None) -> str | None:
-    """Epoch milliseconds (as SQS sends them, strings) → ISO-8601 UTC."""
+    """Epoch milliseconds (as SQS sends them, strings) → ISO-8601 UTC; anything else is returned as text."""
     if value is None:
         return None
     try:
         millis = int(value)
     except (TypeError, ValueError):
         return str(value)
-    moment = dt.datetime.fromtimestamp(millis / 1000, tz=dt.UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso_utc(millis, precision="milliseconds")
 
 
 def readable_attributes(attributes: Mapping[str, str]) -> dict[str, Any]:
@@ -166,11 +164,11 @@ def attribute_value(attribute: Mapping[str, Any]) -> Any:
     if "StringValue" in attribute:
         return attribute["StringValue"]
     if "BinaryValue" in attribute:
-        return _b64(attribute["BinaryValue"])
+        return b64_text(attribute["BinaryValue"])
     if attribute.get("StringListValues"):
         return list(attribute["StringListValues"])
     if attribute.get("BinaryListValues"):
-        return [_b64(v) for v in attribute["BinaryListValues"]]
+        return [b64_text(v) for v in attribute["BinaryListValues"]]
     return None
 
 
@@ -178,7 +176,7 @@ def readable_message_attributes(message_attributes: Mapping[str, Any]) -> dict[s
     return {name: attribute_value(attr) for name, attr in message_attributes.items()}
 
 
-def _b64(value: Any) -> str:
+def b64_text(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode("ascii")
     return str(value)
@@ -204,45 +202,7 @@ def decoded(message: Received) -> dict[str, Any]:
     return result
 
 
-# ---- the drain file format ------------------------------------------------------------------
-
-
-def to_record(message: Received) -> dict[str, Any]:
-    """The JSON line drain writes: the Lambda SQS record shape, so a drained file also serves as test events."""
-    record: dict[str, Any] = {
-        "messageId": message.message_id,
-        "body": message.body,
-        "attributes": dict(message.attributes),
-        "messageAttributes": {name: _lambda_attribute(attr) for name, attr in message.message_attributes.items()},
-        "md5OfBody": message.md5_of_body,
-        "eventSource": "aws:sqs",
-    }
-    if message.queue is not None:
-        record["eventSourceARN"] = message.queue.arn
-        record["awsRegion"] = message.queue.region
-    return record
-
-
-def _lambda_attribute(attr: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"dataType": attr.get("DataType", "String")}
-    if "StringValue" in attr:
-        out["stringValue"] = attr["StringValue"]
-    if "BinaryValue" in attr:
-        out["binaryValue"] = _b64(attr["BinaryValue"])
-    if attr.get("StringListValues"):
-        out["stringListValues"] = list(attr["StringListValues"])
-    if attr.get("BinaryListValues"):
-        out["binaryListValues"] = [_b64(v) for v in attr["BinaryListValues"]]
-    return out
-
-
-def record_line(message: Received) -> bytes:
-    """One drain line as UTF-8 bytes; lone surrogates (possible in SQS text) are escaped, not dropped."""
-    record = to_record(message)
-    try:
-        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
-    except UnicodeEncodeError:
-        return (json.dumps(record, ensure_ascii=True, separators=(",", ":")) + "\n").encode("ascii")
+# ---- sending ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -257,11 +217,11 @@ class OutgoingMessage:
     trace_header: str | None = None
     origin: str = ""  # where it came from, for error messages ("line 3", "message <id>")
 
-    def entry(self, entry_id: str) -> dict[str, Any]:
+    def entry(self, entry_id: str) -> SendMessageBatchRequestEntryTypeDef:
         """A SendMessageBatch entry."""
-        entry: dict[str, Any] = {"Id": entry_id, "MessageBody": self.body}
+        entry: SendMessageBatchRequestEntryTypeDef = {"Id": entry_id, "MessageBody": self.body}
         if self.message_attributes:
-            entry["MessageAttributes"] = self.message_attributes
+            entry["MessageAttributes"] = cast("dict[str, MessageAttributeValueTypeDef]", self.message_attributes)
         if self.group_id:
             entry["MessageGroupId"] = self.group_id
         if self.dedup_id:
@@ -297,48 +257,3 @@ def outgoing_from_received(message: Received) -> OutgoingMessage:
         trace_header=message.attributes.get("AWSTraceHeader"),
         origin=f"message {message.message_id}",
     )
-
-
-def from_record(record: Any, origin: str) -> OutgoingMessage:
-    """Read back one drain line (already parsed). Raises UsageError naming `origin` ("line 3") when malformed."""
-    if not isinstance(record, dict):
-        raise UsageError(f'{origin}: expected a JSON object with a "body"', "use the lines `evctl queue drain` writes")
-    body = record.get("body", record.get("Body"))
-    if not isinstance(body, str):
-        raise UsageError(f'{origin}: "body" is missing or not a string', "use the lines `evctl queue drain` writes")
-    attributes = record.get("attributes") or {}
-    raw_attrs = record.get("messageAttributes") or {}
-    if not isinstance(attributes, dict) or not isinstance(raw_attrs, dict):
-        raise UsageError(f'{origin}: "attributes" and "messageAttributes" must be objects')
-    message_attributes: dict[str, dict[str, Any]] = {}
-    for name, attr in raw_attrs.items():
-        message_attributes[name] = _attribute_from_record(attr, f"{origin}: message attribute {name!r}")
-    return OutgoingMessage(
-        body=body,
-        message_attributes=message_attributes,
-        group_id=attributes.get("MessageGroupId"),
-        dedup_id=attributes.get("MessageDeduplicationId"),
-        trace_header=attributes.get("AWSTraceHeader"),
-        origin=origin,
-    )
-
-
-def _attribute_from_record(attr: Any, origin: str) -> dict[str, Any]:
-    if not isinstance(attr, dict):
-        raise UsageError(f"{origin} must be an object with dataType and stringValue or binaryValue")
-    data_type = attr.get("dataType", attr.get("DataType"))
-    if not isinstance(data_type, str) or not data_type:
-        raise UsageError(f"{origin} has no dataType")
-    out: dict[str, Any] = {"DataType": data_type}
-    string_value = attr.get("stringValue", attr.get("StringValue"))
-    binary_value = attr.get("binaryValue", attr.get("BinaryValue"))
-    if isinstance(string_value, str):
-        out["StringValue"] = string_value
-    elif isinstance(binary_value, str):
-        try:
-            out["BinaryValue"] = base64.b64decode(binary_value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise UsageError(f"{origin}: binaryValue is not base64") from exc
-    else:
-        raise UsageError(f"{origin} has neither stringValue nor binaryValue")
-    return out

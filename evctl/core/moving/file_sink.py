@@ -1,15 +1,10 @@
-"""Sinks for the mover (evctl.core.moving.engine.Sink): where received messages go before they are deleted.
+"""The file sink: one drain line (evctl.core.queues.drain_file) per message, appended, flushed and fsynced
+before the mover is told the messages are taken. A write error truncates the file back to its last whole line,
+takes nothing, and stops the move: nothing unwritten is ever deleted.
 
-FileSink: one JSON line per message (messages.to_record), appended, flushed and fsynced before the mover is
-told the messages are taken. A write error truncates the file back to its last whole line, takes nothing,
-and stops the move: nothing unwritten is ever deleted.
-
-Sending to a queue (used by `queue send`, and ready for a redrive queue sink): `send_batches` groups
-OutgoingMessages into SendMessageBatch requests (<= 10 entries, <= 1 MiB in total), `send_batch_once` makes one
-call and reports every entry from Successful[]/Failed[], `send_messages` retries what was not the sender's fault.
-A queue sink's accept() maps `send_batch_once(...)` outcomes to SinkResult(taken=..., failed=...).
-
-(Sinks that send to another queue or publish to a bus are added by the redrive module, or at the end of this file.)
+    check_file_target("out.jsonl")                  # refuse an impossible --to before anything is received
+    sink = open_file_sink("out.jsonl")              # FileSink; "-" = the given binary stdout
+    move(sqs, ref, sink, ...); sink.close()
 """
 
 from __future__ import annotations
@@ -19,16 +14,14 @@ import errno
 import os
 import stat
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
-from evctl.core.moving.engine import SinkResult
-from evctl.core.queues.messages import OutgoingMessage, Received, message_size, record_line
-from evctl.core.queues.queues import QueueRef
-from evctl.errors import ConfigError, NotFoundError, PartialFailure, UsageError, error_code, from_aws
+from evctl.core.moving.protocol import SinkResult
+from evctl.core.queues.drain_file import record_line
+from evctl.core.queues.messages import Received
+from evctl.errors import PartialFailure, UsageError
 
 
 class SinkWriteError(PartialFailure):
@@ -170,106 +163,3 @@ def _cut_partial_line(stream: IO[bytes]) -> int:
         return size - keep
     except OSError:
         return 0
-
-
-# ---- sending to a queue (queue send; reusable by a redrive queue sink) -------------------------
-
-MAX_BATCH_ENTRIES = 10
-MAX_REQUEST_BYTES = 1_048_576  # SendMessageBatch: the sum of all messages in one request
-
-
-@dataclass
-class SendOutcome:
-    """Per message of a send: its MessageId, or why it failed (and whether a retry could help)."""
-
-    message: OutgoingMessage
-    message_id: str | None = None
-    code: str = ""
-    error: str = ""
-    retryable: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.message_id is not None
-
-
-def send_batches(
-    messages: Sequence[OutgoingMessage], *, max_entries: int = MAX_BATCH_ENTRIES, max_bytes: int = MAX_REQUEST_BYTES
-) -> Iterator[list[OutgoingMessage]]:
-    """Group messages into SendMessageBatch requests: at most 10 entries and `max_bytes` in total each."""
-    batch: list[OutgoingMessage] = []
-    size = 0
-    for message in messages:
-        n = message_size(message)
-        if batch and (len(batch) >= max_entries or size + n > max_bytes):
-            yield batch
-            batch, size = [], 0
-        batch.append(message)
-        size += n
-    if batch:
-        yield batch
-
-
-def send_batch_once(sqs_client: Any, queue: QueueRef, batch: Sequence[OutgoingMessage]) -> list[SendOutcome]:
-    """One SendMessageBatch; every entry's outcome from Successful[]/Failed[]. A whole-call failure (after
-    botocore's retries) makes every entry a failure, retryable unless the error is the caller's."""
-    entries = [message.entry(str(i)) for i, message in enumerate(batch)]
-    outcomes = [SendOutcome(message) for message in batch]
-    try:
-        response = sqs_client.send_message_batch(QueueUrl=queue.url, Entries=entries)
-    except Exception as exc:
-        mapped = from_aws(exc, f"queue {queue.name}")
-        if mapped is None:
-            raise
-        retryable = not isinstance(mapped, UsageError | NotFoundError | ConfigError)
-        for outcome in outcomes:
-            outcome.code, outcome.error, outcome.retryable = error_code(exc) or "Error", str(mapped), retryable
-        return outcomes
-    for ok in response.get("Successful", []):
-        outcomes[int(ok["Id"])].message_id = ok["MessageId"]
-    for failed in response.get("Failed", []):
-        outcome = outcomes[int(failed["Id"])]
-        outcome.code = str(failed.get("Code", ""))
-        outcome.error = str(failed.get("Message") or outcome.code)
-        outcome.retryable = not failed.get("SenderFault", False)
-    for outcome in outcomes:
-        if outcome.message_id is None and not outcome.code:
-            outcome.code, outcome.error, outcome.retryable = (
-                "NoOutcome",
-                "SQS reported neither success nor failure",
-                True,
-            )
-    return outcomes
-
-
-def send_messages(
-    sqs_client: Any,
-    queue: QueueRef,
-    messages: Sequence[OutgoingMessage],
-    *,
-    attempts: int = 5,
-    max_bytes: int = MAX_REQUEST_BYTES,
-    sleep: Callable[[float], None] = time.sleep,
-    on_batch: Callable[[list[SendOutcome]], None] | None = None,
-) -> list[SendOutcome]:
-    """Send everything in batches; retry the entries SQS says were not the sender's fault (with backoff)."""
-    results: list[SendOutcome] = []
-    for batch in send_batches(messages, max_bytes=max_bytes):
-        pending = list(batch)
-        final: dict[int, SendOutcome] = {}
-        for attempt in range(max(1, attempts)):
-            if attempt:
-                sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
-            outcomes = send_batch_once(sqs_client, queue, pending)
-            pending = []
-            for outcome in outcomes:
-                final[id(outcome.message)] = outcome
-                if not outcome.ok and outcome.retryable:
-                    pending.append(outcome.message)
-            if not pending:
-                break
-        batch_outcomes = [final[id(m)] for m in batch]
-        results.extend(batch_outcomes)
-        if on_batch is not None:
-            on_batch(batch_outcomes)
-    return results
