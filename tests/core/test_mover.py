@@ -326,3 +326,37 @@ def test_fifo_queue_drains_every_group_without_a_false_empty_poll(sqs: Any) -> N
     assert report.deleted == 35 and [m.body for m in sink.got if m.group_id == "g0"] == [
         f"m{i}" for i in range(0, 35, 2)
     ]
+
+
+@pytest.mark.parametrize("expression", ["body", "body.a > `1`", "contains(body, 'x')", "messageAttributes.k"])
+def test_the_engine_selects_exactly_what_message_filter_matches(sqs: Any, expression: str) -> None:
+    """The mover's selection is MessageFilter.matches, the one every dry run uses (issue 10: a body of 0 is a
+    match in JMESPath, and a type error inside the expression is no match rather than a crash)."""
+    from evctl.core.common.filters import compile_filter
+    from evctl.core.queues import decoded
+
+    ref = make_queue(sqs)
+    bodies = ["0", "false", '""', "[]", "{}", '{"a": 2}', '{"a": "two"}', "text x", "null", "1"]
+    for body in bodies:
+        sqs.send_message(
+            QueueUrl=ref.url,
+            MessageBody=body,
+            MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}} if body == "1" else {},
+        )
+    message_filter = compile_filter(expression)
+    assert message_filter is not None
+    sink = ListSink()
+    peek = ListSink()
+    move(sqs, ref, peek, filter=None, wait_seconds=0, empty_polls_to_stop=1, max_messages=len(bodies))
+    expected = sorted(m.body for m in peek.got if message_filter.matches(decoded(m)))
+    for body in bodies:  # put them back: the first move took them all
+        sqs.send_message(
+            QueueUrl=ref.url,
+            MessageBody=body,
+            MessageAttributes={"k": {"DataType": "String", "StringValue": "v"}} if body == "1" else {},
+        )
+    report = move(sqs, ref, sink, filter=expression, wait_seconds=0, empty_polls_to_stop=1)
+    assert sorted(m.body for m in sink.got) == expected
+    assert report.filtered == len(bodies) - len(expected)
+    if expression == "body":
+        assert "0" in expected and "false" not in expected  # 0 is truthy in JMESPath
