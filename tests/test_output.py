@@ -101,3 +101,82 @@ def test_table_to_a_pipe_is_not_folded_to_80_columns() -> None:
     long = "x" * 150
     output.result([{"name": long, "n": 1}], columns=[("name", "NAME"), ("n", "COUNT")])
     assert long in out.getvalue()
+
+
+# ---- tables fitted to the terminal ----------------------------------------------------------------------------
+
+STATS = [
+    {"name": "user-signup-queue", "visible": 3, "dlq": "user-signup-dlq", "dlq_sources": [], "retention": "4d"},
+    {"name": "user-signup-dlq", "visible": 1, "dlq": None, "dlq_sources": ["user-signup-queue"], "retention": "14d"},
+]
+
+
+def stats_columns() -> list[object]:
+    from evctl.render.tables import Column
+
+    return [
+        Column("name", "QUEUE", priority=0, no_wrap=True),
+        Column("visible", "VISIBLE", no_wrap=True),
+        Column("dlq", "DLQ", no_wrap=True),
+        Column("dlq_sources", "DLQ OF", priority=2, no_wrap=True),
+        Column("retention", "RETENTION", priority=3, no_wrap=True),
+    ]
+
+
+def make_tty(mode: str = "auto", width: int = 40, quiet: bool = False) -> tuple[Output, io.StringIO, io.StringIO]:
+    out, err = io.StringIO(), io.StringIO()
+    streams = Streams(stdout=out, stderr=err, stdin_isatty=True, stdout_isatty=True, stderr_isatty=True, width=width)
+    return Output(mode=mode, color="never", quiet=quiet, streams=streams), out, err  # type: ignore[arg-type]
+
+
+def test_a_narrow_terminal_leaves_columns_out_with_one_note() -> None:
+    output, out, err = make_tty(width=45)
+    output.result(STATS, columns=stats_columns())  # type: ignore[arg-type]
+    output.result(STATS, columns=stats_columns())  # redrawn (`queue stats --watch`): still one note
+    assert out.getvalue().splitlines()[:3] == [
+        "QUEUE              VISIBLE  DLQ",
+        "user-signup-queue  3        user-signup-dlq",
+        "user-signup-dlq    1        -",
+    ]
+    assert err.getvalue() == (
+        "evctl: left out DLQ OF, RETENTION to fit 45 columns; -o wide or -o json shows every column\n"
+    )
+    quiet, _, err = make_tty(width=45, quiet=True)
+    quiet.result(STATS, columns=stats_columns())  # type: ignore[arg-type]
+    assert err.getvalue() == ""
+
+
+def test_wide_is_a_table_with_every_column_and_no_note() -> None:
+    output, out, err = make_tty(mode="wide", width=40)
+    output.result(STATS, columns=stats_columns())  # type: ignore[arg-type]
+    assert out.getvalue().splitlines() == [
+        "QUEUE              VISIBLE  DLQ              DLQ OF             RETENTION",
+        "user-signup-queue  3        user-signup-dlq  -                  4d",
+        "user-signup-dlq    1        -                user-signup-queue  14d",
+    ]
+    assert err.getvalue() == ""
+    assert output.format_for(stream=False) == output.format_for(stream=True) == "table"
+    assert output.interactive
+
+
+def test_an_empty_list_in_a_table_is_a_dash_not_brackets() -> None:
+    output, out, _ = make_tty(width=120)
+    output.result(STATS)
+    assert "[]" not in out.getvalue() and "user-signup-queue  3        user-signup-dlq  -" in out.getvalue()
+
+
+def test_text_mode_is_unchanged_by_column_specs() -> None:
+    output, out, _ = make(mode="text")
+    output.result(STATS, columns=stats_columns())  # type: ignore[arg-type]
+    assert out.getvalue().splitlines()[1] == 'user-signup-dlq\t1\t\t["user-signup-queue"]\t14d'
+
+
+def test_wide_is_an_output_choice_and_a_bad_one_is_exit_2() -> None:
+    from tests.helpers import run_cli
+
+    wide = run_cli(["-o", "wide", "templates", "list"], env={"COLUMNS": "30"})
+    assert (wide.exit_code, wide.stderr) == (0, "")
+    assert wide.stdout.splitlines()[0].split() == ["name", "source", "detail", "type", "keys", "from"]
+    bad = run_cli(["--color", "sometimes", "templates", "list"])
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert "--color" in bad.stderr and "'sometimes' is not one of 'auto', 'always', 'never'" in bad.stderr

@@ -20,13 +20,14 @@ Empty values (None, "", [], {}) print as `-`; a list of plain values as `a, b`.
 
 from __future__ import annotations
 
+import json
 import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from evctl.render.jsontext import dumps
+from evctl.render.jsontext import to_jsonable
 
 __all__ = [
     "Column",
@@ -93,7 +94,7 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[Column]:
 
 
 def cell_text(value: Any) -> str:
-    """A value as a table cell: `-` when empty, yes/no, `a, b` for a list of plain values, else compact JSON."""
+    """A value as a table cell: `-` when empty, yes/no, `a, b` for a list of plain values, else one line of JSON."""
     if value is None or (isinstance(value, str | list | tuple | dict | set | frozenset) and len(value) == 0):
         return EMPTY
     if isinstance(value, str):
@@ -103,7 +104,7 @@ def cell_text(value: Any) -> str:
     if isinstance(value, list | tuple) and all(_plain(item) for item in value):
         return ", ".join(str(item) for item in value)
     if isinstance(value, Mapping | list | tuple | set | frozenset):
-        return dumps(value)
+        return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=to_jsonable)  # wraps at spaces
     return str(value)
 
 
