@@ -14,19 +14,20 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from evctl.output import Progress, RecordWriter
+from evctl.render.tables import Column
 
 if TYPE_CHECKING:
     from evctl.core.events import EntryResult, InputEvent
     from evctl.output import Output
 
 RESULT_COLUMNS = [
-    ("index", "#"),
-    ("line", "line"),
-    ("status", "status"),
-    ("event_id", "event id"),
-    ("error_code", "error"),
-    ("error_message", "message"),
-    ("attempts", "attempts"),
+    Column("index", "#", priority=0, align="right", no_wrap=True),
+    Column("line", "line", align="right", no_wrap=True),
+    Column("status", "status", no_wrap=True),
+    Column("event_id", "event id", priority=2, no_wrap=True),
+    Column("error_code", "error", no_wrap=True),
+    Column("error_message", "message", min_width=24),
+    Column("attempts", "attempts", priority=3, align="right", no_wrap=True, short="tries"),
 ]
 
 

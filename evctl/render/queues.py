@@ -11,23 +11,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from evctl.render.jsontext import dumps
+from evctl.render.tables import Column
 
 if TYPE_CHECKING:
     from evctl.core.moving import MoveReport
     from evctl.core.queues import PeekResult, QueueStats
 
+# Names never wrap; at 80 columns the depths and the DLQ stay, the settings go first (see evctl.render.tables).
 LIST_COLUMNS = [
-    ("name", "QUEUE"),
-    ("type", "TYPE"),
-    ("visible", "VISIBLE"),
-    ("in_flight", "IN FLIGHT"),
-    ("delayed", "DELAYED"),
-    ("dlq", "DLQ"),
-    ("max_receive_count", "MAX RECEIVES"),
-    ("retention", "RETENTION"),
-    ("visibility_timeout", "VISIBILITY (S)"),
+    Column("name", "QUEUE", priority=0, no_wrap=True),
+    Column("type", "TYPE", priority=3, no_wrap=True),
+    Column("visible", "VISIBLE", align="right", no_wrap=True),
+    Column("in_flight", "IN FLIGHT", align="right", no_wrap=True, short="FLIGHT"),
+    Column("delayed", "DELAYED", priority=2, align="right", no_wrap=True, short="DELAY"),
+    Column("dlq", "DLQ", no_wrap=True),
+    Column("max_receive_count", "MAX RECEIVES", priority=2, align="right", no_wrap=True, short="MAX RCV"),
+    Column("retention", "RETENTION", priority=4, align="right", no_wrap=True, short="RETAIN"),
+    Column("visibility_timeout", "VISIBILITY (S)", priority=4, align="right", no_wrap=True, short="VIS (S)"),
 ]
-STATS_COLUMNS = [*LIST_COLUMNS[:7], ("dlq_depth", "DLQ DEPTH"), ("dlq_sources", "DLQ OF"), *LIST_COLUMNS[7:]]
+STATS_COLUMNS = [
+    *LIST_COLUMNS[:7],
+    Column("dlq_depth", "DLQ DEPTH", align="right", no_wrap=True, short="IN DLQ"),
+    Column("dlq_sources", "DLQ OF", priority=2, no_wrap=True),
+    *LIST_COLUMNS[7:],
+]
 
 
 def duration(seconds: int) -> str:

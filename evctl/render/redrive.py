@@ -9,26 +9,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from evctl.render.tables import Column
+
 if TYPE_CHECKING:
     from evctl.core.redrive import MoveTask
 
 TASK_COLUMNS = [
-    ("queue", "DLQ"),
-    ("status", "STATUS"),
-    ("moved", "MOVED"),
-    ("to_move", "TO MOVE"),
-    ("destination", "DESTINATION"),
-    ("rate", "RATE"),
-    ("started", "STARTED"),
-    ("failure", "FAILURE"),
+    Column("queue", "DLQ", priority=0, no_wrap=True),
+    Column("status", "STATUS", no_wrap=True),
+    Column("moved", "MOVED", align="right", no_wrap=True),
+    Column("to_move", "TO MOVE", align="right", no_wrap=True),
+    Column("destination", "DESTINATION", priority=2, no_wrap=True, short="TO"),
+    Column("rate", "RATE", priority=4, align="right", no_wrap=True),
+    Column("started", "STARTED", priority=3, no_wrap=True),
+    Column("failure", "FAILURE", min_width=24),
 ]  # the task handle is in the JSON output; on a terminal, `redrive cancel QUEUE` needs no handle
 PREVIEW_COLUMNS = [
-    ("message_id", "MESSAGE"),
-    ("sent", "SENT"),
-    ("receives", "RECEIVES"),
-    ("group", "GROUP"),
-    ("error_code", "ERROR"),
-    ("body", "BODY"),
+    Column("message_id", "MESSAGE", priority=0, no_wrap=True),
+    Column("sent", "SENT", priority=3, no_wrap=True),
+    Column("receives", "RECEIVES", priority=4, align="right", no_wrap=True, short="RCV"),
+    Column("group", "GROUP", priority=3, no_wrap=True),
+    Column("error_code", "ERROR", priority=2, no_wrap=True),
+    Column("body", "BODY", min_width=30),
 ]
 ORIGINAL_SOURCES = "(original sources)"  # a task without a destination returns each message to its source
 

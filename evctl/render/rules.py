@@ -13,19 +13,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from evctl.render.jsontext import dumps
+from evctl.render.tables import Column
 
 if TYPE_CHECKING:
     from evctl.core.rules import EventMatches, PatternOutcome, RuleInfo
 
 SUMMARY_WIDTH = 70
 LIST_COLUMNS = [
-    ("name", "NAME"),
-    ("state", "STATE"),
-    ("pattern", "PATTERN"),
-    ("schedule", "SCHEDULE"),
-    ("targets", "TARGETS"),
+    Column("name", "NAME", priority=0, no_wrap=True),
+    Column("state", "STATE", priority=2, no_wrap=True),
+    Column("pattern", "PATTERN", min_width=24),
+    Column("schedule", "SCHEDULE", priority=3, no_wrap=True),
+    Column("targets", "TARGETS", priority=2, min_width=24),
 ]
-LEFTOVER_COLUMNS = [("kind", "KIND"), ("name", "NAME"), ("bus", "BUS")]
+LEFTOVER_COLUMNS = [
+    Column("kind", "KIND", no_wrap=True),
+    Column("name", "NAME", priority=0, no_wrap=True),
+    Column("bus", "BUS", priority=2, no_wrap=True),
+]
 
 
 def rule_row(info: RuleInfo) -> dict[str, Any]:

@@ -13,7 +13,8 @@ How a table is fitted to `width` (None: no limit, every column at its natural wi
    value, a wrapping one never below its longest header word nor `min_width` (default: 12, or narrower values);
    headers wrap only between words, never inside one;
 4. when even the minimums do not fit, the least important column is left out (the highest `priority` number;
-   the rightmost among equals; never priority 0 and never the first column, which names the row), then 3 again.
+   the rightmost among equals; never priority 0 and never the first column, which names the row), then 3 again;
+   a column left out before a wider one comes back if it fits then.
 The caller says which columns were left out (`Table.left_out`, `left_out_note`).
 Empty values (None, "", [], {}) print as `-`; a list of plain values as `a, b`.
 """
@@ -174,6 +175,12 @@ def _fit(fits: list[_Fit], width: int) -> list[_Fit]:
         drop = max(candidates, key=lambda f: (f.column.priority, f.index))
         fits.remove(drop)
         left_out.append(drop)
+    # A narrow column left out before a wide one may fit again now, the most important first.
+    for fit in sorted(left_out, key=lambda f: (f.column.priority, f.index)):
+        if sum(f.minimum for f in fits) + fit.minimum + len(GAP) * len(fits) <= width:
+            fits.append(fit)
+            fits.sort(key=lambda f: f.index)
+            left_out.remove(fit)
     while _total(fits) > width:
         widest = max((f for f in fits if f.width > f.minimum), key=lambda f: (f.width, f.index))
         widest.width -= 1

@@ -5,8 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-LIST_COLUMNS = [("name", "name"), ("source", "source"), ("detail_type", "detail type"), ("keys", "keys")]
-LIST_COLUMNS += [("origin", "from")]
+from evctl.render.tables import Column
+
+LIST_COLUMNS = [
+    Column("name", "name", priority=0, no_wrap=True),
+    Column("source", "source", no_wrap=True),
+    Column("detail_type", "detail type", no_wrap=True),
+    Column("keys", "keys", priority=2, min_width=16),
+    Column("origin", "from", priority=3, no_wrap=True),
+]
 
 
 def template_row(template: Mapping[str, Any]) -> dict[str, Any]:
