@@ -66,9 +66,9 @@ def restore_default_signals() -> None:
 
     `make test &`, `nohup` and some CI runners start pytest with SIGINT (sometimes SIGTERM or SIGHUP) ignored, and
     an ignored signal stays ignored across fork and exec: the child would never see the Ctrl-C a test sends (Python
-    installs no KeyboardInterrupt handler when SIGINT is ignored at start-up). This runs in the child between fork
-    and exec and only calls sigaction, so it is safe with the moto server's threads running in the parent; it
-    combines with `start_new_session=True`."""
+    installs no KeyboardInterrupt handler when SIGINT is ignored at start-up). It runs in the child between fork
+    and exec and only sets signal dispositions (no locks, no I/O), which stays safe although the parent runs
+    threads (the moto server's); it combines with `start_new_session=True`."""
     for signum in DEFAULT_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
 
