@@ -17,7 +17,7 @@ from evctl.core.rules.bus_tail import (
     TAG_KEY,
     TAG_VALUE,
     BusTail,
-    decode_body,
+    event_from_body,
     find_leftovers,
     remove_leftovers,
 )
@@ -188,10 +188,10 @@ def test_remove_leftovers_reports_failures(clients: tuple[Any, Any]) -> None:
     assert our_rules(events) == []  # the rule still went
 
 
-def test_decode_body() -> None:
-    assert decode_body('{"a": 1}') == {"a": 1}
-    assert decode_body("plain text") == {"body": "plain text"}
-    assert decode_body('"a json string"') == {"body": "a json string"}
+def test_event_from_body() -> None:
+    assert event_from_body('{"a": 1}') == {"a": 1}
+    assert event_from_body("plain text") == {"body": "plain text"}
+    assert event_from_body('"a json string"') == {"body": "a json string"}
 
 
 def test_names_are_unique() -> None:

@@ -15,9 +15,15 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from evctl.errors import ServiceError, error_code, from_aws
+from evctl.core.common.time import iso_utc
+from evctl.core.queues import decode_body, eventbridge_send_policy
+from evctl.errors import QUEUE_NOT_FOUND_CODES, ServiceError, error_code, from_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
 
 NAME_PREFIX = "evctl-tail-"
 TAG_KEY = "evctl"
@@ -28,7 +34,7 @@ TARGET_ID = "evctl-tail"
 MATCH_EVERYTHING: dict[str, Any] = {"source": [{"prefix": ""}]}
 LONG_POLL_SECONDS = 20
 RETENTION_SECONDS = 3600
-_GONE = {"ResourceNotFoundException", "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"}
+_GONE = QUEUE_NOT_FOUND_CODES | {"ResourceNotFoundException"}  # already removed: nothing left to do
 
 
 @dataclass
@@ -47,24 +53,21 @@ def new_name() -> str:
 
 def queue_policy(queue_arn: str, rule_arn: str) -> str:
     """Only EventBridge, and only on behalf of this one rule, may send to the queue."""
-    from evctl.core.queues.queues import eventbridge_send_policy
-
     return json.dumps(eventbridge_send_policy(queue_arn, rule_arn, sid="evctl-tail-bus"))
 
 
-def decode_body(body: str) -> dict[str, Any]:
-    """The event a message carries (a target with no input configuration receives the whole event)."""
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return {"body": body}
+def event_from_body(body: str) -> dict[str, Any]:
+    """The event a message carries (a target with no input configuration receives the whole event).
+
+    A body that is not a JSON object (never the case for the tail's own rule) comes back as {"body": value}."""
+    value = decode_body(body).value
     return value if isinstance(value, dict) else {"body": value}
 
 
 @dataclass
 class BusTail:
-    events: Any
-    sqs: Any
+    events: EventBridgeClient
+    sqs: SQSClient
     bus: str
     pattern: str | None = None  # JSON text; None: every event on the bus
     wait_seconds: int = LONG_POLL_SECONDS
@@ -82,7 +85,7 @@ class BusTail:
     def create(self) -> TailResources:
         """Queue, rule, policy, target: in that order, so the queue exists before anything can send to it."""
         res = self.resources
-        created = self.now().astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        created = iso_utc(self.now())
         try:
             res.queue_url = self.sqs.create_queue(
                 QueueName=self.name,
@@ -150,7 +153,7 @@ class BusTail:
                 if max_events is not None and self.received >= max_events:
                     return
                 self.received += 1
-                yield decode_body(message.get("Body", ""))
+                yield event_from_body(message.get("Body", ""))
 
     # ---- tearing down ----------------------------------------------------------------------------------
     def remove(self) -> list[str]:
@@ -204,26 +207,26 @@ class Leftover:
         return data
 
 
-def _bus_names(events: Any) -> list[str]:
+def _bus_names(events: EventBridgeClient) -> list[str]:
     names: list[str] = []
     token = None
     while True:
-        page = events.list_event_buses(**({"NextToken": token} if token else {}))
+        page = events.list_event_buses(NextToken=token) if token else events.list_event_buses()
         names += [bus["Name"] for bus in page.get("EventBuses", [])]
         token = page.get("NextToken")
         if not token:
             return names
 
 
-def find_leftovers(events: Any, sqs: Any) -> list[Leftover]:
+def find_leftovers(events: EventBridgeClient, sqs: SQSClient) -> list[Leftover]:
     """Rules and queues named evctl-tail-… that carry evctl's tag, on every bus of the account and region."""
     found: list[Leftover] = []
     try:
         for bus in _bus_names(events):
             pages = events.get_paginator("list_rules").paginate(EventBusName=bus, NamePrefix=NAME_PREFIX)
             for rule in (r for page in pages for r in page.get("Rules", [])):
-                tags = events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
-                if {"Key": TAG_KEY, "Value": TAG_VALUE} in tags:
+                rule_tags = events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
+                if {"Key": TAG_KEY, "Value": TAG_VALUE} in rule_tags:
                     found.append(Leftover("rule", rule["Name"], bus=bus))
         for page in sqs.get_paginator("list_queues").paginate(QueueNamePrefix=NAME_PREFIX):
             for url in page.get("QueueUrls", []):
@@ -235,7 +238,7 @@ def find_leftovers(events: Any, sqs: Any) -> list[Leftover]:
     return found
 
 
-def remove_leftovers(events: Any, sqs: Any, leftovers: list[Leftover]) -> list[str]:
+def remove_leftovers(events: EventBridgeClient, sqs: SQSClient, leftovers: list[Leftover]) -> list[str]:
     """Remove each leftover (a rule's targets first). Returns what could not be removed."""
     problems: list[str] = []
     for item in leftovers:
