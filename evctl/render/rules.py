@@ -4,6 +4,8 @@
     rule_lines(info)              # `rules show` as lines of text
     outcome_text(outcome, total)  # `rules test`: match / no match and why
     matches_text(result, total)   # `rules match`: the rules hit and what each target receives
+
+Core data in, text and rows out; nothing here prints.
 """
 
 from __future__ import annotations
