@@ -3,7 +3,7 @@
 `evctl.render.tables` is the table mechanism `evctl.output` draws with; `evctl.render.<domain>` holds each
 domain's column specs. A spec is a list of `Column` (or, the older form, `(key, header)` tuples)::
 
-    from evctl.render.tables import Column
+    from evctl.render import Column
 
     COLUMNS = [
         Column("name", "QUEUE", priority=0, no_wrap=True),     # names and ARNs never wrap; 0: never left out
@@ -12,3 +12,9 @@ domain's column specs. A spec is a list of `Column` (or, the older form, `(key, 
     ]
     output.result(rows, columns=COLUMNS)
 """
+
+from __future__ import annotations
+
+from evctl.render.tables import Column, render_mapping, render_table
+
+__all__ = ["Column", "render_mapping", "render_table"]
