@@ -276,3 +276,25 @@ def test_publish_failures(aws: None, tmp_path: Path, width: int) -> None:
     text = re.sub(r"(?m)^(events per second +)\d+(\.\d+)?$", r"\g<1>400.0", text)
     text = re.sub(r"(?m)\d+\.\d\d s$", "0.01 s", text)
     assert_snapshot(f"publish-failures-{width}", text.replace(str(tmp_path), "/tmp/work"))
+
+
+@pytest.mark.parametrize("command", [["queue", "list"], ["queue", "stats", "user-signup-queue", "user-signup-dlq"]])
+def test_queue_tables_at_80_columns_keep_names_and_headers_whole(aws: None, command: list[str]) -> None:
+    """The issue's report: at 80 columns names split (`user-s`/`ignup-`/`queue`), headers too (`VISIB`/`LE`),
+    and an empty list showed as `[]`."""
+    from evctl.render.queues import STATS_COLUMNS
+    from evctl.render.tables import as_columns
+
+    make_queues()
+    result = run_cli(["--color", "never", *command], tty=True, env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    cells = {cell for line in lines for cell in re.split(r"\s{2,}", line.strip())}
+    names = {"user-signup-queue", "user-signup-dlq"}
+    assert names <= cells
+    headers = {column.header for column in as_columns(STATS_COLUMNS)} | {
+        str(column.short) for column in as_columns(STATS_COLUMNS) if column.short
+    }
+    assert set(re.split(r"\s{2,}", lines[0].strip())) <= headers  # every header whole (full or short)
+    assert "[]" not in result.stdout
