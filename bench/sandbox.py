@@ -82,7 +82,7 @@ def sqs_latency(sqs: Any, adjusted: bool, depths: tuple[int, ...]) -> list[dict[
 
 
 def time_to_ready() -> dict[str, float]:
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
     from evctl.sandbox.provision import provision
     from evctl.sandbox.server import SandboxServer
 
@@ -119,7 +119,7 @@ def cli_timings() -> dict[str, float]:
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
     from evctl.sandbox import moto_speed
     from evctl.sandbox.server import SandboxServer
 

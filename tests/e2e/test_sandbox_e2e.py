@@ -62,7 +62,7 @@ def _welcome_lines(exports: dict[str, str], email: str) -> list[str]:
 
 
 def _welcome_lines_boto3(endpoint: str, email: str) -> list[str]:
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
 
     logs = sandbox_clients(endpoint).logs
     found = logs.filter_log_events(logGroupName="/aws/lambda/user-signup-handler")["events"]
@@ -161,7 +161,7 @@ def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exi
         assert ready, proc.stderr.read() if proc.poll() is not None else "not ready"
         endpoint = state.running().endpoint
         if signum == signal.SIGTERM:  # the foreground sandbox runs the handler and narrates each invocation
-            from evctl.cli.sandbox import sandbox_clients
+            from evctl.cli.context import sandbox_clients
 
             events = sandbox_clients(endpoint).events
             detail = json.dumps({"email": "fg@example.com"})

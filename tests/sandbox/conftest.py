@@ -27,7 +27,7 @@ def sandbox_server() -> Iterator[SandboxServer]:
 
 @pytest.fixture
 def clients(sandbox_server: SandboxServer) -> pv.SandboxClients:
-    from evctl.cli.sandbox import sandbox_clients
+    from evctl.cli.context import sandbox_clients
 
     sandbox_server.reset()
     return sandbox_clients(sandbox_server.endpoint)
