@@ -9,12 +9,13 @@ A spec is a sequence of `Column` (or `(key, header)` tuples, read as `Column(key
 How a table is fitted to `width` (None: no limit, every column at its natural width):
 1. every column at its natural width (its widest line, header included) if that fits;
 2. else the short headers (`Column.short`) where a column has one;
-3. else columns are narrowed, widest first, down to their minimum: a `no_wrap` column never below its widest
-   value, a wrapping one never below its longest header word nor `min_width` (default: 12, or narrower values);
-   headers wrap only between words, never inside one;
+3. else wrapping columns are narrowed, widest first, down to their minimum: never below their longest header
+   word nor `min_width` (default: 12, or narrower values). A `no_wrap` column is never narrowed: its values and
+   header stay on one line. Headers wrap only between words, never inside one;
 4. when even the minimums do not fit, the least important column is left out (the highest `priority` number;
    the rightmost among equals; never priority 0 and never the first column, which names the row), then 3 again;
-   a column left out before a wider one comes back if it fits then.
+   a column left out before a wider one comes back if it fits then;
+5. full headers come back wherever the room left allows, the most important columns first.
 The caller says which columns were left out (`Table.left_out`, `left_out_note`).
 Empty values (None, "", [], {}) print as `-`; a list of plain values as `a, b`.
 """
