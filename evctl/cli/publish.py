@@ -47,7 +47,8 @@ def publish(
     ] = None,
     resource: Annotated[list[str] | None, typer.Option(metavar="ARN", help="A resource ARN (repeatable).")] = None,
     time: Annotated[
-        str | None, typer.Option(metavar="TIME", help="Event time, RFC 3339 (default: when AWS receives it).")
+        str | None,
+        typer.Option(metavar="TIME", help="Event time: RFC 3339 or epoch seconds (default: when AWS receives it)."),
     ] = None,
     bus: Annotated[
         str | None, typer.Option("--bus", "-b", metavar="NAME|ARN", help="Event bus name or ARN [default: default].")

@@ -203,9 +203,8 @@ def test_invalid_region() -> None:
 
 def test_unreadable_time(queue: str) -> None:
     _, line = rejected(["publish", "signup", "--time", "yesterday"])
-    assert line == (
-        "evctl: error: invalid event: Time 'yesterday' is not an RFC 3339 timestamp "
-        "(e.g. 2026-11-27T10:15:06Z, or epoch seconds) — nothing was sent"
+    assert line == (  # the option is named (issue 11)
+        "evctl: error: --time: cannot read 'yesterday' as a time — use RFC 3339 (2026-11-27T10:15:06Z) or epoch seconds"
     )
     assert received(queue) == []
 

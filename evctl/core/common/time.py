@@ -7,9 +7,12 @@
     parse_duration("1h30m")                             # 5400.0 seconds; UsageError naming the option if bad
     parse_time("5m", now_ms)                            # epoch ms: now | duration ago | epoch s/ms | ISO-8601
     parse_datetime("2026-11-27T10:00:00+01:00")         # aware datetime: datetime | epoch seconds | ISO text
+    parse_event_time("1700000000", "--time")            # parse_datetime for an option: UsageError naming it
 
 Rules: times without an offset are UTC; epoch numbers are milliseconds for `iso_utc` and `parse_time` (13-digit
-numbers are milliseconds, 10-digit ones seconds) and seconds for `parse_datetime` (as EventBridge's `Time`).
+numbers are milliseconds, 10-digit ones seconds) and seconds for `parse_datetime` (as EventBridge's `Time`; text
+of digits is epoch seconds too). Every time read is range-checked here, in one place: between 1970-01-01T00:00:00Z
+and 9999-12-31T23:59:59.999Z (`check_epoch_ms`), and a duration at most MAX_DURATION_SECONDS (100 years).
 """
 
 from __future__ import annotations
@@ -21,12 +24,16 @@ from typing import Literal
 from evctl.errors import UsageError
 
 __all__ = [
+    "MAX_DURATION_SECONDS",
+    "MAX_EPOCH_MS",
     "Precision",
     "TimeFormatError",
+    "check_epoch_ms",
     "epoch_ms",
     "iso_utc",
     "parse_datetime",
     "parse_duration",
+    "parse_event_time",
     "parse_time",
 ]
 
@@ -39,6 +46,9 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 60480
 _DURATION_HINT = "use e.g. 500ms, 30s, 5m, 2h, 1d"
 _TIME_HINT = "use a duration (30s, 5m, 2h, 1d), an ISO-8601 time (2026-11-27T10:00:00Z) or epoch seconds"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MAX_EPOCH_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: the last moment a datetime (and AWS) can hold
+MAX_DURATION_SECONDS = 100 * 365 * 86400  # longer than any window or wait makes sense for (and than sleep allows)
+_RANGE_HINT = "give a time between 1970-01-01 and 9999-12-31"
 
 
 class TimeFormatError(ValueError):
@@ -105,43 +115,88 @@ def parse_duration(text: str, option: str = "duration") -> float:
         seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART_RE.findall(value))
     if seconds < 0 or seconds != seconds or seconds == float("inf"):
         raise UsageError(f"{option}: malformed duration {text!r}", _DURATION_HINT)
+    if seconds > MAX_DURATION_SECONDS:
+        raise UsageError(f"{option}: duration {text!r} is out of range", "give at most 100 years (36500d)")
     return seconds
+
+
+def check_epoch_ms(ms: int, option: str, text: str) -> int:
+    """`ms` if it lies between 1970-01-01 and 9999-12-31 (what AWS and a datetime can hold); else a UsageError
+    naming the option and the value given."""
+    if ms < 0:
+        raise UsageError(f"{option} {text!r} is out of range (before 1970-01-01T00:00:00Z)", _RANGE_HINT)
+    if ms > MAX_EPOCH_MS:
+        raise UsageError(f"{option} {text!r} is out of range (after 9999-12-31T23:59:59Z)", _RANGE_HINT)
+    return ms
 
 
 def parse_time(text: str, now_ms: int, option: str = "--since") -> int:
     """Epoch ms of `now`, a duration ago (`5m`), epoch seconds or milliseconds, or an ISO-8601 time (naive = UTC).
 
-    Raises UsageError("<option>: cannot read '<text>' as a time") for anything else.
+    Raises UsageError("<option>: cannot read '<text>' as a time") for anything else, and UsageError naming the
+    option for a time out of range (check_epoch_ms).
     """
     value = text.strip()
     if value.lower() == "now":
-        return now_ms
+        return check_epoch_ms(now_ms, option, text)
     if _DURATION_RE.match(value.lower()):
-        return now_ms - int(parse_duration(value, option) * 1000)
+        seconds = _duration_or_range_error(value, option, text)
+        return check_epoch_ms(now_ms - int(seconds * 1000), option, text)
     if _NUMBER_RE.fullmatch(value):
         number = float(value)
+        if number != number or number == float("inf"):
+            raise UsageError(f"{option} {text!r} is out of range", _RANGE_HINT)
         # Milliseconds have 13 digits today; seconds have 10 (and will until the year 5138).
-        return int(number if number >= 1e11 else number * 1000)
+        return check_epoch_ms(int(number if number >= 1e11 else number * 1000), option, text)
     try:
         moment = parse_datetime(value)
-    except TimeFormatError:
+    except TimeFormatError as exc:
+        if exc.kind == "range":
+            raise UsageError(f"{option} {text!r} is out of range", _RANGE_HINT) from None
         raise UsageError(f"{option}: cannot read {text!r} as a time", _TIME_HINT) from None
-    return epoch_ms(moment)
+    return check_epoch_ms(epoch_ms(moment), option, text)
+
+
+def _duration_or_range_error(value: str, option: str, text: str) -> float:
+    """A duration back from now; one longer than 100 years reaches before 1970 anyway: say so, as for any time."""
+    try:
+        return parse_duration(value, option)
+    except UsageError:
+        seconds = sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART_RE.findall(value.lower()))
+        if seconds == seconds and seconds > MAX_DURATION_SECONDS:
+            raise UsageError(f"{option} {text!r} is out of range (before 1970-01-01T00:00:00Z)", _RANGE_HINT) from None
+        raise
+
+
+def parse_event_time(text: str, option: str) -> dt.datetime:
+    """An event time given on the command line (`publish --time`): ISO-8601 / RFC 3339 text or epoch seconds.
+
+    UsageError naming the option when it is unreadable or out of range (exit 2)."""
+    try:
+        return parse_datetime(text)
+    except TimeFormatError as exc:
+        if exc.kind == "range":
+            raise UsageError(f"{option} {text!r} is out of range", _RANGE_HINT + " (epoch seconds)") from None
+        raise UsageError(
+            f"{option}: cannot read {text!r} as a time", "use RFC 3339 (2026-11-27T10:15:06Z) or epoch seconds"
+        ) from None
 
 
 def parse_datetime(value: dt.datetime | int | float | str) -> dt.datetime:
     """An aware datetime from a datetime, epoch seconds, or ISO-8601 / RFC 3339 text; naive times are UTC.
 
-    The offset given is kept (not converted to UTC). Raises TimeFormatError (a ValueError) with `kind` "type"
-    (not one of those; bools are refused), "range" (epoch seconds out of range) or "format" (unreadable text).
+    Text of digits (`1700000000`, `1700000000.5`) is epoch seconds, as a JSON number is. The offset given is kept
+    (not converted to UTC). Raises TimeFormatError (a ValueError) with `kind` "type" (not one of those; bools are
+    refused), "range" (before 1970-01-01 or after 9999-12-31 UTC) or "format" (unreadable text).
     """
+    if isinstance(value, str) and _NUMBER_RE.fullmatch(value.strip()):
+        value = float(value.strip())
     if isinstance(value, dt.datetime):
         parsed = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        try:
-            parsed = dt.datetime.fromtimestamp(value, tz=dt.UTC)
-        except (OverflowError, OSError, ValueError):
-            raise TimeFormatError(f"{value!r} is out of range for epoch seconds", "range") from None
+        if not 0 <= value <= MAX_EPOCH_MS / 1000:  # NaN fails this too
+            raise TimeFormatError(f"{value!r} is out of range for epoch seconds", "range")
+        parsed = _EPOCH + dt.timedelta(seconds=value)
     elif isinstance(value, str):
         try:
             parsed = dt.datetime.fromisoformat(value.strip())
@@ -149,4 +204,11 @@ def parse_datetime(value: dt.datetime | int | float | str) -> dt.datetime:
             raise TimeFormatError(f"{value!r} is not an ISO-8601 time", "format") from None
     else:
         raise TimeFormatError(f"{type(value).__name__} is not a time", "type")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        in_range = parsed.astimezone(dt.UTC) >= _EPOCH
+    except OverflowError:  # 9999-12-31T23:00-02:00 is past the last moment a datetime holds
+        in_range = False
+    if not in_range:
+        raise TimeFormatError(f"{value!r} is out of range (before 1970-01-01 or after 9999-12-31 UTC)", "range")
+    return parsed

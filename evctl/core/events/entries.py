@@ -117,12 +117,17 @@ def _entry_from_sqs_message(message: Mapping[str, Any], *, default_bus: str) -> 
 
 
 def parse_time(value: Any) -> dt.datetime:
-    """RFC 3339 / ISO-8601 text or epoch seconds → an aware datetime (naive times are taken as UTC)."""
+    """RFC 3339 / ISO-8601 text or epoch seconds (a number, or text of digits) → an aware datetime (naive times
+    are taken as UTC); the range is common.time's (1970-01-01 to 9999-12-31)."""
     try:
         return parse_datetime(value)
     except TimeFormatError as exc:
         if exc.kind == "range":
-            raise InvalidEntry(f"Time {value!r} is out of range for epoch seconds") from None
+            seconds = isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit())
+            raise InvalidEntry(
+                f"Time {value!r} is out of range{' for epoch seconds' if seconds else ''}",
+                "give a time between 1970-01-01 and 9999-12-31",
+            ) from None
         if exc.kind == "format":
             raise InvalidEntry(
                 f"Time {value!r} is not an RFC 3339 timestamp", "e.g. 2026-11-27T10:15:06Z, or epoch seconds"

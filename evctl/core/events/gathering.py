@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 from evctl.core.common.inputs import input_name, open_lines, read_text
+from evctl.core.common.time import parse_event_time
 from evctl.core.events.reading import InputEvent, parse_event, read_jsonl
 from evctl.core.events.templates import get_template, parse_sets, render
 from evctl.errors import UsageError
@@ -71,7 +72,8 @@ def gather(
             raise UsageError("nothing to publish", "give a template name, --source and --detail-type, or --file")
         entry = {"Source": flags.source, "DetailType": flags.detail_type, "EventBusName": settings.bus}
         entry["Detail"] = "{}" if flags.detail is None else read_text(flags.detail, stdin, what="--detail")
-    extra = {"Resources": flags.resource, "Time": flags.time, "TraceHeader": flags.trace_header}
+    when = parse_event_time(flags.time, "--time") if flags.time else None  # exit 2 naming --time, before reading
+    extra = {"Resources": flags.resource, "Time": when, "TraceHeader": flags.trace_header}
     entry |= {key: value for key, value in extra.items() if value}  # a template's Resources stay unless given
     entry = {k: v for k, v in entry.items() if v is not None}
     return [parse_event(entry, line=None, default_bus=settings.bus, max_entry_bytes=settings.cap)]
