@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evctl.cli.context import app_context
-from evctl.cli.moving import binary_stdin, binary_stdout, finish_move, graceful_stop, show_progress
+from evctl.cli.moving import binary_stdin, binary_stdout, finish_move, show_progress
 from evctl.cli.options import YesOpt
+from evctl.cli.stopping import graceful_stop, stop_word
 
 if TYPE_CHECKING:
     from evctl.core.queues import PeekResult, SendOutcome
@@ -46,8 +47,6 @@ def stats_cmd(
     ] = None,
 ) -> None:
     """Depth and settings of queues, their dead-letter source queues and their DLQ's depth."""
-    import time
-
     from evctl.core.queues import queue_stats, resolve_queue
     from evctl.errors import Interrupted
     from evctl.render.queues import STATS_COLUMNS, stats_row
@@ -56,17 +55,14 @@ def stats_cmd(
     sqs = app_.client("sqs")
     refs = [resolve_queue(sqs, q) for q in queues]
     out = app_.output
-    while True:
-        rows = [stats_row(queue_stats(sqs, ref, with_dlq=True)) for ref in refs]
-        if watch and out.interactive:
-            out.streams.stdout.write("\x1b[H\x1b[2J")  # redraw in place
-        out.result(rows, columns=STATS_COLUMNS)
-        if not watch:
-            return
-        try:
-            time.sleep(watch)
-        except KeyboardInterrupt:
-            raise Interrupted("stopped watching") from None
+    if not watch:
+        return out.result([stats_row(queue_stats(sqs, ref, with_dlq=True)) for ref in refs], columns=STATS_COLUMNS)
+    try:
+        while True:  # in place on a terminal; one compact document per refresh in a pipe
+            out.refresh([stats_row(queue_stats(sqs, ref, with_dlq=True)) for ref in refs], columns=STATS_COLUMNS)
+            out.idle(watch)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP
+        raise Interrupted(f"stopped watching ({stop_word()})") from None
 
 
 @app.command("peek")
@@ -119,10 +115,11 @@ def drain_cmd(
     from evctl.core.common.filters import compile_filter
     from evctl.core.moving import check_file_target, move, open_file_sink
     from evctl.core.queues import queue_stats, resolve_queue
-    from evctl.render.queues import drain_line
+    from evctl.render.queues import drain_line, duplicates_note
 
     app_ = app_context(ctx)
     out = app_.output
+    out.moves_data = True  # a closed stdout is reported, not ignored (docs/output.md)
     sqs = app_.client("sqs", pool=concurrency + 2)
     ref = resolve_queue(sqs, queue)
     compile_filter(filter_)
@@ -148,6 +145,9 @@ def drain_cmd(
         raise Interrupted("drain aborted", "messages it held reappear when their visibility timeout ends") from None
     finally:
         sink.close()
+    note = duplicates_note(report, where=sink.name, source=ref.name)
+    if note:
+        out.warn(note)
     finish_move(
         out, report, line=drain_line(report), result=report.summary() if to != "-" else None,
         stopped=f"drain stopped: {report.deleted} messages moved, nothing held was lost", still_in="the queue",
@@ -176,6 +176,7 @@ def send_cmd(
 
     app_ = app_context(ctx)
     out = app_.output
+    out.moves_data = True
     sqs = app_.client("sqs")
     ref = resolve_queue(sqs, queue)
     messages = prepare_send(

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from evctl.cli.context import app_context
-from evctl.cli.moving import finish_move, graceful_stop, show_progress
+from evctl.cli.moving import finish_move, show_progress
 from evctl.cli.options import DryRunOpt, YesOpt
+from evctl.cli.stopping import graceful_stop
 from evctl.render.redrive import PREVIEW_COLUMNS, TASK_COLUMNS, task_result, task_row
 
 if TYPE_CHECKING:
@@ -47,9 +48,12 @@ def dlq_cmd(
         typer.Option(metavar="auto|native|manual", help="auto: native when SQS can serve it."),
     ] = "auto",
     rate: Annotated[
-        float | None, typer.Option(metavar="N", help="At most N messages per second (native: 1-500).")
+        float | None,
+        typer.Option(metavar="N", min=0.01, help="At most N messages per second (native: 1-500)."),
     ] = None,
-    max_messages: Annotated[int | None, typer.Option("--max", metavar="N", help="Manual: move at most N.")] = None,
+    max_messages: Annotated[
+        int | None, typer.Option("--max", metavar="N", min=1, help="Manual: move at most N.")
+    ] = None,
     filter_: Annotated[
         str | None, typer.Option("--filter", metavar="JMESPATH", help="Manual: only messages matching (others stay).")
     ] = None,
@@ -156,6 +160,7 @@ def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes
     from evctl.errors import PartialFailure, ServiceError
 
     out, sqs = app_.output, app_.client("sqs")
+    out.moves_data = True  # a closed stdout is reported, not ignored (docs/output.md)
     depth = queue_stats(sqs, plan.dlq).visible
     out.confirm(f"move ~{depth} messages from {plan.dlq.name} to {plan.destination_label}", yes=yes)
     task = start_move_task(sqs, plan.dlq.arn, plan.destination.arn if plan.destination else None, request.rate)
@@ -189,6 +194,7 @@ def _manual(
     from evctl.core.redrive import make_sink, manual_redrive
 
     out, sqs = app_.output, app_.client("sqs", pool=concurrency + 2)
+    out.moves_data = True
     compile_filter(request.filter)
     events = app_.client("events") if plan.to_bus else None
     if events is not None and plan.to_bus:
@@ -225,11 +231,12 @@ def _open_journal(path: str | None) -> FileSink | None:
         return None
     if path == "-":
         raise UsageError("--journal needs a file: standard output carries the result", "name a file")
-    return open_file_sink(path)
+    return open_file_sink(path, what="--journal")
 
 
 def _finish_manual(out: Output, plan: RedrivePlan, report: MoveReport, sink: Sink) -> None:
     from evctl.core.redrive import manual_summary
+    from evctl.render.queues import duplicates_note
 
     summary = manual_summary(plan, report, sink)
     line = f"{plan.dlq.name} → {plan.destination_label}: moved {summary['moved']}, failed {summary['failed']}"
@@ -237,6 +244,9 @@ def _finish_manual(out: Output, plan: RedrivePlan, report: MoveReport, sink: Sin
         line += f", not matching the filter {summary['filtered_out']} (left in the DLQ)"
     if summary["sent_not_deleted"]:
         line += f", sent but not deleted {summary['sent_not_deleted']} (still in the DLQ too: duplicates)"
+    note = duplicates_note(report, where=plan.destination_label, source=plan.dlq.name)
+    if note:
+        out.warn(note)
     finish_move(
         out, report, line=line, result=summary, failure_note=" (left in the DLQ)", still_in=plan.dlq.name,
         stopped=f"redrive stopped: {summary['moved']} messages moved, the rest are still in {plan.dlq.name}",

@@ -138,3 +138,12 @@ def drain_line(report: MoveReport) -> str:
     if report.undeleted:
         line += f", written but not deleted {report.undeleted} (they stay in the queue: duplicates)"
     return line
+
+
+def duplicates_note(report: MoveReport, *, where: str, source: str) -> str | None:
+    """A warning naming the messages that are both in `where` and still in `source` (a rerun moves them again)."""
+    ids = report.duplicate_ids
+    if not ids:
+        return None
+    shown = ", ".join(ids[:20]) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+    return f"{len(ids)} message(s) are in {where} and still in {source} (a rerun moves them again): {shown}"

@@ -320,7 +320,7 @@ def test_drain_on_a_full_disk_deletes_nothing_unwritten(
     result = run_cli(["queue", "drain", "full", "--to", str(out), "--yes", "--wait", "0"])
     assert result.exit_code == 1
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("evctl: error:")]
-    assert len(error_lines) == 1 and "could not write to" in error_lines[0]
+    assert len(error_lines) == 1 and f"disk full writing --to {out}" in error_lines[0]  # the cause, option, file
     assert "No space left on device" in error_lines[0] and "nothing that was not written was deleted" in error_lines[0]
     assert json.loads(result.stdout)["deleted"] == 10
     written = [json.loads(x)["body"] for x in out.read_text().splitlines()]

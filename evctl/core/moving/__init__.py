@@ -16,7 +16,7 @@ from .bus_sink import BusSink, check_bus, is_eventbridge_dlq_message
 from .engine import move
 from .file_sink import FileSink, SinkWriteError, check_file_target, open_file_sink
 from .journal_sink import JournalSink
-from .protocol import Sink, SinkFailure, SinkResult
+from .protocol import Sink, SinkFailure, SinkInterrupted, SinkResult
 from .queue_sink import QueueSink, dedup_id_for
 from .report import MoveReport
 
@@ -28,6 +28,7 @@ __all__ = [
     "QueueSink",
     "Sink",
     "SinkFailure",
+    "SinkInterrupted",
     "SinkResult",
     "SinkWriteError",
     "check_bus",

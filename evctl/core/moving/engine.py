@@ -21,6 +21,10 @@ source QueueRef). The sink returns `SinkResult(taken=[message ids durably taken]
 - A message the sink names in neither list counts as a retryable failure.
 - A sink may raise an EvctlError (disk full, permission denied): nothing of that call counts as taken, the move
   stops, every held message is released, and the report carries the error.
+- A sink that fails after side effects (sent a batch, then could not journal it) raises SinkInterrupted with what
+  the call did: its `taken` are deleted, its `kept` (delivered, but not to be deleted) stay in the source and are
+  counted as `undeleted` (duplicates, named in `report.duplicate_ids`), then the move stops with its error. So a
+  summary always equals what happened.
 - Sinks are called from one thread at a time unless `concurrency` > 1; a sink used with concurrency must be
   thread-safe (FileSink is). A sink may expose `close()`; the caller owns its lifetime, not move().
 
@@ -52,7 +56,7 @@ from typing import TYPE_CHECKING
 
 from evctl.core.common.backoff import backoff_delay
 from evctl.core.common.filters import MessageFilter, compile_filter
-from evctl.core.moving.protocol import Sink, SinkFailure
+from evctl.core.moving.protocol import Sink, SinkFailure, SinkInterrupted
 from evctl.core.moving.report import MoveReport
 from evctl.core.moving.source import MAX_BATCH, Held, RunState, SourceQueue
 from evctl.core.queues.messages import Received, decoded
@@ -221,6 +225,19 @@ class _Engine:
                 self.sleep(backoff_delay(attempt))
             try:
                 result = self.sink.accept(pending)
+            except SinkInterrupted as stopped:  # the sink did part of the call before it failed: count that part
+                done = stopped.done
+                pending_ids = {m.message_id for m in pending}
+                took = {i for i in done.taken if i in pending_ids}
+                taken.extend(m for m in pending if m.message_id in took)
+                for failure in done.failed:
+                    if failure.message_id in pending_ids and failure.message_id not in took:
+                        self._refuse(by_id[failure.message_id], failure)
+                self._keep([i for i in done.kept if i in pending_ids and i not in took])
+                with self.state.lock:
+                    self._mark_taken(taken)
+                self.queue.delete(taken)
+                raise stopped.error from stopped
             except EvctlError:
                 with self.state.lock:
                     self._mark_taken(taken)
@@ -256,6 +273,14 @@ class _Engine:
             held = self.state.held.get(message.message_id)
             if held is not None:
                 held.reason = "taken"
+
+    def _keep(self, message_ids: list[str]) -> None:
+        """The sink delivered these but they must stay in the source: duplicates, counted at the end by id."""
+        with self.state.lock:
+            for message_id in message_ids:
+                held = self.state.held.get(message_id)
+                if held is not None:
+                    held.reason = "kept"
 
     def _refuse(self, message: Received, failure: SinkFailure) -> None:
         with self.state.lock:

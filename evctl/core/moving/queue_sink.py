@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING
 
 from evctl.core.common.batching import batch_admits
 from evctl.core.common.pacing import Pacer
-from evctl.core.moving.protocol import SinkFailure, SinkResult
+from evctl.core.moving.protocol import SinkFailure, SinkInterrupted, SinkResult
 from evctl.core.queues.messages import OutgoingMessage, Received, message_size, outgoing_from_received
 from evctl.core.queues.ref import QueueRef
 from evctl.core.queues.send import MAX_BATCH_ENTRIES, MAX_REQUEST_BYTES, send_batch_once
-from evctl.errors import QUEUE_NOT_FOUND_CODES, NotFoundError
+from evctl.errors import QUEUE_NOT_FOUND_CODES, EvctlError, NotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -106,7 +106,12 @@ class QueueSink:
                     groups_in_call.add(group)
             if not call:
                 break
-            failed = self._send(call)
+            try:
+                failed = self._send(call)
+            except EvctlError as exc:
+                if result.taken:  # earlier calls of this batch were sent: the mover must count (and delete) them
+                    raise SinkInterrupted(exc, result) from exc
+                raise
             failed_ids = {message.message_id for message, _ in failed}
             failed_here |= failed_ids
             with self._lock:

@@ -20,7 +20,7 @@ class MoveReport:
     received: int = 0  # distinct messages received
     accepted: int = 0  # confirmed by the sink
     deleted: int = 0  # confirmed and deleted from the source
-    undeleted: int = 0  # confirmed but the delete failed: they stay in the source too (duplicates)
+    undeleted: int = 0  # in the sink but not deleted (the delete failed, or the sink kept them): duplicates
     filtered: int = 0  # did not match the filter: left in the source
     failed: int = 0  # the sink refused them (after retries): left in the source
     released: int = 0  # made visible again at the end (filtered, failed, or unprocessed at a stop)
@@ -29,6 +29,7 @@ class MoveReport:
     empty_polls: int = 0
     api_calls: Counter[str] = field(default_factory=Counter)
     failures: list[SinkFailure] = field(default_factory=list)  # the first few, for the summary
+    duplicate_ids: list[str] = field(default_factory=list)  # the undeleted: in the sink AND still in the source
     stopped_by: str = ""  # "max", "empty", "stop", "error"
     error: EvctlError | None = None
     started: float = 0.0
@@ -54,6 +55,7 @@ class MoveReport:
             "not_deleted": self.undeleted,
             "released": self.released,
             "duplicates_possible": self.duplicates_possible,
+            "duplicate_ids": list(self.duplicate_ids),
             "stopped_by": self.stopped_by,
             "api_calls": sum(self.api_calls.values()),
             "seconds": round(self.elapsed, 3),

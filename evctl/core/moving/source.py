@@ -28,7 +28,7 @@ T = TypeVar("T")
 class Held:
     receipt_handle: str
     deadline: float  # clock time its visibility ends
-    reason: str  # "inflight", "filtered", "failed", "taken"
+    reason: str  # "inflight", "filtered", "failed", "taken", "kept" (the sink delivered it; it stays in the source)
 
 
 class RunState:
@@ -194,8 +194,9 @@ class SourceQueue:
             with self.state.lock:
                 for i, (mid, _, reason) in enumerate(chunk):
                     self.state.held.pop(mid, None)
-                    if reason == "taken":
+                    if reason in ("taken", "kept"):
                         self.report.undeleted += 1  # the sink has it and it stays in the source
+                        self.report.duplicate_ids.append(mid)
                     elif str(i) in ok:
                         self.report.released += 1
 

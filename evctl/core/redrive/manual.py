@@ -105,6 +105,7 @@ def manual_summary(plan: RedrivePlan, report: MoveReport, sink: Sink) -> dict[st
         "failed": summary["failed"],
         "filtered_out": summary["filtered_out"],
         "duplicates_possible": summary["duplicates_possible"],
+        "duplicate_ids": summary["duplicate_ids"],
         "stopped_by": summary["stopped_by"],
         "api_calls": summary["api_calls"] + sink_calls,
         "seconds": summary["seconds"],
