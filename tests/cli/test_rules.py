@@ -302,3 +302,26 @@ def test_match_bad_input(aws: Any, args: list[str], code: int, message: str) -> 
     result = run_cli(["rules", "match", *args])
     assert (result.exit_code, result.stdout) == (code, "")
     one_line_error(result.stderr, message)
+
+
+# ---- no events is bad input, never a vacuous match (issue 11) ----------------------------------------------
+@pytest.mark.parametrize("command", [["test", "--pattern", '{"source": ["x"]}'], ["match"]], ids=["test", "match"])
+@pytest.mark.parametrize(
+    ("event", "stdin", "message"),
+    [
+        ("[]", None, "invalid event: no events: the array is empty"),
+        (" [ ]\n", None, "invalid event: no events: the array is empty"),
+        ("-", "", "invalid event: no event given"),
+        ("-", "\n  \n\n", "invalid event: no event given"),
+        ("@EMPTY", None, "invalid event: no event given"),
+    ],
+)
+def test_no_events_exit_2(
+    aws: Any, tmp_path: Path, command: list[str], event: str, stdin: str | None, message: str
+) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text("")
+    event = event.replace("EMPTY", str(empty))
+    result = run_cli(["rules", *command, "--event", event], input=stdin)
+    assert (result.exit_code, result.stdout) == (2, "")
+    one_line_error(result.stderr, message)

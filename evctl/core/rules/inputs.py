@@ -33,7 +33,8 @@ def load_pattern(text: str) -> Pattern:
 
 
 def parse_events_text(text: str) -> list[dict[str, Any]]:
-    """One JSON object, a JSON array of objects, or JSON lines (one object per line). EventError: exit 2."""
+    """One JSON object, a JSON array of objects, or JSON lines (one object per line). EventError (exit 2) for
+    anything else, and for no events at all (empty text, blank lines, `[]`): a check never passes vacuously."""
     stripped = text.strip()
     if not stripped:
         raise EventError("no event given", "pass a JSON object, @file or - for stdin")
@@ -45,6 +46,8 @@ def parse_events_text(text: str) -> list[dict[str, Any]]:
             return [load_event(lines[0][1])]
         return [_event_line(line, n) for n, line in lines]
     if isinstance(whole, list):
+        if not whole:
+            raise EventError("no events: the array is empty", "give at least one event object")
         for index, item in enumerate(whole, 1):
             if not isinstance(item, dict):
                 raise EventError(f"event {index} of the array must be a JSON object, not {describe_json_type(item)}")
