@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time as _time
 from collections.abc import Mapping
 from pathlib import Path
@@ -104,10 +105,11 @@ def publish(
         _report_matching_rules(app, [(inputs[i].line, inputs[i].entry) for i in valid])
         return _show_dry_run(app.output, inputs, valid)
     client = app.client("events", pool=settings.concurrency)
+    app.output.moves_data = True  # a closed stdout is reported, not ignored (docs/output.md)
     report = _send(app, client, settings, inputs, valid, failed_to)
-    kept = f"they are in {failed_to}" if failed_to else "pass --failed-to FILE to keep them for a retry"
     what = f"event bus {settings.bus!r}" if file is None else "event bus"
-    error = ev.outcome_error(report, events=len(inputs), invalid=len(inputs) - len(valid), kept=kept, what=what)
+    kept = str(failed_to) if failed_to else None
+    error = ev.outcome_error(report, events=len(inputs), invalid=len(inputs) - len(valid), failed_to=kept, what=what)
     if error is not None:
         raise error
 
@@ -124,6 +126,7 @@ def _send(
     write the unpublished ones there (atomically: the file is replaced only when the run ends)."""
     from evctl.core import events as ev
     from evctl.core.common.files import AtomicFile
+    from evctl.output import StdoutUnwritable
     from evctl.render.events import PublishPrinter
 
     failed_file = AtomicFile.create(failed_to, what="--failed-to") if failed_to is not None else None
@@ -141,7 +144,8 @@ def _send(
             )
         seconds = _time.monotonic() - started
         invalid = len(inputs) - len(valid)
-        printer.finish(ev.summarize(report, events=len(inputs), invalid=invalid, seconds=seconds), seconds)
+        with contextlib.suppress(StdoutUnwritable):  # recorded on the output: reported after --failed-to is written
+            printer.finish(ev.summarize(report, events=len(inputs), invalid=invalid, seconds=seconds), seconds)
     except BaseException:
         if failed_file is not None:
             failed_file.discard()

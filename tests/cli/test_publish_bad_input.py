@@ -68,8 +68,8 @@ def test_missing_source(queue: str) -> None:
 def test_mixed_valid_and_invalid_lines_send_the_valid_ones(queue: str, bad_line: str, problem: str) -> None:
     result = run_cli(["publish", "--file", "-"], input=f"{GOOD}\n{bad_line}\n{GOOD}\n")
     assert result.exit_code == 1
-    assert error_line(result) == (
-        "evctl: error: 1 of 3 events were not published — pass --failed-to FILE to keep them for a retry"
+    assert error_line(result) == (  # --failed-to never records invalid lines: the hint must not offer it (issue 11)
+        "evctl: error: 1 of 3 events were not published — fix the invalid line named above and publish again"
     )
     assert f"evctl: warning: line 2: {problem}" in result.stderr
     records = {r["line"]: r for r in ndjson(result.stdout)}
@@ -225,3 +225,22 @@ def test_bad_publish_settings_in_the_config_file(
     assert result.exit_code == 4
     assert error_line(result).startswith("evctl: error: ") and "[publish]" in error_line(result)
     assert received(queue) == []
+
+
+def test_only_invalid_lines_failed_the_hint_is_true(queue: str, tmp_path: Path) -> None:
+    """--failed-to records events that failed to send; invalid lines it never holds, so the hint does not offer it."""
+    failed = tmp_path / "failed.jsonl"
+    bad = json.dumps({"Source": "evctl.test", "DetailType": "T", "Detail": [1]})
+    lines = f"{GOOD}\n{bad}\n{bad}\n"
+    result = run_cli(["publish", "--file", "-"], input=lines)
+    assert result.exit_code == 1
+    assert error_line(result) == (
+        "evctl: error: 2 of 3 events were not published — fix the invalid lines named above and publish again"
+    )
+    assert "--failed-to" not in result.stderr
+    result = run_cli(["publish", "--file", "-", "--failed-to", str(failed)], input=lines)
+    assert error_line(result) == (
+        "evctl: error: 2 of 3 events were not published — fix the invalid lines named above and publish again "
+        f"({failed} holds only events that failed to send)"
+    )
+    assert failed.read_text() == ""

@@ -327,3 +327,38 @@ def test_publish_settings_flag_then_config_then_default() -> None:
     assert (flags.bus, flags.concurrency, flags.max_attempts, flags.cap, flags.bus_flag) == ("b", 2, 3, 1024, "b")
     with pytest.raises(ConfigError, match="out of range"):
         PublishSettings.resolve(Config(Path("x"), {"publish": {"concurrency": 0}}), **none, default_max_attempts=5)
+
+
+@pytest.mark.parametrize(
+    ("unpublished", "invalid", "failed_to", "hint"),
+    [
+        (2, 0, None, "pass --failed-to FILE to keep them for a retry"),
+        (2, 0, "f.jsonl", "they are in f.jsonl"),
+        (0, 1, None, "fix the invalid line named above and publish again"),
+        (
+            0,
+            2,
+            "f.jsonl",
+            "fix the invalid lines named above and publish again (f.jsonl holds only events that failed to send)",
+        ),
+        (
+            1,
+            2,
+            None,
+            "1 failed to send: pass --failed-to FILE to keep them for a retry; 2 invalid: fix the invalid lines named above and publish again",
+        ),
+        (
+            1,
+            1,
+            "f.jsonl",
+            "1 failed to send: they are in f.jsonl; 1 invalid: fix the invalid line named above and publish again",
+        ),
+    ],
+)
+def test_the_hint_says_where_each_kind_of_unpublished_event_is(
+    unpublished: int, invalid: int, failed_to: str | None, hint: str
+) -> None:
+    """--failed-to records events that failed or were not sent, never invalid lines; the hint says so (issue 11)."""
+    from evctl.core.events.outcome import missing_hint
+
+    assert missing_hint(unpublished, invalid, failed_to) == hint

@@ -2,7 +2,7 @@
 
 summary = summarize(report, events=len(inputs), invalid=2, seconds=1.5)   # a dict, for JSON and tables
 unpublished_entries(report, entries)          # the entries to keep for a retry (the --failed-to lines)
-error = outcome_error(report, events=len(inputs), invalid=2, kept="they are in failed.jsonl", what="bus")
+error = outcome_error(report, events=len(inputs), invalid=2, failed_to="failed.jsonl", what="bus")
 """
 
 from __future__ import annotations
@@ -35,12 +35,17 @@ def unpublished_entries(report: PublishReport, entries: Sequence[Mapping[str, An
     return [entries[r.index] for r in report.results if not r.ok]
 
 
-def outcome_error(report: PublishReport, *, events: int, invalid: int, kept: str, what: str) -> BaseException | None:
-    """The error the run ends with (None: every event published). `kept` says where the unpublished ones are.
+def outcome_error(
+    report: PublishReport, *, events: int, invalid: int, failed_to: str | None, what: str
+) -> BaseException | None:
+    """The error the run ends with (None: every event published); its hint says where each kind of event not
+    published is: those that failed or were not sent are in `failed_to` (or could be, with --failed-to); invalid
+    lines never are (a retry would fail again), so the hint sends the user to the warnings that name them.
 
     Interrupted (exit 130) first, then the whole-call error that stopped the run (mapped from AWS, `what` naming
     the bus), then PartialFailure (exit 1) for events failed, not sent or invalid."""
     unpublished = sum(1 for r in report.results if not r.ok)
+    kept = f"they are in {failed_to}" if failed_to else "pass --failed-to FILE to keep them for a retry"
     if report.interrupted:
         return Interrupted(f"interrupted: published {report.succeeded} of {events} events", kept)
     if report.fatal is not None:
@@ -49,7 +54,19 @@ def outcome_error(report: PublishReport, *, events: int, invalid: int, kept: str
             return report.fatal
         error.hint = f"{error.hint}; {unpublished} event(s) not published, {kept}" if error.hint else kept
         return error
-    missing = unpublished + invalid
-    if missing:
-        return PartialFailure(f"{missing} of {events} events were not published", kept)
-    return None
+    if not unpublished and not invalid:
+        return None
+    return PartialFailure(
+        f"{unpublished + invalid} of {events} events were not published", missing_hint(unpublished, invalid, failed_to)
+    )
+
+
+def missing_hint(unpublished: int, invalid: int, failed_to: str | None) -> str:
+    """What to do about the events not published: true for each kind (--failed-to never holds invalid lines)."""
+    kept = f"they are in {failed_to}" if failed_to else "pass --failed-to FILE to keep them for a retry"
+    fix = f"fix the invalid line{'s' if invalid > 1 else ''} named above and publish again"
+    if not invalid:
+        return kept
+    if not unpublished:
+        return f"{fix} ({failed_to} holds only events that failed to send)" if failed_to else fix
+    return f"{unpublished} failed to send: {kept}; {invalid} invalid: {fix}"
