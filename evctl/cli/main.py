@@ -6,21 +6,42 @@ import sys
 from typing import Annotated, Any
 
 import typer
+from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from evctl import __version__
 from evctl.aws import AwsSettings
 from evctl.cli.context import AppContext, make_streams, require_sandbox_extra
-from evctl.errors import EvctlError, ExitCode, from_aws, missing_module
+from evctl.cli.options import harden_numbers, lift_global_options
+from evctl.errors import EvctlError, ExitCode, UsageError, from_aws, missing_module
 from evctl.output import ColorMode, Output, OutputMode
 
 
 class EvctlGroup(TyperGroup):
     """Turns every error a command raises into one line on stderr and a fixed exit code."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        harden_numbers(self)  # every int/float option of every command: finite and bounded
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, lift_global_options(self, args))  # global options anywhere
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click_exceptions.NoArgsIsHelpError:
+            raise
+        except click_exceptions.ClickException as exc:  # the root's own usage errors
+            _fail(getattr(exc, "ctx", None), _usage_error(exc), exc)
+
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except click_exceptions.NoArgsIsHelpError:
+            raise
+        except click_exceptions.ClickException as exc:  # a subcommand's usage errors
+            _fail(getattr(exc, "ctx", None) or ctx, _usage_error(exc), exc)
         except EvctlError as exc:
             _fail(ctx, exc, exc)
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -30,6 +51,13 @@ class EvctlGroup(TyperGroup):
                 raise
             translated = _translate(exc)
             _fail(ctx, translated, exc)
+
+
+def _usage_error(exc: click_exceptions.ClickException) -> UsageError:
+    """Click's usage error (a bad choice, a missing argument, an unknown option) as one line with a --help hint."""
+    ctx = getattr(exc, "ctx", None)
+    message = " ".join(exc.format_message().split())  # Click's own words, on one line
+    return UsageError(message, f"see '{ctx.command_path if ctx else 'evctl'} --help'")
 
 
 def _translate(exc: Exception) -> EvctlError:
@@ -49,7 +77,8 @@ def _translate(exc: Exception) -> EvctlError:
 
 
 def _fail(ctx: Any, error: EvctlError, original: BaseException) -> None:
-    app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+    obj = getattr(ctx.find_root(), "obj", None) if ctx is not None else None
+    app = obj if isinstance(obj, AppContext) else None
     output = app.output if app else Output(streams=make_streams())
     if app is not None and app.debug:
         import traceback

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -202,11 +203,31 @@ def _locate(detail: dict[str, Any], key: str) -> tuple[dict[str, Any] | None, st
     return None, key
 
 
+class _NotFinite(ValueError):
+    pass
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise _NotFinite(text)
+    return number
+
+
+def _no_constant(text: str) -> Any:  # NaN, Infinity, -Infinity: Python's json reads them, JSON has none
+    raise _NotFinite(text)
+
+
 def _typed(name: str, key: str, value: str, default: Any) -> Any:
     if isinstance(default, str):
         return value
     try:
-        return json.loads(value)
+        return json.loads(value, parse_float=_finite_float, parse_constant=_no_constant)
+    except _NotFinite as exc:
+        raise UsageError(
+            f"--set {key}={value!r}: {exc} is not a finite number",
+            "EventBridge takes JSON numbers only (no NaN or Infinity); give a number such as 12.5",
+        ) from None
     except ValueError:
         raise UsageError(
             f"--set {key}={value!r}: template {name!r} expects JSON here (its default is {compact_json(default)})",
