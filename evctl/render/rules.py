@@ -111,20 +111,38 @@ def delivery_warnings(results: Sequence[EventMatches]) -> list[str]:
     ]
 
 
+FIRST_LINES = 5  # line numbers named in an aggregated `publish --dry-run` message
+
+
 def matching_rules_messages(
     lines: Sequence[int | None], found: Sequence[tuple[str, list[str]]]
 ) -> list[tuple[bool, str]]:
-    """`publish --dry-run`: (is a warning, text) for each event: the enabled rules it would match on its bus."""
-    messages = []
+    """`publish --dry-run`: (is a warning, text) per group of events with the same answer (bus and enabled rules
+    matched): one line each, with the count and the first few line numbers, however many events there are."""
+    groups: dict[tuple[str, tuple[str, ...]], list[int | None]] = {}
     for line, (bus, names) in zip(lines, found, strict=True):
-        label = f"line {line}" if line else "the event"
+        groups.setdefault((bus, tuple(names)), []).append(line)
+    messages = []
+    for (bus, names), members in groups.items():
+        label, verb = _events_label(members)
         if names:
             messages.append((False, f"{label} would match on bus {bus}: {', '.join(names)}"))
         else:
+            matches, it = ("matches", "it") if verb == "one" else ("match", "they")
             messages.append(
-                (True, f"{label} matches no enabled rule on bus {bus}: it would be accepted and go nowhere")
+                (True, f"{label} {matches} no enabled rule on bus {bus}: {it} would be accepted and go nowhere")
             )
     return messages
+
+
+def _events_label(lines: Sequence[int | None]) -> tuple[str, str]:
+    """("line 7" / "the event" / "3 events (lines 1, 2, 4)" / "100000 events (lines 1, 2, 3, 4, 5, …)", one|many)."""
+    if len(lines) == 1:
+        return (f"line {lines[0]}" if lines[0] is not None else "the event"), "one"
+    numbers = [str(n) for n in lines[:FIRST_LINES] if n is not None]
+    more = ", …" if len(lines) > FIRST_LINES else ""
+    where = f" (lines {', '.join(numbers)}{more})" if numbers else ""
+    return f"{len(lines)} events{where}", "many"
 
 
 def bus_event_line(event: Mapping[str, Any]) -> str:

@@ -65,3 +65,21 @@ def test_dry_run_to_a_missing_bus_still_shows_the_entry(aws: tuple[Any, str]) ->
         "evctl: warning: could not check which rules the events would match: event bus 'nope' not found"
         " — Event bus nope does not exist."
     )
+
+
+def test_dry_run_aggregates_events_with_the_same_answer(aws: tuple[Any, str]) -> None:
+    """Thousands of events no rule takes are one warning with the count and the first line numbers, not one
+    warning per event (issue 11); those matching the same rules are one line too."""
+    nowhere = {"Source": "app", "DetailType": "Nobody", "Detail": {}}
+    signup = {"Source": "app", "DetailType": "UserSignup", "Detail": {}}
+    lines = [signup if n in (3, 7) else nowhere for n in range(1, 5001)]
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    result = run_cli(["publish", "--file", "-", "--dry-run"], input=text)
+    assert result.exit_code == 0, result.stderr[-500:]
+    assert result.stderr.splitlines() == [
+        "evctl: warning: 4998 events (lines 1, 2, 4, 5, 6, …) match no enabled rule on bus default: "
+        "they would be accepted and go nowhere",
+        "2 events (lines 3, 7) would match on bus default: signups",
+        "dry run: 5000 valid event(s) of 5000; nothing was sent",
+    ]
+    assert len(result.stdout.splitlines()) == 5000
