@@ -123,10 +123,10 @@ def matching_rules_messages(
     for line, (bus, names) in zip(lines, found, strict=True):
         groups.setdefault((bus, tuple(names)), []).append(line)
     messages = []
-    for (bus, names), members in groups.items():
+    for (bus, rules), members in groups.items():
         label, verb = _events_label(members)
-        if names:
-            messages.append((False, f"{label} would match on bus {bus}: {', '.join(names)}"))
+        if rules:
+            messages.append((False, f"{label} would match on bus {bus}: {', '.join(rules)}"))
         else:
             matches, it = ("matches", "it") if verb == "one" else ("match", "they")
             messages.append(
