@@ -47,4 +47,9 @@ class JournalSink:
         done = SinkResult(taken=[], failed=list(result.failed), kept=[*result.kept, *(m.message_id for m in moved)])
         if stopped is not None:
             return done  # the inner error stays the reason; the journal's is secondary
-        raise SinkInterrupted(error, done) from error
+        told = type(error)(
+            error.message,
+            f"the {len(moved)} message(s) sent meanwhile were not journaled and stay in the source too "
+            "(named in the summary); make room and run again",
+        )
+        raise SinkInterrupted(told, done) from error
