@@ -3,18 +3,26 @@
 auto = a human table/text on a TTY; when piped, json for one result and ndjson (flushed per record) for
 streams. Tables are drawn by evctl.render.tables (fitted to the terminal; `wide`: every column, unfitted);
 rich is imported only when a progress bar is actually drawn.
+
+Every write to stdout goes through `Output._write`: a write that fails (a closed pipe, a full disk, a closed stdout)
+raises StdoutUnwritable, an EvctlError, once recorded on the Output (`stdout_error`), and the process's stdout is
+pointed at /dev/null so that Python's flush at exit cannot fail again. The root group turns it into an exit status
+(see evctl/cli/stopping.py: `exit_for`): a closed pipe ends a read-only command quietly (exit 0); anything else, or
+any command that moves data (`Output.moves_data`), reports one line and exits 1.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
-from evctl.errors import EvctlError, UsageError
+from evctl.errors import EvctlError, ExitCode, UsageError
 from evctl.render.jsontext import dumps, to_jsonable
 from evctl.render.tables import Column, Columns, as_columns, columns_of, left_out_note, render_mapping, render_table
 
@@ -26,6 +34,7 @@ __all__ = [
     "OutputMode",
     "Progress",
     "RecordWriter",
+    "StdoutUnwritable",
     "Streams",
     "dumps",
     "to_jsonable",
@@ -35,13 +44,56 @@ OutputMode = Literal["auto", "table", "wide", "json", "ndjson", "text"]
 ColorMode = Literal["auto", "always", "never"]
 
 
+class StdoutUnwritable(EvctlError):
+    """stdout cannot be written: a closed pipe (`| head`), a full disk (`>/dev/full`), a closed stdout (`>&-`)."""
+
+    exit_code = ExitCode.PARTIAL
+
+    def __init__(self, cause: BaseException) -> None:
+        code = getattr(cause, "errno", None)
+        self.closed_pipe = isinstance(cause, BrokenPipeError) or code == errno.EPIPE
+        if self.closed_pipe:
+            reason = "the pipe was closed"
+        elif code == errno.EBADF or isinstance(cause, ValueError):
+            reason = "it is closed"
+        else:
+            reason = os.strerror(code) if isinstance(code, int) else str(cause)
+        super().__init__(f"cannot write to standard output: {reason}", "the output is incomplete")
+
+
+class _ClosedStream:
+    """What stdout or stderr is when evctl was started with it closed (`>&-`, `2>&-`): Python gives None."""
+
+    closed = False
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+def _stdout() -> IO[str]:
+    return sys.stdout if sys.stdout is not None else _ClosedStream()  # type: ignore[return-value]
+
+
+def _stderr() -> IO[str]:
+    return sys.stderr if sys.stderr is not None else _ClosedStream()  # type: ignore[return-value]
+
+
 @dataclass
 class Streams:
     """stdin/stdout/stderr and whether each is a terminal; tests build their own."""
 
     stdin: IO[str] = field(default_factory=lambda: sys.stdin)
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdout: IO[str] = field(default_factory=_stdout)
+    stderr: IO[str] = field(default_factory=_stderr)
     stdin_isatty: bool | None = None
     stdout_isatty: bool | None = None
     stderr_isatty: bool | None = None
@@ -75,6 +127,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+_TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def text_cell(value: Any) -> str:
+    """A cell of `-o text`: a backslash, tab, newline or carriage return is written as \\\\, \\t, \\n, \\r, so
+    that one record is always one line of tab-separated fields."""
+    return _cell(value).translate(_TEXT_ESCAPES)
+
+
 class Output:
     def __init__(
         self,
@@ -87,6 +148,8 @@ class Output:
         self.mode: OutputMode = mode
         self.quiet = quiet
         self._noted_left_out = False
+        self.stdout_error: StdoutUnwritable | None = None  # the first failed write to stdout
+        self.moves_data = False  # set by commands that move data: a closed pipe is then reported, not quiet
         if color == "auto":
             no_color = "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
             self.color = bool(self.streams.stdout_isatty) and not no_color
@@ -114,18 +177,25 @@ class Output:
     def result(self, data: Any, *, columns: Columns | None = None, title: str | None = None) -> None:
         """One result: a mapping (one object) or a list of mappings (rows)."""
         fmt = self.format_for(stream=False)
-        out = self.streams.stdout
         if fmt == "json":
-            out.write(dumps(data, pretty=True) + "\n")
+            self._write(dumps(data, pretty=True) + "\n")
         elif fmt == "ndjson":
-            for row in data if isinstance(data, list) else [data]:
-                out.write(dumps(row) + "\n")
+            self._write("".join(dumps(row) + "\n" for row in (data if isinstance(data, list) else [data])))
         elif fmt == "text":
-            for line in _text_lines(data, columns):
-                out.write(line + "\n")
+            self._write("".join(line + "\n" for line in _text_lines(data, columns)))
         else:
             self._table(data, columns, title)
-        out.flush()
+
+    def refresh(self, data: Any, *, columns: Columns | None = None) -> None:
+        """One refresh of a watched result (`queue stats --watch`): redrawn in place on a terminal; otherwise one
+        compact JSON document per line (json, ndjson) or the text rows, so a pipe reads one document per refresh."""
+        fmt = self.format_for(stream=False)
+        if fmt in ("json", "ndjson"):
+            self._write(dumps(data) + "\n")
+            return
+        if self.interactive and self.streams.stdout_isatty:
+            self._write("\x1b[H\x1b[2J")
+        self.result(data, columns=columns)
 
     @contextmanager
     def records(self, columns: Columns | None = None) -> Iterator[RecordWriter]:
@@ -135,8 +205,52 @@ class Output:
 
     def write_line(self, text: str) -> None:
         """A preformatted line of data (log lines, raw bodies)."""
-        self.streams.stdout.write(text + "\n")
-        self.streams.stdout.flush()
+        self._write(text + "\n")
+
+    def _write(self, text: str) -> None:
+        """Every write to stdout: written and flushed, or StdoutUnwritable (recorded; every later write raises it)."""
+        if self.stdout_error is not None:
+            raise self.stdout_error
+        try:
+            self.streams.stdout.write(text)
+            self.streams.stdout.flush()
+        except (OSError, ValueError) as exc:  # ValueError: a stream already closed
+            raise self.stdout_failed(exc) from None
+
+    def stdout_failed(self, cause: BaseException) -> StdoutUnwritable:
+        """Record that stdout cannot be written (the first cause wins) and point the process's stdout at
+        /dev/null, so Python's flush at exit neither fails nor complains. Returns the error to raise."""
+        if self.stdout_error is None:
+            self.stdout_error = StdoutUnwritable(cause)
+            _neutralise(self.streams.stdout)
+        return self.stdout_error
+
+    def idle_sleep(self) -> Callable[[float], None] | None:
+        """`idle` for a loop's injected sleep when stdout is a real descriptor to watch; None otherwise (the loop
+        keeps its own sleep: tests' fake clocks)."""
+        return self.idle if _fileno(self.streams.stdout) is not None else None
+
+    def idle(self, seconds: float) -> None:
+        """Sleep `seconds` (a follow loop between polls) while watching stdout: a pipe whose reader went away
+        (`tail logs -f | head -1` on a quiet group) raises StdoutUnwritable at once instead of never being noticed."""
+        if self.stdout_error is not None:
+            raise self.stdout_error
+        fd = _fileno(self.streams.stdout)
+        if fd is None:
+            time.sleep(max(seconds, 0.0))
+            return
+        import select
+
+        poller = select.poll()
+        poller.register(fd, 0)  # only POLLERR / POLLHUP / POLLNVAL are reported
+        deadline = time.monotonic() + max(seconds, 0.0)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            for _, events in poller.poll(left * 1000):
+                if events & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+                    raise self.stdout_failed(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
 
     @property
     def table_width(self) -> int | None:
@@ -150,20 +264,20 @@ class Output:
         return shutil.get_terminal_size().columns
 
     def _table(self, data: Any, columns: Columns | None, title: str | None) -> None:
-        out, width = self.streams.stdout, self.table_width
+        width = self.table_width
         if isinstance(data, Mapping):
             lines = render_mapping(data, width=width, color=self.color, title=title)
         else:
             rows = list(data)
             if not rows:
-                out.write("\x1b[2m(none)\x1b[0m\n" if self.color else "(none)\n")
+                self._write("\x1b[2m(none)\x1b[0m\n" if self.color else "(none)\n")
                 return
             table = render_table(rows, columns, width=width, color=self.color, title=title)
             lines = table.lines
             if table.left_out and not self._noted_left_out:
                 self._noted_left_out = True  # once, however often a table is redrawn (`queue stats --watch`)
                 self.info(left_out_note(table.left_out, table.width))
-        out.write("".join(line + "\n" for line in lines))
+        self._write("".join(line + "\n" for line in lines))
 
     # ---- messages to stderr ------------------------------------------------------------------
     def info(self, message: str) -> None:
@@ -188,7 +302,7 @@ class Output:
         try:
             self.streams.stderr.write(message + "\n")
             self.streams.stderr.flush()
-        except (BrokenPipeError, ValueError):
+        except (OSError, ValueError):  # stderr closed, a closed pipe, a full disk: nowhere left to say it
             pass
 
     # ---- interaction -------------------------------------------------------------------------
@@ -260,23 +374,48 @@ class RecordWriter:
 
     def write(self, record: Mapping[str, Any], human: str | None = None) -> None:
         """One record. `human` is the line shown on a terminal instead of the columns."""
-        out = self._output.streams.stdout
         if self._fmt in ("json", "ndjson"):
-            out.write(dumps(record) + "\n")
+            line = dumps(record)
         elif self._fmt == "table" and human is not None:
-            out.write(human + "\n")
+            line = human
         else:
             columns = as_columns(self._columns) if self._columns else columns_of([record])
-            out.write("\t".join(_cell(record.get(column.key)) for column in columns) + "\n")
-        out.flush()
+            line = "\t".join(text_cell(record.get(column.key)) for column in columns)
+        self._output._write(line + "\n")
 
 
 def _text_lines(data: Any, columns: Columns | None) -> Iterator[str]:
     if isinstance(data, Mapping):
         for key, value in data.items():
-            yield f"{key}\t{_cell(value)}"
+            yield f"{text_cell(key)}\t{text_cell(value)}"
         return
     rows = list(data)
     cols: list[Column] = as_columns(columns) if columns else columns_of(rows)
     for row in rows:
-        yield "\t".join(_cell(row.get(column.key)) for column in cols)
+        yield "\t".join(text_cell(row.get(column.key)) for column in cols)
+
+
+def _fileno(stream: Any) -> int | None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if isinstance(fd, int) else None
+
+
+def _neutralise(stream: Any) -> None:
+    """Point a failed stdout's descriptor at /dev/null: what Python still holds in its buffer goes nowhere at exit
+    instead of failing a second time (which would print "Exception ignored" and exit 120)."""
+    fd = _fileno(stream)
+    if fd is None:
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)

@@ -1,9 +1,14 @@
 """Test helpers: run the CLI in-process with chosen TTY flags, capture stdout and stderr apart; start children with
-default signal handling; reset a moto server."""
+default signal handling; reset a moto server.
+
+Every stdout that is JSON (`-o json`, `-o ndjson`, or the piped default) produced through run_cli or run_evctl is
+parsed with a strict parser (NaN / Infinity refused, as every parser but Python's does): the whole suite is the proof
+that stdout is strict JSON (docs/output.md)."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -13,6 +18,7 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 from evctl.output import Streams
@@ -55,7 +61,70 @@ def run_cli(
     with mock.patch("evctl.cli.context.make_streams", streams), mock.patch("evctl.cli.main.make_streams", streams):
         result = runner.invoke(app, list(args), input=input, env=env, catch_exceptions=False, prog_name="evctl")
     # typer's own usage errors and --help go through its streams; ours go through Streams.
+    if not tty:
+        assert_strict_json(args, stdout.getvalue())
     return CliResult(result.exit_code, result.stdout + stdout.getvalue(), result.stderr + stderr.getvalue())
+
+
+class NotStrictJson(AssertionError):
+    """stdout held NaN, Infinity or -Infinity: JSON only Python's parser reads."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise NotStrictJson(f"stdout is not strict JSON: it holds a bare {name}")
+
+
+STRICT = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def _json_output(args: Sequence[str]) -> bool:
+    """Whether evctl writes JSON to a piped stdout for these arguments (auto, json or ndjson: not table/wide/text)."""
+    args = list(args)
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-o", "--output") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--output="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-o") and len(arg) > 2:
+            value = arg[2:]
+        if value is not None and value not in ("auto", "json", "ndjson"):
+            return False
+    return True
+
+
+def assert_strict_json(args: Sequence[str], stdout: str) -> None:
+    """Parse every JSON document in a JSON stdout strictly. A whole document (pretty or compact), else one per line:
+    a line that is not JSON at all (a raw body, a log line in `short` format) is left alone, but a line that is JSON
+    to Python's lenient parser must be strict JSON."""
+    if not stdout.strip() or not _json_output(args):
+        return
+    try:
+        STRICT.decode(stdout)
+        return
+    except NotStrictJson:
+        raise
+    except ValueError:
+        pass
+    for line in stdout.splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            STRICT.decode(text)
+        except NotStrictJson:
+            raise
+        except ValueError:
+            try:
+                json.loads(text)
+            except ValueError:
+                continue  # not JSON: text output
+            raise NotStrictJson(f"stdout is not strict JSON: {text[:200]}") from None
+
+
+def strict_json_lines(stdout: str) -> list[Any]:
+    """NDJSON, each line parsed strictly."""
+    return [STRICT.decode(line) for line in stdout.splitlines() if line.strip()]
 
 
 DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -97,7 +166,7 @@ def run_evctl(
     env = dict(os.environ)
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
-    return subprocess.run(
+    result = subprocess.run(
         [evctl_executable(), *args],
         input=input,
         capture_output=True,
@@ -106,3 +175,5 @@ def run_evctl(
         timeout=timeout,
         preexec_fn=restore_default_signals,
     )
+    assert_strict_json(args, result.stdout)
+    return result

@@ -13,8 +13,9 @@ from evctl import __version__
 from evctl.aws import AwsSettings
 from evctl.cli.context import AppContext, make_streams, require_sandbox_extra
 from evctl.cli.options import harden_numbers, lift_global_options
-from evctl.errors import EvctlError, ExitCode, UsageError, from_aws, missing_module
-from evctl.output import ColorMode, Output, OutputMode
+from evctl.cli.stopping import exit_for, stop_signals, stop_word
+from evctl.errors import EvctlError, ExitCode, Interrupted, UsageError, from_aws, missing_module
+from evctl.output import ColorMode, Output, OutputMode, StdoutUnwritable
 
 
 class EvctlGroup(TyperGroup):
@@ -36,21 +37,37 @@ class EvctlGroup(TyperGroup):
             _fail(getattr(exc, "ctx", None), _usage_error(exc), exc)
 
     def invoke(self, ctx: Any) -> Any:
+        with stop_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does (evctl/cli/stopping.py)
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except click_exceptions.NoArgsIsHelpError:
             raise
         except click_exceptions.ClickException as exc:  # a subcommand's usage errors
             _fail(getattr(exc, "ctx", None) or ctx, _usage_error(exc), exc)
         except EvctlError as exc:
             _fail(ctx, exc, exc)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        except KeyboardInterrupt as exc:
+            _fail(ctx, Interrupted(stop_word()), exc)
+        except (typer.Exit, typer.Abort):
+            _fail_if_stdout_failed(ctx)
             raise
         except Exception as exc:
             if type(exc).__module__.startswith("typer") or type(exc).__name__ in ("UsageError", "BadParameter"):
                 raise
             translated = _translate(exc)
             _fail(ctx, translated, exc)
+        _fail_if_stdout_failed(ctx)
+        return result
+
+
+def _fail_if_stdout_failed(ctx: Any) -> None:
+    """A command that went on after stdout failed (publish keeps publishing) still ends with its exit status."""
+    app = ctx.obj if isinstance(ctx.obj, AppContext) else None
+    if app is not None and app.output.stdout_error is not None:
+        _fail(ctx, app.output.stdout_error, app.output.stdout_error)
 
 
 def _usage_error(exc: click_exceptions.ClickException) -> UsageError:
@@ -66,7 +83,7 @@ def _translate(exc: Exception) -> EvctlError:
         if mapped is not None:
             return mapped
     if isinstance(exc, BrokenPipeError):
-        raise exc
+        return StdoutUnwritable(exc)  # a write to stdout outside the output layer
     if isinstance(exc, ModuleNotFoundError):
         missing = missing_module(exc)
         if missing is not None:
@@ -84,8 +101,10 @@ def _fail(ctx: Any, error: EvctlError, original: BaseException) -> None:
         import traceback
 
         traceback.print_exception(original, file=output.streams.stderr)
-    output.error(error)
-    raise typer.Exit(int(error.exit_code))
+    code, report = exit_for(error, output)
+    if report:
+        output.error(error)
+    raise typer.Exit(code)
 
 
 app = typer.Typer(

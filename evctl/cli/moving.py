@@ -3,11 +3,7 @@ progress, the one way a finished move is reported and turned into an exit status
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, cast
 
 from evctl.errors import Interrupted, PartialFailure
@@ -15,27 +11,6 @@ from evctl.errors import Interrupted, PartialFailure
 if TYPE_CHECKING:
     from evctl.core.moving import MoveReport
     from evctl.output import Output
-
-
-@contextmanager
-def graceful_stop(out: Output, doing: str) -> Iterator[threading.Event]:
-    """First Ctrl-C sets the event (the loop finishes cleanly and reports); a second one quits at once."""
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        out.warn(f"interrupted: {doing} (Ctrl-C again to quit now; held messages then reappear later)")
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield stop
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def show_progress(bar: Any, report: MoveReport) -> None:

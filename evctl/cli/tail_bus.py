@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evctl.cli.context import app_context
+from evctl.cli.stopping import stop_word
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -17,29 +15,6 @@ if TYPE_CHECKING:
 
     from evctl.cli.context import AppContext
     from evctl.core.rules import BusTail
-
-
-class Terminated(BaseException):
-    """SIGTERM, turned into an exception so that the temporary rule and queue are removed on the way out.
-
-    A BaseException, like KeyboardInterrupt: botocore treats an Exception raised during a request as a
-    connection error and retries the call, which would swallow the signal."""
-
-
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (tests driving the CLI from a worker): nothing to install
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def bus(
@@ -94,34 +69,30 @@ def _run(app: AppContext, tail: BusTail, count: int | None, duration: float | No
     from evctl.render.rules import bus_event_line
 
     stopped_by = None
-    with _sigterm_raises():
-        try:
-            res = tail.create()
-            app.output.info(
-                f"tailing bus {res.bus} through rule {res.name} and queue {res.name}; "
-                "a newly created rule may take a moment to become active (Ctrl-C to stop)"
-            )
-            with app.output.records() as writer:
-                for event in tail.poll(max_events=count, duration=duration):
-                    writer.write(event, human=bus_event_line(event))
-        except KeyboardInterrupt:
-            stopped_by = "interrupted"
-        except Terminated:
-            stopped_by = "terminated"
-        finally:
-            removed = _remove(app, tail)
+    try:
+        res = tail.create()
+        app.output.info(
+            f"tailing bus {res.bus} through rule {res.name} and queue {res.name}; "
+            "a newly created rule may take a moment to become active (Ctrl-C to stop)"
+        )
+        with app.output.records() as writer:
+            for event in tail.poll(max_events=count, duration=duration):
+                writer.write(event, human=bus_event_line(event))
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM or SIGHUP (evctl/cli/stopping.py)
+        stopped_by = stop_word()
+    finally:
+        removed = _remove(app, tail)
     return stopped_by, tail.received, removed
 
 
 def _remove(app: AppContext, tail: BusTail) -> bool:
     """Remove what the tail created; a second Ctrl-C or SIGTERM during removal must not leave them behind."""
-    with _sigterm_raises():
-        while True:
-            try:
-                problems = tail.remove()
-                break
-            except (KeyboardInterrupt, Terminated):
-                continue
+    while True:
+        try:
+            problems = tail.remove()
+            break
+        except KeyboardInterrupt:
+            continue
     for problem in problems:
         app.output.warn(f"could not remove {problem} — run `evctl tail bus --cleanup`")
     return not problems

@@ -127,39 +127,26 @@ def logs(
             color=out.color,
             pretty=bool(out.streams.stdout_isatty),
         )
-        tail = core.Tail(app.client("logs"), sources, options, on_notice=out.warn)
+        # out.idle sleeps between polls watching stdout: `-f | head -1` ends even when no event comes
+        tail = core.Tail(app.client("logs"), sources, options, on_notice=out.warn, sleep=out.idle_sleep())
         for event in tail:
             out.write_line(formatter.format(event))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP (evctl/cli/stopping.py)
         raise _interrupted(tail, formatter, out) from None
-    except BrokenPipeError:
-        _quiet_closed_stdout()
-        return
     if tail.shown == 0 and not (follow or live):
         out.info("no log events in the window (widen it with --since, or --follow to wait for new ones)")
 
 
 def _interrupted(tail: Tail | None, formatter: LogFormatter | None, out: Output) -> Interrupted:
     """Ctrl-C: print what --settle still holds back; the error says how much was shown."""
+    from evctl.cli.stopping import stop_word
     from evctl.errors import Interrupted
 
     if tail is None or formatter is None:
-        return Interrupted("interrupted")
+        return Interrupted(stop_word())
     for event in tail.flush():
         out.write_line(formatter.format(event))
-    return Interrupted(f"interrupted after {tail.summary()}")
-
-
-def _quiet_closed_stdout() -> None:
-    """`| head` closed the pipe: stop quietly, and keep Python from complaining when it flushes at exit."""
-    import os
-    import sys
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+    return Interrupted(f"{stop_word()} after {tail.summary()}")
 
 
 def register(app: typer.Typer) -> None:
