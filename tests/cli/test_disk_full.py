@@ -161,7 +161,7 @@ def test_publish_failed_to_on_a_full_disk(
 ) -> None:
     """--failed-to is replaced whole or left as it was; no temporary file stays; exit 1 naming --failed-to."""
     from evctl.aws import ClientFactory
-    from tests.cli.test_publish_faults import EntryFaults, mixed_plan
+    from tests.core.test_events_faults import EntryFaults, mixed_plan
 
     with mock_aws():
         injector = EntryFaults(boto3.client("events", region_name="us-east-1"), mixed_plan)
