@@ -202,6 +202,9 @@ def _register() -> None:
     from evctl.cli import redrive
 
     app.add_typer(redrive.app, name="redrive")
+    from evctl.cli import pipeline
+
+    app.add_typer(pipeline.app, name="pipeline")
     from evctl.cli import demo, sandbox
 
     app.add_typer(sandbox.app, name="sandbox")
