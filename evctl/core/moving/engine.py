@@ -39,7 +39,8 @@ What move() does meanwhile:
   entry is retried when it is not the sender's fault, otherwise counted (`undeleted`: the sink has it AND it stays in the queue — a duplicate, never a loss).
 - Messages that do not match `filter` (a JMESPath expression over `messages.decoded(msg)`, selected with exactly
   evctl.core.common.filters.MessageFilter.matches, as every dry run does) are held and released at the end, never
-  deleted. Repeats of held messages (their visibility lapsed) are recognised by MessageId.
+  deleted. A filter that fails (a JMESPath type error) on every message received so far stops the run with a
+  UsageError (common.filters.FilterGuard) instead of receiving more. Repeats of held messages (their visibility lapsed) are recognised by MessageId.
 - `should_stop` (a threading.Event or a callable) stops receiving; the batch in hand is finished, everything
   still held is released (visibility 0), and the report says why it stopped.
 """
@@ -55,7 +56,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from evctl.core.common.backoff import backoff_delay
-from evctl.core.common.filters import MessageFilter, compile_filter
+from evctl.core.common.filters import FilterGuard, MessageFilter, compile_filter
 from evctl.core.moving.protocol import Sink, SinkFailure, SinkInterrupted
 from evctl.core.moving.report import MoveReport
 from evctl.core.moving.source import MAX_BATCH, Held, RunState, SourceQueue
@@ -108,6 +109,7 @@ class _Engine:
         self.should_stop = should_stop
         self.on_progress = on_progress
         self.deleter: ThreadPoolExecutor | None = None  # set by move() when deletes run in the background
+        self.filter_guard = FilterGuard(message_filter.expression) if message_filter is not None else None
 
     # ---- the loop ----------------------------------------------------------------------------
     def run_worker(self) -> None:
@@ -199,6 +201,8 @@ class _Engine:
                 self.state.held[message.message_id].reason = "filtered"
                 self.report.filtered += 1
         self.state.unreserve(reserved - len(matched))
+        if self.filter_guard is not None and not matched:
+            self.filter_guard.check()  # a filter failing on every message so far: stop before receiving more
         taken = self._offer(matched) if matched else []
         self.state.unreserve(len(matched))
         return taken + to_delete
@@ -210,7 +214,10 @@ class _Engine:
         matched: list[Received] = []
         unmatched: list[Received] = []
         for message in messages:
-            (matched if self.message_filter.matches(decoded(message)) else unmatched).append(message)
+            hit, error = self.message_filter.evaluate(decoded(message))
+            if self.filter_guard is not None:
+                self.filter_guard.record(error)
+            (matched if hit else unmatched).append(message)
         return matched, unmatched
 
     # ---- sink ------------------------------------------------------------------------------

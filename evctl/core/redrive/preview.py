@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from evctl.core.common.filters import compile_filter
+from evctl.core.common.filters import FilterGuard, compile_filter
 from evctl.core.queues import decoded, peek_messages, queue_stats
 from evctl.core.queues.messages import iso_millis
 from evctl.core.redrive.plan import RedrivePlan
@@ -26,10 +26,14 @@ def preview(
     count = limit if selector is None else max(limit, min(depth, PREVIEW_PEEK_MAX))
     peeked = peek_messages(sqs, plan.dlq, count=max(1, count), wait_seconds=wait_seconds)
     items: list[dict[str, Any]] = []
+    guard = FilterGuard(selector.expression) if selector is not None else None
     for message in peeked.messages:
         view = decoded(message)
-        if selector is not None and not selector.matches(view):
-            continue
+        if selector is not None and guard is not None:
+            hit, error = selector.evaluate(view)
+            guard.record(error)
+            if not hit:
+                continue
         items.append(
             {
                 "message_id": message.message_id,
@@ -44,4 +48,6 @@ def preview(
         )
         if len(items) >= limit:
             break
+    if guard is not None and not items:
+        guard.check()  # the same selection as the real run: a filter failing on every message is refused
     return items, depth
