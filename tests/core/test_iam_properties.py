@@ -164,3 +164,13 @@ def test_any_document_gives_a_result_not_an_exception(request: Request, body: An
         )
         assert isinstance(result.decision, Decision)
         assert result.reason
+
+
+def test_result_as_dict_is_json() -> None:
+    policy = load_policy(
+        {"Statement": {"Sid": "EB", "Effect": "Allow", "Principal": {"Service": EB}, "Action": "sqs:SendMessage"}}
+    )
+    request = Request(Principal.of_service(EB), "sqs:SendMessage", QUEUE, context=service_context(RULE))
+    data = evaluate(request, resource=policy).as_dict()
+    assert json.loads(json.dumps(data))["decision"] == "allow"
+    assert data["deciding"] == [{"policy": "policy", "kind": "resource", "statement": "Sid 'EB'", "effect": "Allow"}]

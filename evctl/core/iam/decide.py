@@ -172,7 +172,7 @@ def evaluate(
         decision = Decision.ALLOW
     else:
         decision = Decision.NOT_CHECKED if any(policy.unreadable for policy in broken) else Decision.INDETERMINATE
-        reason = _uncertain_reason(decision, broken, unknown_keys, allow)
+        reason = _uncertain_reason(decision, broken, unknown_keys, allow, uncertain)
     deciding: tuple[StatementRef, ...] = ()
     if decision is Decision.ALLOW:
         allowing = [row for row in rows if row.applies is True and row.statement.effect == "Allow"]
@@ -181,7 +181,13 @@ def evaluate(
     return Result(decision, reason, deciding, near, uncertain, unknown_keys, tuple(notes))
 
 
-def _uncertain_reason(decision: Decision, broken: list[Policy], unknown_keys: tuple[str, ...], allow: Tri) -> str:
+def _uncertain_reason(
+    decision: Decision,
+    broken: list[Policy],
+    unknown_keys: tuple[str, ...],
+    allow: Tri,
+    uncertain: tuple[StatementRef, ...],
+) -> str:
     if decision is Decision.NOT_CHECKED:
         names = ", ".join(f"{policy.name} ({policy.error})" for policy in broken if policy.unreadable)
         return f"not checked: could not read {names}"
@@ -190,6 +196,7 @@ def _uncertain_reason(decision: Decision, broken: list[Policy], unknown_keys: tu
         parts.append(f"depends on {', '.join(unknown_keys)}")
     if broken:
         parts.append("malformed: " + ", ".join(f"{policy.name} ({policy.error})" for policy in broken))
+    parts.extend(str(ref) for ref in uncertain if ref.note and not ref.note.startswith("unknown:"))
     if not parts:
         parts.append("a statement that cannot be evaluated might apply")
     head = "allowed unless an uncertain Deny applies" if allow is True else "cannot decide"

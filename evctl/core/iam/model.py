@@ -181,3 +181,23 @@ class Result:
     @property
     def allowed(self) -> bool:
         return self.decision is Decision.ALLOW
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for JSON evidence (a doctor finding's ``evidence``)."""
+
+        def refs(items: tuple[StatementRef, ...]) -> list[dict[str, str]]:
+            return [
+                {"policy": ref.policy, "kind": ref.kind.value, "statement": ref.statement, "effect": ref.effect}
+                | ({"note": ref.note} if ref.note else {})
+                for ref in items
+            ]
+
+        return {
+            "decision": self.decision.value,
+            "reason": self.reason,
+            "deciding": refs(self.deciding),
+            "near_misses": refs(self.near_misses),
+            "uncertain": refs(self.uncertain),
+            "unknown_keys": list(self.unknown_keys),
+            "notes": list(self.notes),
+        }
