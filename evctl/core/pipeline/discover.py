@@ -172,10 +172,8 @@ class Walker:
         try:
             found = resolver(spec)
         except Exception as exc:
-            if denied_action(exc) is None:
+            if denied_action(exc) is None or not spec.value.startswith("arn:"):
                 raise
-            found = None
-        if found is None and spec.value.startswith("arn:"):
             return self._work_for(spec)  # denied: walk the ARN given; its node will say what was not read
         if found is None:
             if spec.kind == "rule":
