@@ -5,6 +5,7 @@ Nothing here imports botocore at module level: `evctl --help` must not pay for i
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Any
 
@@ -25,9 +26,10 @@ class EvctlError(Exception):
     exit_code: ExitCode = ExitCode.SERVICE
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        message = one_line(message)  # an error is one line, whatever text it carries
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = one_line(hint) if hint is not None else None
 
     def __str__(self) -> str:
         return f"{self.message} — {self.hint}" if self.hint else self.message
@@ -62,20 +64,24 @@ class Interrupted(EvctlError):
 # The error codes SQS answers with when a queue does not exist (the JSON and the query protocol spellings).
 QUEUE_NOT_FOUND_CODES = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", "NonExistentQueue"})
 _NOT_FOUND_CODES = {"ResourceNotFoundException", *QUEUE_NOT_FOUND_CODES, "NotFoundException"}
-_AUTH_CODES = {
-    "AccessDenied",
-    "AccessDeniedException",
-    "UnauthorizedOperation",
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "MissingAuthenticationToken",
-    "KMS.AccessDeniedException",
-}
+# The credentials themselves were refused (unknown key, wrong secret, expired session): not a permissions problem.
+CREDENTIALS_REJECTED_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidAccessKeyId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "RequestExpired",
+        "InvalidToken",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+        "AuthFailure",
+    }
+)
+_AUTH_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "KMS.AccessDeniedException"}
 _USAGE_CODES = {
     "ValidationException",
     "InvalidParameterValue",
@@ -112,6 +118,31 @@ UNREACHABLE_HINT = (
     "is the endpoint / sandbox running? (check --endpoint-url, AWS_ENDPOINT_URL or `evctl sandbox status`)"
 )
 CREDENTIALS_HINT = "set AWS_PROFILE or credentials (`aws configure`), or use --sandbox for the local sandbox"
+CREDENTIALS_REJECTED_HINT = (
+    "the credentials are invalid or expired: refresh them (`aws sso login` for an SSO profile, `aws configure` for"
+    " keys, or new AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN), or pick another --profile"
+)
+MAX_SERVICE_TEXT = 300  # characters of a service's message quoted in an error
+
+
+def one_line(text: str) -> str:
+    """Text as one line: line breaks (and the spaces around them) become one space."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip() if ("\n" in text or "\r" in text) else text
+
+
+def service_text(code: str, message: str) -> tuple[str, str]:
+    """A service's (code, message) fit for one line: an XML error document (moto answers JSON-protocol calls with
+    one, its code in the HTTP status) gives its inner Code and Message; whitespace collapses; long text is cut."""
+    if message.lstrip().startswith("<"):
+        inner_code = re.search(r"<Code>\s*([^<]*?)\s*</Code>", message)
+        inner_message = re.search(r"<Message>([^<]*)</Message>", message)
+        if inner_code and (not code or code.isdigit()):
+            code = inner_code.group(1)
+        message = inner_message.group(1) if inner_message else re.sub(r"<[^>]*>", " ", message)
+    message = " ".join(message.split())
+    if len(message) > MAX_SERVICE_TEXT:
+        message = message[: MAX_SERVICE_TEXT - 1].rstrip() + "…"
+    return code, message
 
 
 def error_code(exc: BaseException) -> str:
@@ -131,6 +162,10 @@ def from_aws(exc: BaseException, what: str | None = None) -> EvctlError | None:
 
     if isinstance(exc, bx.NoCredentialsError | bx.PartialCredentialsError):
         return ConfigError("no AWS credentials found", CREDENTIALS_HINT)
+    if isinstance(
+        exc, bx.SSOError | bx.TokenRetrievalError | bx.CredentialRetrievalError | bx.RefreshWithMFAUnsupportedError
+    ):
+        return ConfigError(f"could not get AWS credentials: {exc}", CREDENTIALS_REJECTED_HINT)
     if isinstance(exc, bx.ProfileNotFound):
         return ConfigError(str(exc), "list profiles with `aws configure list-profiles`")
     if isinstance(exc, bx.NoRegionError):
@@ -144,11 +179,13 @@ def from_aws(exc: BaseException, what: str | None = None) -> EvctlError | None:
     if isinstance(exc, bx.ParamValidationError):
         return UsageError(str(exc).replace("\n", " "))
     if isinstance(exc, bx.ClientError):
-        code = error_code(exc)
-        message = str(exc.response.get("Error", {}).get("Message") or code)
+        code, message = service_text(error_code(exc), str(exc.response.get("Error", {}).get("Message") or ""))
+        message = message or code
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if code in _NOT_FOUND_CODES or code.endswith("NotFoundException") or code.startswith("NoSuch"):
             return NotFoundError(f"{what} not found" if what else message, message if what else None)
+        if code in CREDENTIALS_REJECTED_CODES:
+            return ConfigError(f"the AWS credentials were refused ({code}: {message})", CREDENTIALS_REJECTED_HINT)
         if code in _AUTH_CODES or status == 403:
             return ConfigError(f"access denied: {message}", "check the IAM permissions of your credentials")
         if code in _USAGE_CODES:

@@ -100,3 +100,80 @@ def test_every_third_party_import_is_declared() -> None:
     third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "evctl"}
     type_stubs = {name for name in third_party if name.startswith("mypy_boto3_")}  # under TYPE_CHECKING only
     assert third_party - type_stubs <= declared, f"undeclared: {sorted(third_party - type_stubs - declared)}"
+
+
+# --- credentials that are refused: say so, and how to refresh them, on one line ----------------------------------
+
+REFUSED = [
+    ("InvalidClientTokenId", 403),
+    ("ExpiredToken", 400),
+    ("ExpiredTokenException", 400),
+    ("UnrecognizedClientException", 400),
+    ("InvalidSignatureException", 400),
+    ("SignatureDoesNotMatch", 403),
+    ("AuthFailure", 401),
+]
+
+
+def _assert_refused_line(stderr: str, code: str) -> None:
+    assert stderr.count("\n") == 1, stderr
+    assert stderr.startswith("evctl: error: the AWS credentials were refused") and code in stderr
+    assert "invalid or expired" in stderr and "aws sso login" in stderr and "aws configure" in stderr
+    assert "IAM permissions" not in stderr and "<" not in stderr
+
+
+@pytest.mark.parametrize(("code", "status"), REFUSED)
+def test_refused_credentials_say_so_through_the_cli(code: str, status: int) -> None:
+    from unittest import mock
+
+    from botocore.stub import Stubber
+
+    from evctl.aws import AwsSettings, ClientFactory
+    from tests.helpers import run_cli
+
+    sqs = ClientFactory(AwsSettings()).client("sqs")
+    stubber = Stubber(sqs)
+    stubber.add_client_error(
+        "list_queues", service_error_code=code, http_status_code=status, service_message="The token\nis bad."
+    )
+    with stubber, mock.patch("evctl.aws.ClientFactory.client", return_value=sqs):
+        result = run_cli(["queue", "list"])
+    stubber.assert_no_pending_responses()
+    assert (result.exit_code, result.stdout) == (4, "")
+    _assert_refused_line(result.stderr, code)
+
+
+def test_moto_with_auth_on_gives_one_line_without_xml() -> None:
+    """moto answers a JSON-protocol call with an XML error document: code '403', the document as the message."""
+    from moto import mock_aws
+    from moto.core import set_initial_no_auth_action_count
+
+    from tests.helpers import run_cli
+
+    @set_initial_no_auth_action_count(0)
+    @mock_aws
+    def run() -> tuple[int, str, str]:
+        result = run_cli(["queue", "list"])
+        return result.exit_code, result.stdout, result.stderr
+
+    code, stdout, stderr = run()
+    assert (code, stdout) == (4, "")
+    _assert_refused_line(stderr, "InvalidClientTokenId")
+
+
+def test_service_text_is_one_short_line() -> None:
+    from evctl.errors import MAX_SERVICE_TEXT
+
+    xml = '<?xml version="1.0"?>\n<ErrorResponse><Errors><Error><Code>Boom</Code><Message>it\nbroke</Message>'
+    mapped = from_aws(client_error("500", 500, xml))
+    assert mapped is not None and str(mapped) == "Boom: it broke — AWS failed after retries"
+    long = from_aws(client_error("InternalFailure", 500, "x" * 5000))
+    assert long is not None and len(long.message) < MAX_SERVICE_TEXT + 40
+    odd = from_aws(bx.ParamValidationError(report="line one\nline two"))
+    assert odd is not None and "\n" not in str(odd)
+
+
+def test_an_sso_session_that_expired_says_how_to_refresh() -> None:
+    mapped = from_aws(bx.UnauthorizedSSOTokenError())
+    assert mapped is not None and mapped.exit_code == ExitCode.CONFIG and "aws sso login" in str(mapped)
+    assert "\n" not in str(mapped)

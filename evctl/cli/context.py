@@ -33,7 +33,7 @@ class AppContext:
         if self._factory is None:
             from evctl.aws import ClientFactory
 
-            self._factory = ClientFactory(self.settings)
+            self._factory = ClientFactory(self.settings, on_retry=self.output.warn)
         return self._factory
 
     def client(self, service: str, *, pool: int = 10) -> Any:

@@ -10,7 +10,7 @@ from typer._click import exceptions as click_exceptions
 from typer.core import TyperGroup
 
 from evctl import __version__
-from evctl.aws import AwsSettings
+from evctl.aws import DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, AwsSettings
 from evctl.cli.context import AppContext, make_streams, require_sandbox_extra
 from evctl.cli.options import harden_numbers, lift_global_options
 from evctl.cli.stopping import exit_for, stop_signals, stop_word
@@ -155,6 +155,22 @@ def root(
     max_attempts: Annotated[
         int, typer.Option(help="Total attempts per AWS call (botocore standard retry mode).", min=1, max=20)
     ] = 5,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", min=0.01, max=600, envvar="EVCTL_CONNECT_TIMEOUT", help="Per connection attempt."
+        ),
+    ] = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            min=0.01,
+            max=3600,
+            envvar="EVCTL_READ_TIMEOUT",
+            help="Per answer; a long poll (SQS ReceiveMessage) gets its wait on top.",
+        ),
+    ] = DEFAULT_READ_TIMEOUT,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
@@ -170,6 +186,8 @@ def root(
         region=region,
         endpoint_url=endpoint_url or None,
         max_attempts=max_attempts,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )
     ctx.obj = AppContext(
         settings=settings,
