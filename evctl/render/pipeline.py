@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from evctl.core.pipeline import Edge, Graph, Node
+from evctl.core.pipeline import EDGE_KINDS, NODE_KINDS, Edge, Graph, Node
 from evctl.render.rules import pattern_summary
 
 __all__ = ["EDGE_LABELS", "dot", "mermaid", "node_facts", "node_title", "tree_lines"]
@@ -137,7 +137,10 @@ def tree_lines(graph: Graph) -> list[str]:
         shown.add(node.id)
         facts = node_facts(node)
         yield f"{lead}{label(node, edge)}" + (f"  {' · '.join(facts)}" if facts else "")
-        children = [(e, graph.nodes[e.target]) for e in graph.out_edges(node.id) if e.target in graph.nodes]
+        children = sorted(
+            ((e, graph.nodes[e.target]) for e in graph.out_edges(node.id) if e.target in graph.nodes),
+            key=lambda pair: (EDGE_KINDS.index(pair[0].kind), NODE_KINDS.index(pair[1].kind), pair[1].id),
+        )
         for i, (child_edge, child) in enumerate(children):
             last = i == len(children) - 1
             yield from walk(child, child_edge, tail + ("└─ " if last else "├─ "), tail + ("   " if last else "│  "))
