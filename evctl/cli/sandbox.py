@@ -60,42 +60,48 @@ def up(
 ) -> None:
     """Start the sandbox and provision the seed's pipeline; prints `export AWS_ENDPOINT_URL=...` lines.
 
-    In the foreground it runs the handler for every message until Ctrl-C or SIGTERM (then stops cleanly).
+    In the foreground it runs the handler for every message until Ctrl-C, SIGTERM or SIGHUP (then stops cleanly).
     """
     app = app_context(ctx)
     from evctl.sandbox import lifecycle
     from evctl.sandbox.provision import PipelineSettings, check_handler, parse_handler
 
     spec = check_handler(parse_handler(handler))
-    note = lifecycle.ensure_not_running()
-    if note:
-        app.output.warn(note)
-    if detach:
-        argv = ["sandbox", "up", "--port", str(port), "--timeout", str(timeout)]
-        state = lifecycle.spawn_detached([*argv, "--handler", f"{spec.file}:{spec.function}"] if handler else argv)
-        _print_exports(app, state)
-        app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
-        return
-    stop = threading.Event()
-    with lifecycle.stop_on_signals(stop) as received:
-        sandbox = lifecycle.start(sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout))
-        assert sandbox.state is not None
-        if sandbox.server.speed_note:
-            app.output.warn(f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow")
-        _print_exports(app, sandbox.state)
-        app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
-        app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
-        lifecycle.serve(
-            sandbox,
-            stop,
-            on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
-            on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
-        )
+    with lifecycle.take_lock() as lock:  # a second `sandbox up` fails here at once (exit 4), naming the first
+        note = lifecycle.ensure_not_running()
+        if note:
+            app.output.warn(note)
+        if detach:
+            argv = ["sandbox", "up", "--port", str(port), "--timeout", str(timeout)]
+            argv += ["--handler", f"{spec.file}:{spec.function}"] if handler else []
+            state = lifecycle.spawn_detached(argv, lock)
+            _print_exports(app, state)
+            app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
+            return
+        stop = threading.Event()
+        with lifecycle.stop_on_signals(stop) as received:
+            sandbox = lifecycle.start(
+                sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout)
+            )
+            assert sandbox.state is not None
+            if sandbox.server.speed_note:
+                app.output.warn(
+                    f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow"
+                )
+            _print_exports(app, sandbox.state)
+            app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
+            app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
+            lifecycle.serve(
+                sandbox,
+                stop,
+                on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
+                on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
+            )
     app.output.info(
         f"sandbox stopped ({' '.join(received) or 'runner ended'}); {len(sandbox.runner.invocations)} invocations"
     )
-    if "SIGINT" in received:
-        raise typer.Exit(130)
+    if received:  # Ctrl-C 130, SIGTERM 143, SIGHUP 129: the same stop, the signal's documented code
+        raise typer.Exit(lifecycle.exit_code(received[0]))
 
 
 @app.command()
@@ -119,7 +125,10 @@ def status(ctx: typer.Context) -> None:
 
 @app.command()
 def down(ctx: typer.Context) -> None:
-    """Stop the running sandbox (SIGTERM, then SIGKILL after 15 s); its state is gone."""
+    """Stop the running sandbox (SIGTERM, then SIGKILL after 15 s); its state is gone.
+
+    Only the process the state file names by pid and identity is signalled: a stale file is removed.
+    """
     app = app_context(ctx)
     from evctl.sandbox import lifecycle
 

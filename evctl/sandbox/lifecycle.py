@@ -16,6 +16,7 @@ from typing import Any
 
 from evctl.core.common.time import iso_utc
 from evctl.errors import ConfigError, EvctlError, ExitCode
+from evctl.sandbox import process
 from evctl.sandbox import state as state_file
 from evctl.sandbox.provision import (
     FUNCTION,
@@ -38,13 +39,38 @@ def ensure_not_running() -> str | None:
     current = state_file.read()
     if current is None:
         return None
-    if state_file.pid_alive(current.pid):
-        raise ConfigError(
-            f"a sandbox is already running (pid {current.pid}, {current.endpoint})",
-            "reach it with `evctl --sandbox ...`, or stop it first with `evctl sandbox down`",
-        )
+    verdict = state_file.verify(current)
+    if verdict == "same":
+        raise already_running(current)
     state_file.remove()
-    return f"removed a stale state file (sandbox process {current.pid} is gone)"
+    return f"removed a stale state file (sandbox {state_file.stale_reason(current, verdict)})"
+
+
+ALREADY_RUNNING_HINT = "reach it with `evctl --sandbox ...`, or stop it first with `evctl sandbox down`"
+
+
+def already_running(current: SandboxState) -> ConfigError:
+    return ConfigError(f"a sandbox is already running (pid {current.pid}, {current.endpoint})", ALREADY_RUNNING_HINT)
+
+
+def take_lock() -> process.SandboxLock:
+    """The sandbox lock, now: ConfigError (exit 4) naming the sandbox that holds it. `sandbox up` holds it for the
+    sandbox's life (a `--detach` parent from its check until the child holds it), so two starts never race."""
+    try:
+        return process.SandboxLock.acquire(state_file.lock_path())
+    except process.LockHeld as held:
+        try:
+            current = state_file.read()
+        except ConfigError:
+            current = None
+        if current is not None and current.pid == held.holder:
+            raise already_running(current) from None
+        pid = f"pid {held.holder}" if held.holder else f"see {state_file.lock_path()}"
+        raise ConfigError(f"a sandbox is already running or starting ({pid})", ALREADY_RUNNING_HINT) from None
+    except process.LockError as exc:
+        raise ConfigError(
+            str(exc), "make $XDG_STATE_HOME/evctl (default ~/.local/state/evctl) a writable directory"
+        ) from None
 
 
 def function_spec(pipeline: Pipeline) -> FunctionSpec:
@@ -107,10 +133,10 @@ def start(
         )
         sandbox = Sandbox(server, clients, pipeline, runner)
         if record:
-            sandbox.state = SandboxState(
+            sandbox.state = SandboxState.for_process(
+                os.getpid(),
                 endpoint=server.endpoint,
                 port=server.port,
-                pid=os.getpid(),
                 handler=str(pipeline.handler),
                 started_at=iso_utc(dt.datetime.now(dt.UTC), suffix="+00:00"),
                 log_file=os.environ.get("EVCTL_SANDBOX_LOG", ""),
@@ -145,16 +171,44 @@ def serve(
         sandbox.stop()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def exit_code(signal_name: str) -> int:
+    """The documented exit code of a command stopped by a signal: 128 + its number (SIGINT 130, SIGTERM 143,
+    SIGHUP 129)."""
+    return 128 + int(signal.Signals[signal_name])
+
+
 @contextlib.contextmanager
 def stop_on_signals(stop: threading.Event) -> Iterator[list[str]]:
-    """SIGINT and SIGTERM set `stop` (and are recorded by name) instead of killing the process."""
+    """SIGINT, SIGTERM and SIGHUP set `stop` (and are recorded by name) instead of killing the process."""
     received: list[str] = []
 
     def handle(signum: int, _frame: Any) -> None:
         received.append(signal.Signals(signum).name)
         stop.set()
 
-    previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
+    try:
+        yield received
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def interrupt_on_signals() -> Iterator[list[str]]:
+    """SIGTERM and SIGHUP interrupt the main thread as Ctrl-C does (KeyboardInterrupt); every one is recorded by
+    name, so the caller's Ctrl-C path (cleanup, summary) runs for all three and can exit with exit_code(first)."""
+    received: list[str] = []
+
+    def handle(signum: int, _frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        if len(received) == 1:  # a second signal during the cleanup does not cut it short
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
     try:
         yield received
     finally:
@@ -164,6 +218,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[list[str]]:
 
 def spawn_detached(
     argv: Sequence[str],
+    lock: process.SandboxLock,
     *,
     timeout: float = 30.0,
     clock: Callable[[], float] = time.monotonic,
@@ -171,13 +226,22 @@ def spawn_detached(
 ) -> SandboxState:
     """Run `evctl sandbox up` (argv without --detach) as a background process; return once it is ready.
 
-    The child starts a new session (a closed terminal does not stop it) and logs to the state directory.
+    The child starts a new session (a closed terminal does not stop it) and logs to the state directory. It
+    inherits `lock` (the same lock, not a new one: nothing can start between this check and the child's). If this
+    process is stopped before the child is ready, the child is stopped too.
     """
     log = state_file.log_path()
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, EVCTL_SANDBOX_LOG=str(log))
+    env = dict(os.environ, EVCTL_SANDBOX_LOG=str(log), **{process.LOCK_FD_ENV: str(lock.fd)})
     env.pop("EVCTL_SANDBOX", None)
-    with open(log, "ab") as out, open(os.devnull, "rb") as devnull:
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        out = open(log, "ab")  # noqa: SIM115 (closed below, once the child has its own copy)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the sandbox log {log} ({exc.strerror})",
+            "make $XDG_STATE_HOME/evctl (default ~/.local/state/evctl) a writable directory",
+        ) from None
+    with out, open(os.devnull, "rb") as devnull:
         child = subprocess.Popen(
             [sys.executable, "-m", "evctl", *argv],
             stdin=devnull,
@@ -185,19 +249,26 @@ def spawn_detached(
             stderr=out,
             env=env,
             start_new_session=True,
+            pass_fds=(lock.fd,),
         )
-    deadline = clock() + timeout
-    while clock() < deadline:
-        code = child.poll()
-        if code is not None:
-            raise _child_error(code, log)
-        with contextlib.suppress(ConfigError):
-            current = state_file.read()
-            if current is not None and current.pid == child.pid:
-                return current
-        sleep(0.1)
-    child.terminate()
-    raise EvctlError(f"the sandbox did not become ready within {timeout:.0f} s", f"see {log}")
+    try:
+        deadline = clock() + timeout
+        while clock() < deadline:
+            code = child.poll()
+            if code is not None:
+                raise _child_error(code, log)
+            with contextlib.suppress(ConfigError):
+                current = state_file.read()
+                if current is not None and current.pid == child.pid:
+                    return current
+            sleep(0.1)
+        raise EvctlError(f"the sandbox did not become ready within {timeout:.0f} s", f"see {log}")
+    except BaseException:
+        if child.poll() is None:  # not ready (a timeout, a Ctrl-C or SIGTERM here): no half-started sandbox
+            child.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=10)
+        raise
 
 
 def _child_error(code: int, log: os.PathLike[str]) -> EvctlError:
@@ -213,20 +284,45 @@ def _child_error(code: int, log: os.PathLike[str]) -> EvctlError:
 def stop_running(
     *, timeout: float = 15.0, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
 ) -> dict[str, Any]:
-    """Stop the recorded sandbox: SIGTERM, wait, then SIGKILL. Idempotent."""
+    """Stop the recorded sandbox: SIGTERM, wait, then SIGKILL. Idempotent.
+
+    Every signal goes only to the process the record names by identity (process.signal_if_same): a state file
+    that outlived its sandbox (a crash, a reboot) names a pid another program may have now; that file is stale,
+    removed, and nothing is signalled. ConfigError (exit 4) for a corrupt file or when the process cannot be told.
+    """
     current = state_file.read()
     if current is None:
         return {"stopped": False, "reason": "no sandbox is running"}
-    if not state_file.pid_alive(current.pid):
+    verdict = state_file.verify(current)
+    identity = current.identity
+    if verdict == "same" and identity is not None:
+        verdict = _signal(current, identity, signal.SIGTERM)
+    if verdict != "same":
         state_file.remove()
-        return {"stopped": False, "pid": current.pid, "reason": "stale state file removed (process was gone)"}
-    os.kill(current.pid, signal.SIGTERM)
+        reason = (
+            "process was gone" if verdict == "gone" else f"process {current.pid} is now another program, not signalled"
+        )
+        return {"stopped": False, "pid": current.pid, "reason": f"stale state file removed ({reason})"}
+    assert identity is not None
     deadline = clock() + timeout
-    while state_file.pid_alive(current.pid) and clock() < deadline:
+    while _still_running(current.pid, identity) and clock() < deadline:
         sleep(0.1)
-    forced = state_file.pid_alive(current.pid)
+    forced = _still_running(current.pid, identity)
     if forced:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(current.pid, signal.SIGKILL)
+        forced = _signal(current, identity, signal.SIGKILL) == "same"
     state_file.remove(current.pid)
     return {"stopped": True, "pid": current.pid, "endpoint": current.endpoint, "forced": forced}
+
+
+def _signal(current: SandboxState, identity: process.Identity, signum: signal.Signals) -> process.Verdict:
+    try:
+        return process.signal_if_same(current.pid, identity, signum)
+    except process.IdentityUnknown as exc:
+        raise state_file.unverifiable(current, str(exc)) from None
+
+
+def _still_running(pid: int, identity: process.Identity) -> bool:
+    try:
+        return process.check(pid, identity) == "same"
+    except process.IdentityUnknown:
+        return False  # it was known a moment ago; what cannot be told now is never signalled

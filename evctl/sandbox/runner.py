@@ -380,28 +380,30 @@ def _run_child(python: str, file: Path, function: str, payload: str, timeout: fl
             env=env,
             start_new_session=True,
         )
-        lines: list[tuple[int, str]] = []
-        reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
-        reader.start()
-        assert proc.stdin is not None
         try:
-            proc.stdin.write(payload.encode("utf-8"))
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
-        timed_out, handler_started = _wait(proc, result_path + ".started", started, timeout)
-        ended = time.monotonic()
-        duration_ms = (ended - (handler_started or started)) * 1000
-        init_ms = ((handler_started or ended) - started) * 1000
-        reader.join(timeout=2)
-        result = None
-        if not timed_out:
+            lines: list[tuple[int, str]] = []
+            reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
+            reader.start()
+            assert proc.stdin is not None
             try:
-                with open(result_path, encoding="utf-8") as fh:
-                    result = json.load(fh)
-            except (OSError, ValueError):
-                result = None
-        _kill_group(proc)  # anything the handler left running in the background
+                proc.stdin.write(payload.encode("utf-8"))
+                proc.stdin.close()
+            except BrokenPipeError:
+                pass
+            timed_out, handler_started = _wait(proc, result_path + ".started", started, timeout)
+            ended = time.monotonic()
+            duration_ms = (ended - (handler_started or started)) * 1000
+            init_ms = ((handler_started or ended) - started) * 1000
+            reader.join(timeout=2)
+            result = None
+            if not timed_out:
+                try:
+                    with open(result_path, encoding="utf-8") as fh:
+                        result = json.load(fh)
+                except (OSError, ValueError):
+                    result = None
+        finally:
+            _kill_group(proc)  # anything the handler left running in the background; the handler too if stopped
         return ChildRun(lines, result, timed_out, proc.returncode, duration_ms, init_ms)
 
 

@@ -1,24 +1,32 @@
 """The sandbox's state file: where a running sandbox is, so other evctl processes can reach it.
 
+The record names the sandbox's process by pid and identity (start time, command line: see process.py); whatever
+reads it checks the identity before believing or signalling the pid. A file that is not a valid record (not JSON,
+a wrong type, a directory at its path...) is one ConfigError (exit 4) naming the file and the fix.
+
 Standard library only: the root `--sandbox` option reads it on every command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from evctl.aws import AwsSettings
 from evctl.errors import ConfigError
+from evctl.sandbox import process
 
 REGION = "us-east-1"
 # moto accepts any credentials; these say where they come from when they show up in a log.
 CREDENTIALS = ("evctl-sandbox", "evctl-sandbox")
 ACCOUNT_ID = "123456789012"  # moto's default account
 START_HINT = "start one with `evctl sandbox up --detach` (or run `evctl demo`)"
+MAX_BYTES = 1 << 20  # a state file is a few hundred bytes; more is not one of ours
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,25 @@ class SandboxState:
     started_at: str = ""
     log_file: str = ""
     settings: dict[str, Any] = field(default_factory=dict)  # provision.PipelineSettings as a dict
+    process_start: str = ""  # process.Identity of `pid` when it was recorded; "" = this system could not tell
+    process_command: str = ""
+
+    @classmethod
+    def for_process(cls, pid: int, **fields: Any) -> SandboxState:
+        """A record of process `pid`, with its identity (left empty when this system cannot tell it)."""
+        try:
+            identity = process.identify(pid)
+        except process.IdentityUnknown:
+            identity = None
+        if identity is not None:
+            fields.update(process_start=identity.start, process_command=identity.command)
+        return cls(pid=pid, **fields)
+
+    @property
+    def identity(self) -> process.Identity | None:
+        if not self.process_start:
+            return None
+        return process.Identity(self.process_start, self.process_command)
 
     def exports(self) -> list[str]:
         """Shell lines that point other tools (boto3, the aws CLI v2, SDKs) at the sandbox."""
@@ -57,27 +84,94 @@ def log_path() -> Path:
     return state_dir() / "sandbox.log"
 
 
+def lock_path() -> Path:
+    return state_dir() / "sandbox.lock"
+
+
+def _corrupt(path: Path, what: str, *, directory: bool = False) -> ConfigError:
+    return ConfigError(
+        f"the sandbox state file {path} {what}",
+        f"remove it (`rm {'-r ' if directory else ''}{path}`); a sandbox started with it is no longer reachable",
+    )
+
+
+_TEXT_FIELDS = ("endpoint", "region", "handler", "started_at", "log_file", "process_start", "process_command")
+
+
+def _parse(path: Path, data: bytes) -> SandboxState:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _corrupt(path, "is not UTF-8 text") from None
+
+    def no_constants(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        raw = json.loads(text, parse_constant=no_constants)
+    except ValueError as exc:
+        raise _corrupt(path, f"is not valid JSON ({exc})") from None
+    if not isinstance(raw, dict):
+        raise _corrupt(path, f"holds a JSON {type(raw).__name__}, not an object")
+    for key in ("endpoint", "port", "pid"):
+        if key not in raw:
+            raise _corrupt(path, f"has no {key!r}")
+    for key in _TEXT_FIELDS:
+        if key in raw and not isinstance(raw[key], str):
+            raise _corrupt(path, f"has {key!r} = {json.dumps(raw[key])}, not a string")
+    for key, low, high in (("pid", 1, 2**31 - 1), ("port", 1, 65535)):
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _corrupt(path, f"has {key!r} = {json.dumps(value)}, not a number from {low} to {high}")
+    if not raw["endpoint"].startswith(("http://", "https://")):
+        raise _corrupt(path, f"has 'endpoint' = {json.dumps(raw['endpoint'])}, not an http:// URL")
+    if not isinstance(raw.get("settings", {}), dict):
+        raise _corrupt(path, "has 'settings' that is not an object")
+    known = {k: v for k, v in raw.items() if k in SandboxState.__dataclass_fields__}  # a newer evctl may add keys
+    return SandboxState(**known)
+
+
 def read() -> SandboxState | None:
-    """The recorded sandbox, alive or not; None when there is no state file."""
+    """The recorded sandbox, alive or not; None when there is no state file; ConfigError (exit 4) when the file
+    is not a valid record."""
     path = state_path()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return SandboxState(**raw)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # non-blocking: a FIFO at the path must not hang us
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(
-            f"the sandbox state file {path} is unreadable ({exc})", "remove it, or run `evctl sandbox down`"
-        ) from exc
+    except OSError as exc:
+        raise _corrupt(path, f"cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _corrupt(path, "is a directory", directory=True)
+        if not stat.S_ISREG(info.st_mode):
+            raise _corrupt(path, "is not a regular file")
+        data = os.read(fd, MAX_BYTES + 1)
+    except OSError as exc:
+        raise _corrupt(path, f"cannot be read ({exc.strerror})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_BYTES:
+        raise _corrupt(path, f"is larger than {MAX_BYTES} bytes")
+    return _parse(path, data)
 
 
 def write(state: SandboxState) -> Path:
-    """Atomically: readers never see half a file."""
+    """Atomically: readers never see half a file. ConfigError (exit 4) when the state directory is not writable."""
     path = state_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(asdict(state), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ConfigError(
+            f"cannot write the sandbox state file {path} ({exc.strerror})",
+            "make $XDG_STATE_HOME/evctl (default ~/.local/state/evctl) a writable directory with free space",
+        ) from None
     return path
 
 
@@ -94,28 +188,40 @@ def remove(pid: int | None = None) -> bool:
     try:
         path.unlink()
         return True
-    except FileNotFoundError:
-        return False
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # exists, owned by someone else
-    return _not_zombie(pid)
-
-
-def _not_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+        return False
+
+
+Verdict = Literal["same", "gone", "other"]
+STALE_HINT = f"`evctl sandbox down` removes the stale file; {START_HINT}"
+
+
+def verify(state: SandboxState) -> Verdict:
+    """Is the recorded process still the sandbox? "same", "gone" or "other" (the pid now belongs to another
+    program). ConfigError (exit 4) when that cannot be told: nothing may be signalled then."""
+    identity = state.identity
+    try:
+        if identity is None:
+            if process.identify(state.pid) is None:
+                return "gone"
+            raise process.IdentityUnknown("the state file does not record which process it is")
+        return process.check(state.pid, identity)
+    except process.IdentityUnknown as exc:
+        raise unverifiable(state, str(exc)) from None
+
+
+def unverifiable(state: SandboxState, reason: str) -> ConfigError:
+    path = state_path()
+    return ConfigError(
+        f"cannot tell whether process {state.pid} is the sandbox recorded in {path} ({reason}); nothing was signalled",
+        f"if it is the sandbox, stop it with `kill {state.pid}`; then remove the file (`rm {path}`)",
+    )
+
+
+def stale_reason(state: SandboxState, verdict: Verdict) -> str:
+    if verdict == "gone":
+        return f"process {state.pid} is gone"
+    return f"process {state.pid} is now another program"
 
 
 def running() -> SandboxState:
@@ -123,10 +229,11 @@ def running() -> SandboxState:
     state = read()
     if state is None:
         raise ConfigError("no sandbox is running", START_HINT)
-    if not pid_alive(state.pid):
+    verdict = verify(state)
+    if verdict != "same":
         raise ConfigError(
-            f"the sandbox recorded in {state_path()} is not running (process {state.pid} is gone; stale state file)",
-            START_HINT,
+            f"the sandbox recorded in {state_path()} is not running ({stale_reason(state, verdict)}; stale state file)",
+            STALE_HINT,
         )
     return state
 

@@ -7,7 +7,8 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from evctl.sandbox import provision as pv
 from evctl.sandbox import state
 from evctl.sandbox.server import SandboxServer
-from tests.helpers import run_cli
+from tests.helpers import restore_default_signals, run_cli
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def running_sandbox() -> Iterator[tuple[SandboxServer, pv.Pipeline]]:
     server.reset()  # moto's state is per process: start from nothing
     try:
         pipeline = pv.provision(sandbox_clients(server.endpoint), settings=pv.PipelineSettings())
-        state.write(state.SandboxState(endpoint=server.endpoint, port=server.port, pid=os.getpid()))
+        state.write(state.SandboxState.for_process(os.getpid(), endpoint=server.endpoint, port=server.port))
         yield server, pipeline
     finally:
         state.remove()
@@ -35,7 +36,7 @@ def running_sandbox() -> Iterator[tuple[SandboxServer, pv.Pipeline]]:
 
 
 def _dead_pid() -> int:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child = subprocess.Popen([sys.executable, "-c", "pass"], preexec_fn=restore_default_signals)
     child.wait()
     return child.pid
 
@@ -307,3 +308,154 @@ def test_evctl_demo_without_moto_installed_in_a_fresh_process(project_root: Path
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, cwd=project_root
     )
     assert (done.returncode, done.stdout, done.stderr) == (4, "", NO_MOTO)
+
+
+# ---- a state file that outlived its sandbox: the pid is another program's now (issue 11) ------------------------
+
+
+@pytest.fixture
+def unrelated_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A live process that is not a sandbox (`sleep`), once it has exec'd."""
+    from evctl.sandbox import process
+
+    proc = subprocess.Popen(["sleep", "60"], preexec_fn=restore_default_signals)
+    try:
+        for _ in range(500):  # until its command line is sleep's (right after fork it is still ours)
+            found = process.identify(proc.pid)
+            if found is not None and found.command.startswith("sleep"):
+                break
+            time.sleep(0.01)
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def _stale_record_naming(pid: int) -> None:
+    """What a crashed sandbox leaves: its pid (now reused) and its own identity."""
+    state.write(
+        state.SandboxState(
+            endpoint="http://127.0.0.1:9",
+            port=9,
+            pid=pid,
+            process_start="linux:boot-before-the-reboot:4242",
+            process_command="/usr/bin/python3 -m evctl sandbox up --port 4599 --timeout 3",
+        )
+    )
+
+
+def test_down_never_signals_a_process_that_reused_the_sandbox_pid(unrelated_process: subprocess.Popen[bytes]) -> None:
+    pid = unrelated_process.pid
+    _stale_record_naming(pid)
+    status = run_cli(["sandbox", "status"])
+    assert (status.exit_code, status.stdout) == (4, "")
+    assert f"is not running (process {pid} is now another program; stale state file)" in status.stderr
+    assert status.stderr.count("\n") == 1
+    targeted = run_cli(["--sandbox", "queue", "list"])
+    assert targeted.exit_code == 4 and "now another program" in targeted.stderr
+    assert state.read() is not None  # status is read-only
+    down = run_cli(["-o", "json", "sandbox", "down"])
+    assert down.exit_code == 0, down.stderr
+    assert json.loads(down.stdout) == {
+        "stopped": False,
+        "pid": pid,
+        "reason": f"stale state file removed (process {pid} is now another program, not signalled)",
+    }
+    assert down.stderr == f"stale state file removed (process {pid} is now another program, not signalled)\n"
+    assert state.read() is None
+    assert unrelated_process.poll() is None  # alive: no SIGTERM, and no SIGKILL 15 s later
+    status = run_cli(["sandbox", "status"])
+    assert status.exit_code == 4 and "no sandbox is running" in status.stderr
+
+
+def test_up_replaces_a_record_whose_pid_is_another_program(unrelated_process: subprocess.Popen[bytes]) -> None:
+    pid = unrelated_process.pid
+    _stale_record_naming(pid)
+    with socket.socket() as taken:  # the start fails after the check: nothing is left running by the test
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_cli(["sandbox", "up", "--port", str(taken.getsockname()[1])])
+    assert f"evctl: warning: removed a stale state file (sandbox process {pid} is now another program)" in (
+        result.stderr
+    )
+    assert state.read() is None
+    assert unrelated_process.poll() is None
+
+
+# ---- one sandbox at a time: the lock -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("detach", [False, True])
+def test_up_while_another_start_holds_the_lock_fails_at_once(detach: bool) -> None:
+    from evctl.sandbox import lifecycle
+
+    with lifecycle.take_lock():  # another `sandbox up` is starting (no state file yet)
+        result = run_cli(["sandbox", "up", "--port", "0", *(["--detach"] if detach else [])])
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr == (
+        f"evctl: error: a sandbox is already running or starting (pid {os.getpid()}) — reach it with "
+        "`evctl --sandbox ...`, or stop it first with `evctl sandbox down`\n"
+    )
+    assert not state.log_path().exists()  # no child was started
+    assert state.read() is None
+
+
+# ---- a corrupt state file: one line, exit 4, the file named, the fix given --------------------------------------
+
+CORRUPT_SHAPES: dict[str, Callable[[Path], object]] = {
+    "not JSON": lambda p: p.write_text("{not json"),
+    "empty": lambda p: p.write_text(""),
+    "a list": lambda p: p.write_text("[]"),
+    "null": lambda p: p.write_text("null"),
+    "pid is text": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9, "pid": "abc"}'),
+    "pid is true": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9, "pid": true}'),
+    "pid is negative": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9, "pid": -1}'),
+    "pid is a float": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9, "pid": 1.5}'),
+    "pid is huge": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9, "pid": 99999999999999}'),
+    "pid is NaN": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9, "pid": NaN}'),
+    "no pid": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": 9}'),
+    "port is text": lambda p: p.write_text('{"endpoint": "http://127.0.0.1:9", "port": "9", "pid": 1}'),
+    "endpoint is a number": lambda p: p.write_text('{"endpoint": 9, "port": 9, "pid": 1}'),
+    "endpoint is no URL": lambda p: p.write_text('{"endpoint": "localhost:9", "port": 9, "pid": 1}'),
+    "settings is a list": lambda p: p.write_text('{"endpoint": "http://x:9", "port": 9, "pid": 1, "settings": []}'),
+    "identity is a number": lambda p: p.write_text(
+        '{"endpoint": "http://x:9", "port": 9, "pid": 1, "process_start": 1}'
+    ),
+    "not UTF-8": lambda p: p.write_bytes(b'{"endpoint": "\xff\xfe"}'),
+    "a directory": lambda p: p.mkdir(),
+    "a FIFO": lambda p: os.mkfifo(p),
+    "a symlink loop": lambda p: p.symlink_to(p),
+    "too large": lambda p: p.write_text(" " * (state.MAX_BYTES + 1)),
+}
+COMMANDS = {
+    "status": ["sandbox", "status"],
+    "down": ["sandbox", "down"],
+    "up": ["sandbox", "up", "--port", "0"],
+    "reset": ["sandbox", "reset", "--yes"],
+    "--sandbox": ["--sandbox", "queue", "list"],
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("shape", CORRUPT_SHAPES)
+def test_a_corrupt_state_file_is_one_line_exit_4_naming_the_file(shape: str, command: str) -> None:
+    path = state.state_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    CORRUPT_SHAPES[shape](path)
+    result = run_cli(COMMANDS[command])
+    assert (result.exit_code, result.stdout) == (4, ""), result.stderr
+    assert result.stderr.startswith(f"evctl: error: the sandbox state file {path} ")
+    assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+    assert f"remove it (`rm {'-r ' if shape == 'a directory' else ''}{path}`)" in result.stderr
+    assert os.path.lexists(path)  # left as it was: the user decides
+    assert not state.log_path().exists()  # nothing was started
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_state_directory_that_is_a_file_is_exit_4(command: str) -> None:
+    state.state_dir().parent.mkdir(parents=True, exist_ok=True)
+    state.state_dir().write_text("not a directory")
+    result = run_cli(COMMANDS[command])
+    assert (result.exit_code, result.stdout) == (4, ""), result.stderr
+    assert str(state.state_dir()) in result.stderr
+    assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from evctl.sandbox import state
+from evctl.sandbox import process, state
 from tests.helpers import evctl_executable, restore_default_signals, run_evctl
 
 
@@ -51,9 +51,27 @@ def cleanup_sandbox() -> Iterator[None]:
     yield
     with contextlib.suppress(Exception):
         current = state.read()
-        if current is not None and state.pid_alive(current.pid):
-            os.kill(current.pid, signal.SIGKILL)
+        if current is not None and current.identity is not None:  # only the process the record names
+            process.signal_if_same(current.pid, current.identity, signal.SIGKILL)
         state.remove()
+    for pid in _sandbox_processes():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _sandbox_processes() -> list[int]:
+    """Every live `evctl sandbox up` process of this test (they carry its XDG_STATE_HOME), orphans included."""
+    ours = f"XDG_STATE_HOME={os.environ['XDG_STATE_HOME']}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            mine = ours in (entry / "environ").read_bytes().split(b"\0")
+            if mine and b"sandbox" in command and b"up" in command and process.identify(int(entry.name)) is not None:
+                found.append(int(entry.name))  # (a zombie has no identity)
+    return found
 
 
 def _welcome_lines(exports: dict[str, str], email: str) -> list[str]:
@@ -109,7 +127,7 @@ def test_detached_sandbox_with_evctl_and_the_aws_cli() -> None:
         "endpoint": running.endpoint,
         "forced": False,
     }
-    assert not state.pid_alive(running.pid)
+    assert process.identify(running.pid) is None
     assert state.read() is None
 
 
@@ -145,10 +163,15 @@ def test_detach_reports_the_childs_error_on_a_busy_port() -> None:
 
 @pytest.mark.parametrize(
     ("signum", "exit_code"),
-    [pytest.param(signal.SIGTERM, 0, marks=pytest.mark.slow), pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow)],
+    [
+        pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow),
+        pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
+        pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow),
+    ],
 )
 @pytest.mark.usefixtures("cleanup_sandbox")
 def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exit_code: int) -> None:
+    """SIGTERM and SIGHUP stop `sandbox up` exactly as Ctrl-C does: the same cleanup and summary, the signal's code."""
     proc = subprocess.Popen(
         [evctl_executable(), "sandbox", "up", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -158,9 +181,9 @@ def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exi
     )
     try:
         ready = wait_until(lambda: state.read() is not None and state.read().pid == proc.pid, timeout=30)  # type: ignore[union-attr]
-        assert ready, proc.stderr.read() if proc.poll() is not None else "not ready"
+        assert ready, proc.communicate()[1] if proc.poll() is not None else "not ready"
         endpoint = state.running().endpoint
-        if signum == signal.SIGTERM:  # the foreground sandbox runs the handler and narrates each invocation
+        if signum != signal.SIGINT:  # the foreground sandbox runs the handler and narrates each invocation
             from evctl.cli.context import sandbox_clients
 
             events = sandbox_clients(endpoint).events
@@ -174,10 +197,75 @@ def test_a_signal_stops_a_foreground_sandbox_cleanly(signum: signal.Signals, exi
             proc.kill()
     assert proc.returncode == exit_code, stderr
     assert stdout.splitlines()[0] == f"export AWS_ENDPOINT_URL={endpoint}"
-    assert f"sandbox stopped ({signum.name})" in stderr
-    if signum == signal.SIGTERM:
+    invocations = 0 if signum == signal.SIGINT else 1
+    assert stderr.endswith(f"sandbox stopped ({signum.name}); {invocations} invocations\n"), stderr
+    if signum != signal.SIGINT:
         assert "1 message(s) → success" in stderr
     assert "Traceback" not in stderr
     assert state.read() is None
     with pytest.raises(OSError):  # the port is closed
         socket.create_connection(("127.0.0.1", int(endpoint.rsplit(":", 1)[1])), timeout=1).close()
+    with process.SandboxLock.acquire(state.lock_path()):  # and the lock is free
+        pass
+
+
+@pytest.mark.usefixtures("cleanup_sandbox")
+def test_two_detached_starts_at_once_give_one_sandbox_and_one_exit_4() -> None:
+    starts = [
+        subprocess.Popen(
+            [evctl_executable(), "sandbox", "up", "--detach", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=restore_default_signals,
+        )
+        for _ in range(2)
+    ]
+    results = [(p.pid, p.wait(timeout=60), *p.communicate(timeout=60)) for p in starts]
+    assert sorted(code for _, code, _, _ in results) == [0, 4], results
+    (winner, _, winner_out, _), (_, _, loser_out, loser_err) = sorted(results, key=lambda r: r[1])
+    running = state.running()
+    assert f"export AWS_ENDPOINT_URL={running.endpoint}" in winner_out
+    assert loser_out == ""
+    assert loser_err.startswith("evctl: error: a sandbox is already running"), loser_err
+    # it names the one that won: the sandbox, or the `up --detach` still starting it
+    assert f"(pid {running.pid}" in loser_err or f"(pid {winner})" in loser_err, loser_err
+    assert _sandbox_processes() == [running.pid]  # exactly one sandbox: nothing orphaned
+    down = run_evctl(["-o", "json", "sandbox", "down"])
+    assert down.returncode == 0, down.stderr
+    assert json.loads(down.stdout)["pid"] == running.pid
+    assert wait_until(lambda: not _sandbox_processes(), timeout=20)
+    assert state.read() is None
+
+
+def _start_demo() -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [evctl_executable(), "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=restore_default_signals,
+    )
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_code: int) -> None:
+    proc = _start_demo()
+    try:
+        assert proc.stdout is not None
+        first = json.loads(proc.stdout.readline())  # step 1 is verified; the demo is on to step 2
+        assert first["ok"] is True
+        proc.send_signal(signum)
+        rest, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == exit_code, stderr
+    steps = [first, *(json.loads(line) for line in rest.splitlines())]  # stdout stays whole JSON lines
+    done = len(steps)
+    assert all(step["ok"] for step in steps) and done < 12
+    assert stderr.endswith(
+        f"demo stopped ({signum.name}) during step {done + 1}; {done} of 12 step(s) verified; its sandbox is stopped\n"
+    ), stderr
+    assert "Traceback" not in stderr and "Aborted" not in stderr

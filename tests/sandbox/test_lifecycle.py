@@ -1,23 +1,51 @@
-"""Stopping a recorded sandbox process: SIGTERM, then SIGKILL; the state file goes either way."""
+"""Stopping a recorded sandbox process: SIGTERM, then SIGKILL, only ever to the process the record names; the state
+file goes either way. The sandbox lock."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from evctl.errors import ConfigError
-from evctl.sandbox import lifecycle, state
+from evctl.sandbox import lifecycle, process, state
 from tests.helpers import restore_default_signals
+
+SLEEPER = "import time; print('ready', flush=True); time.sleep(60)"
+IGNORES_SIGTERM = (
+    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+)
+
+
+def _start(code: str) -> subprocess.Popen[bytes]:
+    """A Python child, returned once it runs `code` (its command line is final: it has exec'd)."""
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, preexec_fn=restore_default_signals)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+@pytest.fixture
+def children() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
 
 
 def _record(proc: subprocess.Popen[bytes]) -> None:
-    state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=proc.pid))
+    state.write(state.SandboxState.for_process(proc.pid, endpoint="http://127.0.0.1:9", port=9))
 
 
-def test_down_stops_the_process_with_sigterm() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=restore_default_signals)
+def test_down_stops_the_process_with_sigterm(children: list[subprocess.Popen[bytes]]) -> None:
+    proc = _start(SLEEPER)
+    children.append(proc)
     _record(proc)
     result = lifecycle.stop_running(timeout=10)
     assert result == {"stopped": True, "pid": proc.pid, "endpoint": "http://127.0.0.1:9", "forced": False}
@@ -25,10 +53,9 @@ def test_down_stops_the_process_with_sigterm() -> None:
     assert state.read() is None
 
 
-def test_down_kills_a_process_that_ignores_sigterm() -> None:
-    code = "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, preexec_fn=restore_default_signals)
-    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+def test_down_kills_a_process_that_ignores_sigterm(children: list[subprocess.Popen[bytes]]) -> None:
+    proc = _start(IGNORES_SIGTERM)
+    children.append(proc)
     _record(proc)
     now, slept = [0.0], []
 
@@ -43,15 +70,118 @@ def test_down_kills_a_process_that_ignores_sigterm() -> None:
     assert state.read() is None
 
 
-def test_up_refuses_while_one_runs_and_clears_a_stale_record() -> None:
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], preexec_fn=restore_default_signals)
-    try:
-        _record(proc)
-        with pytest.raises(ConfigError, match=f"a sandbox is already running \\(pid {proc.pid}") as caught:
-            lifecycle.ensure_not_running()
-        assert caught.value.exit_code == 4
-    finally:
-        proc.kill()
-        proc.wait()
+def test_the_sigkill_is_not_sent_once_the_pid_is_another_process(
+    children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The escalation checks the identity again: a pid reused during the 15 s wait is left alone."""
+    proc = _start(IGNORES_SIGTERM)
+    children.append(proc)
+    _record(proc)
+    real_identify = process.identify
+    reused = [False]
+
+    def identify(pid: int) -> process.Identity | None:
+        found = real_identify(pid)
+        if reused[0] and found is not None:
+            return process.Identity(found.start + "-reused", "some other program")
+        return found
+
+    monkeypatch.setattr(process, "identify", identify)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:  # while stop_running waits, the pid passes to another program
+        reused[0] = True
+        now[0] += seconds
+
+    result = lifecycle.stop_running(timeout=0.5, clock=lambda: now[0], sleep=sleep)
+    assert result["forced"] is False
+    assert proc.poll() is None  # it ignored the SIGTERM and was never sent SIGKILL
+    assert state.read() is None
+
+
+@pytest.mark.parametrize("probe", ["proc", "ps"])
+def test_a_record_naming_another_live_process_is_stale_and_nothing_is_signalled(
+    probe: str, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if probe == "ps":
+        monkeypatch.setattr(process, "PROC", Path("/nonexistent-proc"))
+    proc = _start(SLEEPER)
+    children.append(proc)
+    record = state.SandboxState.for_process(proc.pid, endpoint="http://127.0.0.1:9", port=9)
+    assert record.process_start.startswith("linux:" if probe == "proc" else "ps:")
+    state.write(record.__class__(**{**record.__dict__, "process_command": "python -m evctl sandbox up"}))
+    with pytest.raises(ConfigError, match=f"process {proc.pid} is now another program; stale state file"):
+        state.running()
+    result = lifecycle.stop_running(timeout=0.5)
+    assert result == {
+        "stopped": False,
+        "pid": proc.pid,
+        "reason": f"stale state file removed (process {proc.pid} is now another program, not signalled)",
+    }
+    assert state.read() is None
+    assert proc.poll() is None
+    proc.kill()
+    assert proc.wait(timeout=5) == -signal.SIGKILL  # our SIGKILL ended it: it had been sent no SIGTERM
+
+
+def test_a_record_without_an_identity_is_never_signalled(children: list[subprocess.Popen[bytes]]) -> None:
+    """A record that cannot say which process it names (an older evctl wrote it): exit 4, nothing signalled."""
+    proc = _start(SLEEPER)
+    children.append(proc)
+    state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=proc.pid))
+    with pytest.raises(ConfigError, match=f"cannot tell whether process {proc.pid} is the sandbox") as caught:
+        lifecycle.stop_running(timeout=0.5)
+    assert caught.value.exit_code == 4
+    assert f"kill {proc.pid}" in str(caught.value) and str(state.state_path()) in str(caught.value)
+    assert proc.poll() is None
+    assert state.read() is not None
+
+
+def test_when_the_process_cannot_be_told_nothing_is_signalled(
+    children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No /proc and no `ps`: refuse to signal and say so."""
+    proc = _start(SLEEPER)
+    children.append(proc)
+    _record(proc)
+    monkeypatch.setattr(process, "PROC", Path("/nonexistent-proc"))
+    monkeypatch.setenv("PATH", "/nonexistent-bin")
+    with pytest.raises(ConfigError, match="nothing was signalled") as caught:
+        lifecycle.stop_running(timeout=0.5)
+    assert caught.value.exit_code == 4
+    assert proc.poll() is None
+
+
+def test_up_refuses_while_one_runs_and_clears_a_stale_record(children: list[subprocess.Popen[bytes]]) -> None:
+    proc = _start(SLEEPER)
+    children.append(proc)
+    _record(proc)
+    with pytest.raises(ConfigError, match=f"a sandbox is already running \\(pid {proc.pid}") as caught:
+        lifecycle.ensure_not_running()
+    assert caught.value.exit_code == 4
+    proc.kill()
+    proc.wait()
     assert lifecycle.ensure_not_running() == f"removed a stale state file (sandbox process {proc.pid} is gone)"
     assert state.read() is None
+
+
+def test_the_lock_is_taken_once_and_names_its_holder() -> None:
+    with lifecycle.take_lock():
+        with pytest.raises(ConfigError) as caught:
+            lifecycle.take_lock()
+        assert caught.value.exit_code == 4
+        assert str(caught.value).startswith(f"a sandbox is already running or starting (pid {os.getpid()})")
+        state.write(state.SandboxState.for_process(os.getpid(), endpoint="http://127.0.0.1:9", port=9))
+        with pytest.raises(ConfigError, match=f"already running \\(pid {os.getpid()}, http://127.0.0.1:9\\)"):
+            lifecycle.take_lock()
+    with lifecycle.take_lock():  # released with its holder
+        pass
+
+
+def test_a_second_signal_during_the_demo_cleanup_does_not_cut_it_short() -> None:
+    with lifecycle.interrupt_on_signals() as received:
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGTERM)
+        signal.raise_signal(signal.SIGHUP)  # recorded, not raised
+    assert received == ["SIGTERM", "SIGHUP"]
+    assert [lifecycle.exit_code(name) for name in ("SIGINT", "SIGTERM", "SIGHUP")] == [130, 143, 129]

@@ -23,7 +23,9 @@ def test_state_file_lives_under_xdg_state_home(tmp_path: object, monkeypatch: py
 
 
 def test_write_read_remove_round_trip() -> None:
-    record = state.SandboxState(endpoint="http://127.0.0.1:1234", port=1234, pid=os.getpid(), settings={"timeout": 3})
+    record = state.SandboxState.for_process(
+        os.getpid(), endpoint="http://127.0.0.1:1234", port=1234, settings={"timeout": 3}
+    )
     state.write(record)
     assert state.read() == record
     assert state.running() == record
@@ -50,7 +52,7 @@ def test_a_dead_pid_is_reported_as_stale() -> None:
 def test_a_corrupt_state_file_is_a_config_error() -> None:
     state.state_path().parent.mkdir(parents=True, exist_ok=True)
     state.state_path().write_text("{not json")
-    with pytest.raises(ConfigError, match="unreadable"):
+    with pytest.raises(ConfigError, match="is not valid JSON"):
         state.read()
 
 
@@ -66,7 +68,7 @@ def test_exports_point_other_tools_at_the_sandbox() -> None:
 
 
 def test_target_aims_settings_at_the_running_sandbox() -> None:
-    state.write(state.SandboxState(endpoint="http://127.0.0.1:4599", port=4599, pid=os.getpid()))
+    state.write(state.SandboxState.for_process(os.getpid(), endpoint="http://127.0.0.1:4599", port=4599))
     aimed, running = state.target(AwsSettings(profile="prod", region="eu-west-1", max_attempts=2))
     assert aimed.endpoint_url == "http://127.0.0.1:4599"
     assert aimed.region == "us-east-1"

@@ -1,0 +1,219 @@
+"""Which process a sandbox record names, signalling it only while it still is that process, and the sandbox lock.
+
+A pid alone names nothing for long: after a crash or a reboot the state file outlives the sandbox and the pid goes
+to another program. A record therefore keeps the process's identity, its start time and its command line, and
+every signal (and every "is it running?") checks that identity first. On Linux the start time is the kernel's
+(boot id + start tick from /proc/<pid>/stat) and the signal goes through a pidfd, so the process checked is the
+process signalled; elsewhere `ps -o lstart= -o command=` gives the identity. When neither can say, nothing is
+signalled (IdentityUnknown).
+
+The lock (`sandbox.lock` beside the state file, fcntl.flock) is held by the sandbox for its whole life, and by
+`sandbox up --detach` from its check until its child holds it: a second `sandbox up` fails at once.
+
+Standard library only: the root `--sandbox` option reads the state on every command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+PROC = Path("/proc")  # tests point it elsewhere to take the `ps` path
+Verdict = Literal["same", "gone", "other"]
+
+
+class IdentityUnknown(Exception):
+    """This system cannot tell which program a pid is (no /proc, no usable `ps`)."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    start: str  # "linux:<boot id>:<start tick>" or "ps:<lstart>"
+    command: str  # the command line, arguments joined by spaces
+
+
+def identify(pid: int) -> Identity | None:
+    """The identity of process `pid`; None when there is no such process (or only its zombie)."""
+    if pid <= 0:
+        return None
+    if (PROC / "self" / "stat").exists():
+        return _from_proc(pid)
+    return _from_ps(pid)
+
+
+def _from_proc(pid: int) -> Identity | None:
+    base = PROC / str(pid)
+    try:
+        stat = (base / "stat").read_text(encoding="ascii", errors="replace")
+        cmdline = (base / "cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    except OSError as exc:
+        raise IdentityUnknown(f"cannot read {base}: {exc.strerror}") from exc
+    fields = stat.rsplit(")", 1)[-1].split()
+    if len(fields) < 20:
+        raise IdentityUnknown(f"cannot parse {base / 'stat'}")
+    if fields[0] in ("Z", "X"):  # a zombie has exited: nothing to signal
+        return None
+    try:
+        boot = (PROC / "sys" / "kernel" / "random" / "boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    command = " ".join(part.decode("utf-8", "replace") for part in cmdline.split(b"\0") if part)
+    return Identity(start=f"linux:{boot}:{fields[19]}", command=command)
+
+
+def _from_ps(pid: int) -> Identity | None:
+    try:
+        done = subprocess.run(
+            ["ps", "-ww", "-o", "stat=", "-o", "lstart=", "-o", "command=", "-p", str(pid)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            env=dict(os.environ, LC_ALL="C", TZ="UTC"),
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise IdentityUnknown(f"no /proc and `ps` failed ({exc})") from exc
+    line = done.stdout.strip()
+    if not line:
+        if done.returncode != 0 and not done.stderr.strip():
+            return None  # ps's answer for "no such process": a failing status and nothing said
+        raise IdentityUnknown(f"no /proc and `ps` failed ({done.stderr.strip() or done.returncode})")
+    parts = line.split(None, 6)  # STAT, then lstart's five words (Wed Dec  2 20:32:57 2026), then the command
+    if len(parts) < 6:
+        raise IdentityUnknown(f"cannot parse `ps` output {line!r}")
+    if parts[0].startswith("Z"):
+        return None
+    return Identity(start="ps:" + " ".join(parts[1:6]), command=parts[6] if len(parts) > 6 else "")
+
+
+def check(pid: int, expected: Identity) -> Verdict:
+    """Whether `pid` is still the process `expected` describes ("same"), there is no such process ("gone"), or
+    another program has the pid now ("other"). IdentityUnknown when this system cannot tell."""
+    current = identify(pid)
+    if current is None:
+        return "gone"
+    return "same" if current == expected else "other"
+
+
+def signal_if_same(pid: int, expected: Identity, signum: signal.Signals) -> Verdict:
+    """Send `signum` only when `pid` is the process `expected` describes; the verdict says whether it was sent
+    ("same") or why not. With a pidfd the process checked is the process signalled, even if the pid is reused
+    in between."""
+    fd: int | None = None
+    with contextlib.suppress(AttributeError, OSError):
+        fd = os.pidfd_open(pid)  # ProcessLookupError (an OSError) when gone: then identify says so below
+    try:
+        verdict = check(pid, expected)
+        if verdict != "same":
+            return verdict
+        try:
+            if fd is not None:
+                signal.pidfd_send_signal(fd, signum)
+            else:
+                os.kill(pid, signum)
+        except ProcessLookupError:
+            return "gone"
+        return "same"
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+# ---- the lock -----------------------------------------------------------------------------------------------------
+
+LOCK_FD_ENV = "EVCTL_SANDBOX_LOCK_FD"  # `sandbox up --detach` hands its held lock to the child through this
+
+
+class LockHeld(Exception):
+    """Another process holds the sandbox lock; `holder` is the pid it wrote, when readable."""
+
+    def __init__(self, holder: int | None) -> None:
+        super().__init__(f"the sandbox lock is held (pid {holder})")
+        self.holder = holder
+
+
+class LockError(Exception):
+    """The lock file cannot be opened or locked (an unwritable state directory, a directory at its path...)."""
+
+
+class SandboxLock:
+    """An exclusive, non-blocking fcntl.flock on the lock file; released when closed or when the process ends."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+
+    @classmethod
+    def acquire(cls, path: Path) -> SandboxLock:
+        """Take the lock now or raise LockHeld (never waits)."""
+        import fcntl
+
+        inherited = _inherited_fd(path)
+        try:
+            if inherited is not None:
+                fd = inherited
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise LockError(f"cannot open the sandbox lock file {path}: {exc.strerror}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise LockHeld(holder) from None
+        except OSError as exc:
+            os.close(fd)
+            raise LockError(f"cannot lock {path}: {exc.strerror}") from exc
+        lock = cls(path, fd)
+        lock.record_holder(os.getpid())
+        return lock
+
+    def record_holder(self, pid: int) -> None:
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{pid}\n".encode(), 0)
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> SandboxLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _read_holder(fd: int) -> int | None:
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def _inherited_fd(path: Path) -> int | None:
+    """The lock fd a `sandbox up --detach` parent passed down, if it really is this lock file (else None)."""
+    text = os.environ.pop(LOCK_FD_ENV, "")  # popped: the handler processes this one starts inherit nothing
+    if not text.isdigit():
+        return None
+    fd = int(text)
+    try:
+        held, wanted = os.fstat(fd), os.stat(path)
+    except OSError:
+        return None
+    if (held.st_dev, held.st_ino) != (wanted.st_dev, wanted.st_ino):
+        return None
+    os.set_inheritable(fd, False)
+    return fd
