@@ -79,19 +79,48 @@ class _ClosedStream:
         raise OSError(errno.EBADF, os.strerror(errno.EBADF))
 
 
+def _reserve(fd: int) -> None:
+    """Hold a closed standard descriptor on /dev/null, so that no file evctl opens (a drain file, a lock, a sandbox
+    child's pipe) lands on 0, 1 or 2 and receives what was meant for a standard stream."""
+    try:
+        os.fstat(fd)
+        return  # open after all
+    except OSError:
+        pass
+    try:
+        opened = os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        return
+    if opened != fd:
+        os.dup2(opened, fd)
+        os.close(opened)
+
+
+def _stdin() -> IO[str]:
+    if sys.stdin is None:  # `<&-`: stays None for the readers (`-` then says there is no standard input)
+        _reserve(0)
+    return sys.stdin
+
+
 def _stdout() -> IO[str]:
-    return sys.stdout if sys.stdout is not None else _ClosedStream()  # type: ignore[return-value]
+    if sys.stdout is not None:
+        return sys.stdout
+    _reserve(1)
+    return _ClosedStream()  # type: ignore[return-value]
 
 
 def _stderr() -> IO[str]:
-    return sys.stderr if sys.stderr is not None else _ClosedStream()  # type: ignore[return-value]
+    if sys.stderr is not None:
+        return sys.stderr
+    _reserve(2)
+    return _ClosedStream()  # type: ignore[return-value]
 
 
 @dataclass
 class Streams:
     """stdin/stdout/stderr and whether each is a terminal; tests build their own."""
 
-    stdin: IO[str] = field(default_factory=lambda: sys.stdin)
+    stdin: IO[str] = field(default_factory=_stdin)
     stdout: IO[str] = field(default_factory=_stdout)
     stderr: IO[str] = field(default_factory=_stderr)
     stdin_isatty: bool | None = None

@@ -56,9 +56,12 @@ def binary_stdout(out: Output) -> IO[bytes]:
     return cast("IO[bytes]", getattr(stream, "buffer", None) or _TextAsBinary(stream))
 
 
-def binary_stdin(out: Output) -> IO[bytes]:
-    """The output's stdin as a byte stream (a text stream, as in tests, is wrapped)."""
+def binary_stdin(out: Output) -> IO[bytes] | None:
+    """The output's stdin as a byte stream (a text stream, as in tests, is wrapped); None when stdin is closed
+    (`<&-`: reading `-` is then "no standard input", exit 2)."""
     stream = out.streams.stdin
+    if stream is None:
+        return None
     return cast("IO[bytes]", getattr(stream, "buffer", None) or _TextAsBinary(stream))
 
 
