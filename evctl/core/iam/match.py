@@ -66,8 +66,38 @@ def arn_match(pattern: str, arn: str, variables: bool = True) -> Tri:
     return None if any(result is None for result in results) else True
 
 
+@lru_cache(maxsize=4096)
+def resource_regex(pattern: str, variables: bool = True) -> re.Pattern[str] | None:
+    """The regex of a Resource/NotResource ARN pattern, or None when it holds a policy variable.
+
+    Wildcards stay within a colon-separated segment, except that a ``*`` that ends a segment "can expand to match
+    beyond the colon boundaries" (the IAM Resource element page), so ``...:log-group:name:*`` covers the group's
+    streams and ``arn:aws:sqs:us-east-1:*`` every queue of the region.
+    """
+    parts: list[str] = []
+    tokens = _TOKEN.findall(pattern)
+    for index, token in enumerate(tokens):
+        if token == "*":
+            following = tokens[index + 1] if index + 1 < len(tokens) else ""
+            parts.append(".*" if following == "" or following.startswith(":") else "[^:]*")
+        elif token == "?":
+            parts.append("[^:]")
+        elif variables and token in _ESCAPES:
+            parts.append(re.escape(_ESCAPES[token]))
+        elif variables and token.startswith("${"):
+            return None
+        else:
+            parts.append(re.escape(token))
+    return re.compile("".join(parts), re.DOTALL)
+
+
 def resource_matches(patterns: Iterable[str], resource: str, variables: bool = True) -> Tri:
-    return tri_or(*(arn_match(pattern, resource, variables) for pattern in patterns))
+    """Whether a Resource/NotResource list names ``resource`` (``"*"`` names everything)."""
+    results: list[Tri] = []
+    for pattern in patterns:
+        regex = resource_regex(pattern, variables)
+        results.append(None if regex is None else regex.fullmatch(resource) is not None)
+    return tri_or(*results)
 
 
 # How a Principal element matched: everyone ("*"), this principal by name, or its account (IAM delegation).
