@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evctl.cli.context import app_context
-from evctl.cli.moving import binary_stdin, binary_stdout, finish_move, show_progress
+from evctl.cli.moving import binary_stdout, finish_move, show_progress
 from evctl.cli.options import YesOpt
 from evctl.cli.stopping import graceful_stop, stop_word
 
@@ -158,7 +158,9 @@ def drain_cmd(
 def send_cmd(
     ctx: typer.Context,
     queue: QueueArg,
-    body: Annotated[str | None, typer.Argument(metavar="[BODY|@FILE]", help="A body, or @file to read one.")] = None,
+    body: Annotated[
+        str | None, typer.Argument(metavar="[BODY|@FILE|-]", help="A body, @file to read one, or - for stdin.")
+    ] = None,
     from_: Annotated[
         str | None, typer.Option("--from", metavar="FILE|-", help="JSON lines as `queue drain` writes them.")
     ] = None,
@@ -180,7 +182,7 @@ def send_cmd(
     sqs = app_.client("sqs")
     ref = resolve_queue(sqs, queue)
     messages = prepare_send(
-        ref, queue_attributes(sqs, ref), body=body, lines_from=from_, stdin=binary_stdin(out),
+        ref, queue_attributes(sqs, ref), body=body, lines_from=from_, stdin=out.streams.stdin,
         group_id=group_id, dedup_id=dedup_id, delay=delay, message_attributes=attr or [],
     )  # fmt: skip
     done: list[SendOutcome] = []
@@ -222,10 +224,8 @@ def _finish_send(out: Output, queue: str, outcomes: list[SendOutcome]) -> None:
     failed = [o for o in outcomes if not o.ok]
     for outcome in failed[:10]:
         out.warn(f"{outcome.message.origin or 'message'}: {outcome.code}: {outcome.error}")
-    if len(outcomes) == 1 and sent:
-        out.result({"queue": queue, "message_id": sent[0].message_id})
-    else:
-        out.result({"queue": queue, "sent": len(sent), "failed": len(failed)})
+    # One shape however many messages: the ids of those sent, in input order.
+    out.result({"queue": queue, "sent": len(sent), "failed": len(failed), "message_ids": [o.message_id for o in sent]})
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(outcomes)} messages were not sent", "see the warnings above")
 

@@ -25,7 +25,7 @@ def test_read_text_value_file_and_stdin(tmp_path: Path) -> None:
     ("value", "stdin", "message"),
     [
         ("@/no/such/file", None, "cannot read --detail file '/no/such/file': No such file or directory"),
-        ("-", None, "cannot read --detail from stdin here"),
+        ("-", None, "no standard input to read --detail from (it is closed)"),
         ("-", io.TextIOWrapper(io.BytesIO(b"\xff\xfe")), "cannot read --detail from stdin: not UTF-8 text"),
     ],
 )

@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from evctl.core.common.backoff import backoff_delay
 from evctl.core.common.batching import batches
+from evctl.core.common.inputs import STDIN, read_bytes, read_text
 from evctl.core.queues.attributes import QueueStats, stats_from_attributes
 from evctl.core.queues.drain_file import read_records
 from evctl.core.queues.messages import OutgoingMessage, message_size
@@ -45,7 +46,7 @@ def prepare_send(
     *,
     body: str | None,
     lines_from: str | None,
-    stdin: IO[bytes],
+    stdin: IO[Any] | None,
     group_id: str | None = None,
     dedup_id: str | None = None,
     delay: int | None = None,
@@ -60,7 +61,7 @@ def prepare_send(
     attrs = _parse_attributes(message_attributes)
     messages: list[OutgoingMessage]
     if body is not None:
-        text = _read_body(body)
+        text = _read_body(body, stdin)
         messages = [OutgoingMessage(body=text, message_attributes=dict(attrs), origin="the message")]
     else:
         messages = _read_lines(lines_from or "-", stdin)
@@ -69,7 +70,35 @@ def prepare_send(
     stats = stats_from_attributes(queue, attributes)
     for message in messages:
         _complete(message, queue, stats, group_id=group_id, dedup_id=dedup_id, delay=delay)
+    shared = sum(1 for m in messages if dedup_id is not None and m.dedup_id == dedup_id)
+    if shared > 1:
+        raise UsageError(
+            f"--dedup-id {dedup_id!r} would give {shared} messages the same deduplication id, and SQS keeps only "
+            "the first of them (nothing was sent)",
+            "drop --dedup-id (lines keep the ids they carry; or turn on content-based deduplication), "
+            "or send one message",
+        )
+    if queue.fifo:
+        _refuse_duplicates(messages, by_group=attributes.get("DeduplicationScope") == "messageGroup")
     return messages
+
+
+def _refuse_duplicates(messages: Sequence[OutgoingMessage], *, by_group: bool) -> None:
+    """FIFO: two messages of one send with the same deduplication id (given, or the body's hash under content-based
+    deduplication) would be sent and acknowledged, yet SQS keeps only the first: the count would lie. Refuse."""
+    import hashlib
+
+    first: dict[tuple[str | None, str], str] = {}
+    for message in messages:
+        dedup = message.dedup_id or hashlib.sha256(message.body.encode("utf-8", "surrogatepass")).hexdigest()
+        key = (message.group_id if by_group else None, dedup)
+        if key in first:
+            how = f"deduplication id {message.dedup_id!r}" if message.dedup_id else "body (content-based deduplication)"
+            raise UsageError(
+                f"{first[key]} and {message.origin} have the same {how}: SQS would keep only the first",
+                "remove the repeated line, or give each line its own MessageDeduplicationId",
+            )
+        first[key] = message.origin
 
 
 def _parse_attributes(items: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -84,15 +113,15 @@ def _parse_attributes(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _read_body(body: str) -> str:
+def _read_body(body: str, stdin: IO[Any] | None) -> str:
+    """BODY as given: `-` is stdin, `@path` a file, anything else the body itself (common.inputs reads both)."""
+    if body == STDIN:  # `echo hello | evctl queue send Q -` sends "hello": one final newline is dropped
+        text = read_text(body, stdin, what="the body")
+        return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
     if not body.startswith("@"):
         return body
     path = body[1:]
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    data = read_bytes(path, what="the body")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -102,16 +131,8 @@ def _read_body(body: str) -> str:
         ) from exc
 
 
-def _read_lines(source: str, stdin: IO[bytes]) -> list[OutgoingMessage]:
-    if source == "-":
-        data = stdin.read()
-    else:
-        try:
-            with open(source, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
-    messages = read_records(data)
+def _read_lines(source: str, stdin: IO[Any] | None) -> list[OutgoingMessage]:
+    messages = read_records(read_bytes(source, stdin, what="--from"))
     if not messages:
         raise UsageError("no messages in the input", "give JSON lines as `evctl queue drain` writes them")
     return messages
