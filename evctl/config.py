@@ -17,6 +17,8 @@ The first file found wins; files are not merged. Layout::
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +29,11 @@ from evctl.errors import ConfigError
 
 PROJECT_FILE = "evctl.toml"
 USER_FILE = Path("evctl") / "config.toml"
+
+# Every key the file may hold (a misspelt key is an error, never silently ignored).
+PUBLISH_KEYS = frozenset({"bus", "concurrency", "max_attempts", "max_entry_size"})
+TEMPLATE_KEYS = frozenset({"source", "detail-type", "detail_type", "detail", "description", "bus", "resources"})
+SECTIONS = frozenset({"publish", "templates"})
 
 
 @dataclass(frozen=True)
@@ -71,10 +78,55 @@ def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = Non
     if path is None:
         return Config()
     try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+        text = path.read_bytes().decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (byte {exc.start + 1} is {exc.object[exc.start]:#04x})", "save it as UTF-8"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "fix the file or move it away") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    check_config(path, data)
     return Config(path=path, data=data)
+
+
+def check_config(path: Path, data: Mapping[str, Any]) -> None:
+    """Every key is one evctl knows (a typo names its close match) and every number is finite; else exit 4."""
+    _known(path, "the top level", data, SECTIONS)
+    publish = data.get("publish")
+    if isinstance(publish, Mapping):
+        _known(path, "[publish]", publish, PUBLISH_KEYS)
+    templates = data.get("templates")
+    if isinstance(templates, Mapping):
+        for name, spec in templates.items():
+            if isinstance(spec, Mapping):
+                _known(path, f"[templates.{name}]", spec, TEMPLATE_KEYS)
+    for key, value in _leaves(data):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(
+                f"{path}: {key} = {value} is not a finite number",
+                "JSON and EventBridge have no NaN or Infinity: give a number",
+            )
+
+
+def _known(path: Path, where: str, table: Mapping[str, Any], known: frozenset[str]) -> None:
+    unknown = [str(key) for key in table if key not in known]
+    if unknown:
+        matches = {key: match[0] for key in unknown if (match := difflib.get_close_matches(key, sorted(known), n=1))}
+        close = [match if len(unknown) == 1 else f"{match} (for {key})" for key, match in matches.items()]
+        raise ConfigError(
+            f"{where} in {path}: unknown key(s) {', '.join(unknown)}",
+            (f"did you mean {', '.join(close)}? " if close else "")
+            + f"known keys: {', '.join(sorted(known))} (docs/configuration.md)",
+        )
+
+
+def _leaves(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    """(dotted key, value) for every value in a TOML document, arrays' items as key[i]."""
+    if isinstance(value, Mapping):
+        return [leaf for k, v in value.items() for leaf in _leaves(v, f"{key}.{k}" if key else str(k))]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, f"{key}[{i}]")]
+    return [(key, value)]

@@ -244,3 +244,54 @@ def test_set_still_takes_finite_numbers(numeric_template: Path, moto_server: str
     result = run_cli([*args, "--endpoint-url", moto_server])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)[0]["Detail"]["amount"] == 12.5
+
+
+# --- the config file: UTF-8, known keys only, finite numbers (exit 4 naming the file and the key) -----------------
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (
+            b"[publish]\nconcurency = 1\n",
+            ["[publish] in", "unknown key(s) concurency", "did you mean concurrency?"],
+        ),
+        (b"[publsh]\nbus = 'x'\n", ["the top level in", "unknown key(s) publsh", "did you mean publish?"]),
+        (b"verbose = true\n", ["unknown key(s) verbose", "known keys: publish, templates"]),
+        (b"[publish]\nbsu = 1\ncolour = 2\n", ["unknown key(s) bsu, colour", "did you mean bus (for bsu)?"]),
+        (
+            b"[templates.o]\nsource = 'a'\ndetail-typ = 'b'\n",
+            ["[templates.o] in", "unknown key(s) detail-typ", "did you mean detail-type?"],
+        ),
+        (b"[templates.o]\nsource = 'a'\ndetail-type = 'b'\ndetail = { n = nan }\n", ["templates.o.detail.n = nan"]),
+        (b"[templates.o]\nsource = 'a'\ndetail-type = 'b'\ndetail = { l = [1, -inf] }\n", ["templates.o.detail.l[1]"]),
+        (b"[publish]\nconcurrency = inf\n", ["publish.concurrency = inf is not a finite number"]),
+        (b"[publish]\nbus = 'caf\xe9'\n", ["is not UTF-8 text", "save it as UTF-8"]),
+        (b"\xff\xfe[\x00p\x00", ["is not UTF-8 text"]),
+    ],
+)
+@pytest.mark.parametrize("args", [["templates", "list"], ["templates", "show", "signup"], ["publish", "signup"]])
+def test_a_bad_config_file_is_exit_4_naming_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes, expected: list[str], args: list[str]
+) -> None:
+    (tmp_path / "evctl.toml").write_bytes(content)
+    monkeypatch.chdir(tmp_path)
+    with mock.patch("evctl.aws.ClientFactory.client", side_effect=AssertionError("an AWS client was built")):
+        result = run_cli(args)
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert str(tmp_path / "evctl.toml") in result.stderr
+    for text in expected:
+        assert text in result.stderr, result.stderr
+
+
+def test_a_good_config_file_still_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "evctl.toml").write_text(
+        '[publish]\nbus = "orders"\nconcurrency = 2\nmax_attempts = 3\nmax_entry_size = "1MiB"\n'
+        '[templates.o]\nsource = "a"\ndetail-type = "b"\ndescription = "d"\nresources = []\n'
+        'detail = { n = 1.5, when = 2026-01-01T00:00:00Z, "café" = "ü" }\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    result = run_cli(["templates", "show", "o", "-o", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["detail"]["n"] == 1.5

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from evctl.config import Config
+from evctl.config import TEMPLATE_KEYS, Config
 from evctl.core.common.time import iso_utc
 from evctl.core.events.entries import compact_json
 from evctl.errors import ConfigError, UsageError
@@ -145,7 +145,7 @@ def _from_config(name: str, spec: Any, config: Config) -> Template:
     where = f"[templates.{name}] in {config.path}"
     if not isinstance(spec, Mapping):
         raise ConfigError(f"{where} must be a table", "see docs/templates.md")
-    known = {"source", "detail-type", "detail_type", "detail", "description", "bus", "resources"}
+    known = TEMPLATE_KEYS
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}", f"known keys: {', '.join(sorted(known))}")
