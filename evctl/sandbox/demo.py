@@ -10,10 +10,13 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evctl.sandbox.provision import DLQ, QUEUE, RULE, Pipeline, SandboxClients, queue_depths
 from evctl.sandbox.runner import Invocation, LocalRunner
+
+if TYPE_CHECKING:
+    from evctl.core.redrive import RedrivePlan
 
 WELCOME_LINE = "Sending welcome email to: test@example.com"
 # The demo's runner short-polls (wait 0) every 0.1 s: moto answers a long poll in whole seconds, which would
@@ -230,7 +233,7 @@ def step_fix_handler(ctx: DemoContext) -> StepResult:
     return StepResult(title, True, f"user-signup-handler redeployed: a missing email now logs {FIXED_LINE!r}")
 
 
-def _redrive_plan(ctx: DemoContext) -> Any:
+def _redrive_plan(ctx: DemoContext) -> RedrivePlan:
     from evctl.core.redrive import RedriveRequest, plan_redrive
 
     return plan_redrive(ctx.clients.sqs, RedriveRequest(DLQ), probe=lambda arn: SANDBOX_LACKS_MOVE_TASKS)

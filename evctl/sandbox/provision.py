@@ -15,9 +15,16 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from evctl.errors import EvctlError, UsageError, error_code, from_aws
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_iam import IAMClient
+    from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_sqs import SQSClient
 
 BUS = "default"
 QUEUE = "user-signup-queue"
@@ -28,7 +35,7 @@ FUNCTION = "user-signup-handler"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 SOURCE = "my.webapp"
 DETAIL_TYPE = "UserSignup"
-RUNTIME = "python3.12"
+RUNTIME: Final = "python3.12"
 DEFAULT_HANDLER_FILE = Path(__file__).with_name("default_handler.py")
 DEFAULT_FUNCTION = "lambda_handler"
 
@@ -135,11 +142,11 @@ DEMO_SETTINGS = PipelineSettings(timeout=1, visibility_timeout=1)
 
 @dataclass(frozen=True)
 class SandboxClients:
-    events: Any
-    sqs: Any
-    lambda_: Any
-    iam: Any
-    logs: Any
+    events: EventBridgeClient
+    sqs: SQSClient
+    lambda_: LambdaClient
+    iam: IAMClient
+    logs: CloudWatchLogsClient
 
 
 @dataclass(frozen=True)
@@ -240,11 +247,11 @@ def queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
     return eventbridge_send_policy(queue_arn, rule_arn, sid="AllowUserSignupRule")
 
 
-def _queue_arn(sqs: Any, url: str) -> str:
+def _queue_arn(sqs: SQSClient, url: str) -> str:
     return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
 
-def _role(iam: Any, queue_arn: str) -> str:
+def _role(iam: IAMClient, queue_arn: str) -> str:
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -283,41 +290,62 @@ def handler_zip(handler: HandlerSpec) -> bytes:
     return buffer.getvalue()
 
 
-def _function(lam: Any, handler: HandlerSpec, settings: PipelineSettings, role_arn: str) -> str:
-    config = {
-        "Runtime": RUNTIME,
-        "Role": role_arn,
-        "Handler": handler.lambda_handler,
-        "Timeout": settings.timeout,
-        "MemorySize": settings.memory_mb,
-        "Description": "The seed's welcome-email handler (run by evctl's local runner)",
-    }
+def _function(lam: LambdaClient, handler: HandlerSpec, settings: PipelineSettings, role_arn: str) -> str:
+    description = "The seed's welcome-email handler (run by evctl's local runner)"
     code = handler_zip(handler)
     try:
-        return str(lam.create_function(FunctionName=FUNCTION, Code={"ZipFile": code}, **config)["FunctionArn"])
+        created = lam.create_function(
+            FunctionName=FUNCTION,
+            Code={"ZipFile": code},
+            Runtime=RUNTIME,
+            Role=role_arn,
+            Handler=handler.lambda_handler,
+            Timeout=settings.timeout,
+            MemorySize=settings.memory_mb,
+            Description=description,
+        )
+        return created["FunctionArn"]
     except Exception as exc:
         if error_code(exc) != "ResourceConflictException":
             raise
     lam.update_function_code(FunctionName=FUNCTION, ZipFile=code)
-    return str(lam.update_function_configuration(FunctionName=FUNCTION, **config)["FunctionArn"])
+    updated = lam.update_function_configuration(
+        FunctionName=FUNCTION,
+        Runtime=RUNTIME,
+        Role=role_arn,
+        Handler=handler.lambda_handler,
+        Timeout=settings.timeout,
+        MemorySize=settings.memory_mb,
+        Description=description,
+    )
+    return updated["FunctionArn"]
 
 
-def _event_source_mapping(lam: Any, queue_arn: str, settings: PipelineSettings) -> str:
-    options = {
-        "BatchSize": settings.batch_size,
-        "MaximumBatchingWindowInSeconds": settings.batching_window,
-        "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        "Enabled": True,
-    }
+def _event_source_mapping(lam: LambdaClient, queue_arn: str, settings: PipelineSettings) -> str:
     existing = lam.list_event_source_mappings(EventSourceArn=queue_arn, FunctionName=FUNCTION)["EventSourceMappings"]
     if existing:
-        uuid = str(existing[0]["UUID"])
-        lam.update_event_source_mapping(UUID=uuid, FunctionName=FUNCTION, **options)
+        uuid = existing[0]["UUID"]
+        lam.update_event_source_mapping(
+            UUID=uuid,
+            FunctionName=FUNCTION,
+            BatchSize=settings.batch_size,
+            MaximumBatchingWindowInSeconds=settings.batching_window,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
+            Enabled=True,
+        )
         return uuid
-    return str(lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=FUNCTION, **options)["UUID"])
+    created = lam.create_event_source_mapping(
+        EventSourceArn=queue_arn,
+        FunctionName=FUNCTION,
+        BatchSize=settings.batch_size,
+        MaximumBatchingWindowInSeconds=settings.batching_window,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        Enabled=True,
+    )
+    return created["UUID"]
 
 
-def _log_group(logs: Any) -> None:
+def _log_group(logs: CloudWatchLogsClient) -> None:
     try:
         logs.create_log_group(logGroupName=LOG_GROUP)
     except Exception as exc:
@@ -325,7 +353,7 @@ def _log_group(logs: Any) -> None:
             raise
 
 
-def queue_depths(sqs: Any, url: str) -> dict[str, int]:
+def queue_depths(sqs: SQSClient, url: str) -> dict[str, int]:
     attrs = sqs.get_queue_attributes(
         QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]

@@ -22,15 +22,21 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from evctl.core.common.time import iso_utc
 from evctl.core.queues import Received
 from evctl.core.queues import sqs_event as queue_sqs_event
 from evctl.errors import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_logs.type_defs import InputLogEventTypeDef
+    from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -84,7 +90,7 @@ class Invocation:
         }
 
 
-def sqs_event(messages: Sequence[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
     """The event Lambda's SQS event source mapping passes to the handler (the one record builder in core/queues)."""
     received = [Received.from_sqs(m) for m in messages]
     return queue_sqs_event(received, event_source_arn=queue_arn, aws_region=region)
@@ -126,8 +132,8 @@ class LocalRunner:
 
     def __init__(
         self,
-        sqs: Any,
-        logs: Any,
+        sqs: SQSClient,
+        logs: CloudWatchLogsClient,
         function: FunctionSpec,
         queue_url: str,
         queue_arn: str,
@@ -153,7 +159,7 @@ class LocalRunner:
         self.invocations: list[Invocation] = []
 
     # ---- polling -----------------------------------------------------------------------------
-    def _receive(self, count: int, wait: int) -> list[dict[str, Any]]:
+    def _receive(self, count: int, wait: int) -> list[MessageTypeDef]:
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=max(1, min(10, count)),
@@ -161,10 +167,9 @@ class LocalRunner:
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages: list[dict[str, Any]] = response.get("Messages", [])
-        return messages
+        return response.get("Messages", [])
 
-    def receive_batch(self) -> list[dict[str, Any]]:
+    def receive_batch(self) -> list[MessageTypeDef]:
         """Long-poll for the first messages, then fill the batch until it is full or the window closes."""
         batch = self._receive(self.function.batch_size, self.wait_seconds)
         if not batch:
@@ -206,7 +211,7 @@ class LocalRunner:
                 on_invocation(invocation)
 
     # ---- one invocation ----------------------------------------------------------------------
-    def invoke(self, messages: Sequence[dict[str, Any]]) -> Invocation:
+    def invoke(self, messages: Sequence[Mapping[str, Any]]) -> Invocation:
         fn = self.function
         request_id = str(uuid.uuid4())
         ids = [m["MessageId"] for m in messages]
@@ -271,7 +276,9 @@ class LocalRunner:
             )
 
     def _put_logs(self, lines: Sequence[tuple[int, str]], stream: str) -> None:
-        events = [{"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda item: item[0])]
+        events: list[InputLogEventTypeDef] = [
+            {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda item: item[0])
+        ]
         for attempt in (1, 2):
             try:
                 if not self._stream_ready:
@@ -286,19 +293,18 @@ class LocalRunner:
                 self._stream_ready = False  # the sandbox was reset: recreate the group and stream
 
     def _ensure_stream(self, stream: str) -> None:
-        for call, kwargs in (
-            (self.logs.create_log_group, {"logGroupName": self.function.log_group_name}),
-            (
-                self.logs.create_log_stream,
-                {"logGroupName": self.function.log_group_name, "logStreamName": stream},
-            ),
-        ):
-            try:
-                call(**kwargs)
-            except Exception as exc:
-                if error_code(exc) != "ResourceAlreadyExistsException":
-                    raise
+        group = self.function.log_group_name
+        _unless_it_exists(lambda: self.logs.create_log_group(logGroupName=group))
+        _unless_it_exists(lambda: self.logs.create_log_stream(logGroupName=group, logStreamName=stream))
         self._stream_ready = True
+
+
+def _unless_it_exists(create: Callable[[], object]) -> None:
+    try:
+        create()
+    except Exception as exc:
+        if error_code(exc) != "ResourceAlreadyExistsException":
+            raise
 
 
 def _outcome(run: ChildRun, timeout: float, request_id: str, end_ms: int) -> tuple[Outcome, str | None, str | None]:
@@ -436,7 +442,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
-def _read_lines(stream: Any, lines: list[tuple[int, str]]) -> None:
+def _read_lines(stream: IO[bytes], lines: list[tuple[int, str]]) -> None:
     """Each output line becomes one log event, stamped when it arrived; bytes that are not UTF-8 are replaced."""
     for raw in iter(stream.readline, b""):
         text = raw.rstrip(b"\n").decode("utf-8", errors="replace")

@@ -80,7 +80,7 @@ def send_signups(clients: pv.SandboxClients, details: list[dict[str, Any]]) -> N
 def log_messages(clients: pv.SandboxClients, group: str = pv.LOG_GROUP) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for page in clients.logs.get_paginator("filter_log_events").paginate(logGroupName=group):
-        events.extend(page["events"])
+        events.extend(dict(event) for event in page["events"])
     return events
 
 

@@ -7,7 +7,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,6 +15,9 @@ from evctl.core.queues import lambda_message_attributes
 from evctl.sandbox import provision as pv
 from evctl.sandbox.runner import LocalRunner, settle, sqs_event
 from tests.sandbox.conftest import drain_with, log_messages, send_signups
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 MakePipeline = Callable[..., pv.Pipeline]
 MakeRunner = Callable[..., LocalRunner]
@@ -385,7 +388,7 @@ def test_a_message_that_comes_back_inside_the_batching_window_is_in_the_batch_on
     real_receive = runner._receive
     calls = {"n": 0}
 
-    def receive_then_redeliver(count: int, wait: int) -> list[dict[str, Any]]:
+    def receive_then_redeliver(count: int, wait: int) -> list[MessageTypeDef]:
         calls["n"] += 1
         got = real_receive(count, wait)
         if calls["n"] == 1:
