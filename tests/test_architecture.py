@@ -26,7 +26,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_FORBIDDEN = ("evctl.cli", "evctl.output", "evctl.render", "typer", "rich")
-CLI_HELPERS = {"__init__", "main", "context", "options", "moving", "common"}
+CLI_HELPERS = {"__init__", "main", "context", "options", "moving", "stopping", "common"}
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from evctl.output import Progress, RecordWriter
+from evctl.output import Progress, RecordWriter, StdoutUnwritable
 from evctl.render.tables import Column
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class PublishPrinter:
                 return
             try:
                 self._writer.write(record)
-            except (BrokenPipeError, ValueError):  # `| head`: stop printing, never stop publishing
+            except StdoutUnwritable:  # `| head`: stop printing, never stop publishing (the root reports it)
                 self.stdout_closed = True
         else:
             self.records.append(record)
