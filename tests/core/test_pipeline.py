@@ -242,6 +242,7 @@ def test_resources_pointed_at_but_missing_are_nodes_that_say_so(seed: Seed) -> N
         ("lambda", "GetFunctionConcurrency", FN, "lambda:GetFunctionConcurrency"),
         ("lambda", "ListEventSourceMappings", Q, "lambda:ListEventSourceMappings"),
         ("logs", "DescribeLogGroups", LOGS, "logs:DescribeLogGroups"),
+        ("events", "ListEventBuses", Q, "events:ListEventBuses"),
     ],
 )
 def test_a_denied_read_marks_its_node_not_read_and_the_run_goes_on(
@@ -291,8 +292,12 @@ def test_each_resource_is_read_once_per_run(seed: Seed, targets: list[str]) -> N
     assert repeated == {}
     assert sum(calls.values()) == cache.total_calls  # every real call went through the cache
     assert len(graph.nodes) == 7
-    # The walk is linear in resources; the seed costs about 3 calls a resource (see docs/pipeline.md).
-    assert sum(calls.values()) <= 4 * len(graph.nodes)
+    # The walk is linear in resources: at most 3 calls a resource, bare-name probes included (docs/pipeline.md has the count).
+    assert sum(calls.values()) <= 3 * len(graph.nodes)
+    assert not [c for c in calls if c[1] == "GetQueueUrl" and "user-signup-dlq" in c[2]]  # URL derived, not asked
+    assert [c[1] for c in calls if c[0] == "events" and c[1] in ("ListEventBuses", "DescribeEventBus")] == [
+        "ListEventBuses"
+    ]  # one listing serves the bus node, the bare-name probe and every queue's backwards step
 
 
 def test_the_cache_makes_one_call_for_concurrent_readers() -> None:

@@ -220,13 +220,41 @@ class Walker:
         arn = _function_arn(spec.value)
         return Work("function", (arn,), root=arn)
 
-    def _find_bus(self, spec: TargetSpec) -> Work | None:
+    def _buses(self) -> dict[str, dict[str, Any]]:
+        """Every bus in the account and region by name, from ListEventBuses (one read per run, shared by the bus
+        steps and every queue's backwards step). It has no paginator: NextToken by hand."""
+        buses: dict[str, dict[str, Any]] = {}
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self.events.list_event_buses(**kwargs)
+            buses.update((str(bus["Name"]), dict(bus)) for bus in page.get("EventBuses", []))
+            if not page.get("NextToken"):
+                return buses
+            kwargs = {"NextToken": page["NextToken"]}
+
+    def _bus_entry(self, name_or_arn: str) -> dict[str, Any] | None:
+        """A bus's Name, Arn and Policy: from the listing when it is there, else DescribeEventBus (a bus of
+        another account given by ARN, or a listing that was denied); None when there is no such bus."""
         try:
-            bus = self.events.describe_event_bus(Name=spec.value)
+            for bus in self._buses().values():
+                if name_or_arn in (bus.get("Name"), bus.get("Arn")):
+                    return bus
+            if not name_or_arn.startswith("arn:"):
+                return None  # the listing is the account's: a name not in it is no bus
+        except Exception as exc:
+            if denied_action(exc) is None:
+                raise
+        try:
+            return dict(self.events.describe_event_bus(Name=name_or_arn))
         except Exception as exc:
             if _is_not_found(exc):
                 return None
             raise
+
+    def _find_bus(self, spec: TargetSpec) -> Work | None:
+        bus = self._bus_entry(spec.value)
+        if bus is None:
+            return None
         self._learn(bus["Arn"])
         return Work("bus", (str(bus["Name"]), "expand"), root=str(bus["Arn"]))
 
@@ -265,11 +293,8 @@ class Walker:
         found = Found()
         node_id = self.bus_arn(name)
         node = found.node(Node(node_id, "bus", name.rpartition("event-bus/")[2] or name))
-        try:
-            bus = self._try(found, node_id, lambda: self.events.describe_event_bus(Name=name))
-        except Exception as exc:
-            if not _is_not_found(exc):
-                raise
+        bus = self._try(found, node_id, lambda: self._bus_entry(name))
+        if bus is None and not found.denials:
             node.exists = False
             return found
         if bus is not None:
@@ -339,10 +364,11 @@ class Walker:
         node = found.node(Node(arn, "queue", name, {"fifo": name.endswith(".fifo")}))
         # Backwards and downstream reads need only the ARN: rules that target it, mappings that poll it.
         found.work.append(Work("queue_mappings", (arn,)))
-        for bus in self._try(found, arn, self._bus_names) or []:
+        buses = self._try(found, arn, self._buses)
+        for bus in sorted(buses) if buses is not None else ["default"]:  # denied: the bus every account has
             found.work.append(Work("queue_rules", (arn, bus)))
         try:
-            ref = self._refs.get(arn) or self._try(found, arn, lambda: resolve_queue(self.sqs, arn))
+            ref = self._queue_ref(arn) or self._try(found, arn, lambda: resolve_queue(self.sqs, arn))
         except EvctlError as exc:
             if isinstance(exc, NotFoundError):
                 node.exists = False
@@ -353,10 +379,15 @@ class Walker:
             raise
         if ref is None:
             return found
-        found.work.append(Work("queue_sources", (arn, ref.url)))
-        attributes = self._try(found, arn, lambda: queue_attributes(self.sqs, ref))
+        self._refs.setdefault(arn, ref)
+        try:
+            attributes = self._try(found, arn, lambda: queue_attributes(self.sqs, ref))
+        except NotFoundError:
+            node.exists = False
+            return found
         if attributes is None:
             return found
+        found.work.append(Work("queue_sources", (arn, ref.url)))
         stats = stats_from_attributes(ref, attributes)
         node.attributes.update(
             visible=stats.visible,
@@ -374,16 +405,21 @@ class Walker:
                        max_receive_count=stats.redrive.max_receive_count)  # fmt: skip
         return found
 
-    def _bus_names(self) -> list[str]:
-        """Every bus in the account and region (ListEventBuses has no paginator: NextToken by hand)."""
-        names: list[str] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = self.events.list_event_buses(**kwargs)
-            names.extend(str(bus["Name"]) for bus in page.get("EventBuses", []))
-            if not page.get("NextToken"):
-                return names
-            kwargs = {"NextToken": page["NextToken"]}
+    def _queue_ref(self, arn: str) -> QueueRef | None:
+        """A queue's ref without GetQueueUrl when a queue of the same account and region is known: SQS URLs differ
+        only in their last two segments (account/name). A wrong guess is a missing queue, read as such."""
+        known = self._refs.get(arn)
+        if known is not None:
+            return known
+        parts = _arn_parts(arn)
+        for ref in list(self._refs.values()):
+            if ref.account == parts[4] and ref.region == parts[3] == self.region:
+                base = ref.url[: -len(f"{ref.account}/{ref.name}")]
+                if base.endswith("/"):
+                    sibling = ref_from_url(f"{base}{parts[4]}/{parts[5]}", self.region)
+                    self._refs[arn] = sibling
+                    return sibling
+        return None
 
     def _queue_rules(self, work: Work, arn: str, bus: str) -> Found:
         found = Found()
@@ -399,7 +435,10 @@ class Walker:
     def _queue_sources(self, work: Work, arn: str, url: str) -> Found:
         found = Found()
         ref = ref_from_url(url, self.region)
-        sources = self._try(found, arn, lambda: list(dead_letter_sources(self.sqs, ref)))
+        try:
+            sources = self._try(found, arn, lambda: list(dead_letter_sources(self.sqs, ref)))
+        except NotFoundError:  # deleted since its attributes were read
+            return found
         for source in sources or []:
             found.work.append(Work("queue", (ref_from_url(source, self.region).arn,)))
         return found
