@@ -106,6 +106,8 @@ def peek_notes(result: PeekResult) -> list[tuple[str, str]]:
     ]
     if result.duplicates:
         notes.append(("info", f"{result.duplicates} repeated receive(s) deduplicated by MessageId"))
+    if result.memory_error:
+        notes.append(("warn", result.memory_error))
     if result.release_failed:
         notes.append(("warn", f"{result.release_failed} message(s) could not be released; they reappear after 30 s"))
     if queue.fifo and result.messages:

@@ -524,3 +524,14 @@ def test_send_reports_entries_sqs_refused_and_exits_1(sqs: Any, monkeypatch: pyt
     assert f"evctl: error: {refused} of 30 messages were not sent" in result.stderr
     assert "line " in result.stderr and "InvalidParameterValue" in result.stderr
     assert depth(sqs, url) == (30 - refused, 0)  # exactly the ones reported sent
+
+
+def test_peek_with_an_unwritable_state_home_warns_once(sqs: Any, tmp_path: Path) -> None:
+    """The peek memory cannot be written: the peek goes on, and one warning says its protection is off."""
+    make(sqs, "watched", ["a"])
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    result = run_cli(["queue", "peek", "watched", "--wait", "0"], env={"XDG_STATE_HOME": str(blocker)})
+    assert result.exit_code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "peek memory" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("evctl: warning: cannot write the peek memory")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from moto import mock_aws
 from evctl.core.queues import (
     PeekMemory,
     list_queues,
+    memory_key,
     peek_messages,
     purge_queue,
     queue_stats,
@@ -188,7 +190,40 @@ def test_peek_memory_refuses_then_force_goes_on(sqs: Any, tmp_path: Path) -> Non
         peek_messages(sqs, queue, memory=memory)
     forced = peek_messages(sqs, queue, memory=memory, force=True)
     assert forced.at_limit == [first.messages[0].message_id]
-    assert memory.load(queue.arn) == {first.messages[0].message_id: 2}
+    created = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["CreatedTimestamp"]
+    assert memory.load(memory_key(sqs.meta.endpoint_url, url, created)) == {first.messages[0].message_id: 2}
+
+
+def test_peek_memory_is_keyed_by_the_queues_identity(sqs: Any, tmp_path: Path) -> None:
+    """The same name (and ARN) recreated, another endpoint: a fresh queue is never refused for messages that no
+    longer exist."""
+    dlq = sqs.create_queue(QueueName="d")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": 2})}
+    url = sqs.create_queue(QueueName="p", Attributes=policy)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="m")
+    memory = PeekMemory(tmp_path / "mem.json")
+    peek_messages(sqs, resolve_queue(sqs, "p"), memory=memory)
+    with pytest.raises(UsageError, match="could push 1 message"):
+        peek_messages(sqs, resolve_queue(sqs, "p"), memory=memory)
+    sqs.delete_queue(QueueUrl=url)
+    time.sleep(0.01)  # moto's CreatedTimestamp has sub-second precision (SQS forbids reusing a name for 60 s)
+    url = sqs.create_queue(QueueName="p", Attributes=policy)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+    again = peek_messages(sqs, resolve_queue(sqs, "p"), memory=memory)
+    assert [m.body for m in again.messages] == ["fresh"]
+    keys = {memory_key(e, url, "1700000000") for e in ("http://localhost:4566", "http://localhost:4566/", "https://x")}
+    assert len(keys) == 2  # the endpoint is part of the identity (a trailing slash is not)
+    assert memory_key("e", "u", "1") != memory_key("e", "u", "2")
+
+
+def test_an_unwritable_peek_memory_is_one_warning(tmp_path: Path) -> None:
+    blocker = tmp_path / "state"
+    blocker.write_text("a file where a directory should be")
+    memory = PeekMemory(blocker / "evctl" / "peek-counts.json")
+    why = memory.remember("k", {"m": 1})
+    assert why is not None and "cannot write the peek memory" in why and "\n" not in why
+    assert [p.name for p in tmp_path.iterdir()] == ["state"]  # nothing left behind
 
 
 def test_peek_memory_is_bounded_and_survives_a_corrupt_file(tmp_path: Path) -> None:
@@ -277,4 +312,6 @@ def test_peek_memory_forgets_messages_consumed_since(sqs: Any, tmp_path: Path) -
         peek_messages(sqs, queue, memory=memory, wait_seconds=0)
     forced = peek_messages(sqs, queue, memory=memory, wait_seconds=0, force=True)
     assert [m.body for m in forced.messages] == ["new"]
-    assert list(memory.load(queue.arn)) == [forced.messages[0].message_id]  # "old" forgotten
+    created = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]["CreatedTimestamp"]
+    key = memory_key(sqs.meta.endpoint_url, url, created)
+    assert list(memory.load(key)) == [forced.messages[0].message_id]  # "old" forgotten

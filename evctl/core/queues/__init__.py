@@ -30,7 +30,7 @@ from .drain_file import from_record, read_records, record_line, to_record
 from .lambda_record import lambda_message_attributes, lambda_record, sqs_event
 from .messages import DecodedBody, OutgoingMessage, Received, decode_body, decoded, message_size, outgoing_from_received
 from .peek import PeekResult, StopSignal, peek_messages, release_messages, stop_check
-from .peek_memory import PeekMemory, default_peek_memory
+from .peek_memory import PeekMemory, default_peek_memory, memory_key
 from .policy import eventbridge_send_policy
 from .ref import QueueRef, client_region, partition_of, ref_from_url, resolve_queue
 from .send import SendOutcome, prepare_send, require_fifo_options, send_batch_once, send_messages
@@ -56,6 +56,7 @@ __all__ = [
     "lambda_message_attributes",
     "lambda_record",
     "list_queues",
+    "memory_key",
     "message_size",
     "outgoing_from_received",
     "parse_redrive_policy",

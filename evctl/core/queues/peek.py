@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from evctl.core.queues.attributes import parse_redrive_policy, queue_attributes
 from evctl.core.queues.messages import Received
-from evctl.core.queues.peek_memory import PeekMemory
+from evctl.core.queues.peek_memory import PeekMemory, memory_key
 from evctl.core.queues.ref import QueueRef, queue_error
 from evctl.errors import UsageError
 
@@ -37,6 +37,7 @@ class PeekResult:
     released: int = 0
     release_failed: int = 0
     receives: int = 0
+    memory_error: str | None = None  # the peek memory could not be written: its protection is off
 
 
 def peek_messages(
@@ -61,7 +62,9 @@ def peek_messages(
     """
     if count < 1:
         raise UsageError("-n must be at least 1")
-    policy = parse_redrive_policy(queue_attributes(sqs_client, queue).get("RedrivePolicy"))
+    attributes = queue_attributes(sqs_client, queue)
+    policy = parse_redrive_policy(attributes.get("RedrivePolicy"))
+    key = memory_key(str(sqs_client.meta.endpoint_url), queue.url, attributes.get("CreatedTimestamp"))
     max_receives = policy.max_receive_count if policy else None
     if max_receives is not None and max_receives <= 1 and not force:
         raise UsageError(
@@ -69,7 +72,7 @@ def peek_messages(
             f"its maxReceiveCount is {max_receives}, and every receive counts",
             "pass --force to peek anyway",
         )
-    remembered = memory.load(queue.arn) if memory is not None else {}
+    remembered = memory.load(key) if memory is not None else {}
     if max_receives is not None and not force:
         at_risk = sorted(mid for mid, seen_count in remembered.items() if seen_count + 1 >= max_receives)
         if at_risk:
@@ -121,8 +124,8 @@ def peek_messages(
         if memory is not None:
             # A peek that saw everything visible (or was forced past the warning) replaces what was remembered:
             # messages it did not see were consumed meanwhile, and must not block later peeks for ever.
-            memory.remember(
-                queue.arn,
+            result.memory_error = memory.remember(
+                key,
                 {m.message_id: m.receive_count for m in result.messages},
                 replace=force or result.stopped_by == "no-new",
             )
