@@ -27,7 +27,7 @@ from evctl.core.pipeline import (
     discover,
     parse_target,
 )
-from evctl.errors import NotFoundError, UsageError
+from evctl.errors import NotFoundError, ServiceError, UsageError
 from evctl.sandbox import provision as pv
 
 REGION = "us-east-1"
@@ -67,15 +67,16 @@ class Seed:
             client.meta.events.register("before-call.*.*", hook)
         return calls
 
-    def deny(self, service: str, operation: str) -> None:
-        """Make `operation` answer AccessDenied (as IAM would), before it reaches moto."""
+    def deny(self, service: str, operation: str, code: str | None = None, status: int = 400) -> None:
+        """Make `operation` answer AccessDenied (as IAM would), or another error, before it reaches moto."""
 
         class Http:
-            status_code = 400
+            status_code = status
 
         def hook(**_: Any) -> tuple[Any, dict[str, Any]]:
-            error = {"Code": "AccessDeniedException" if service == "lambda" else "AccessDenied", "Message": "no"}
-            return Http(), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+            denied = "AccessDeniedException" if service == "lambda" else "AccessDenied"
+            error = {"Code": code or denied, "Message": "no"}
+            return Http(), {"Error": error, "ResponseMetadata": {"HTTPStatusCode": status}}
 
         client = self.raw[service]
         client.meta.events.register(f"before-call.{client.meta.service_model.service_id.hyphenize()}.{operation}", hook)
@@ -254,6 +255,12 @@ def test_a_denied_read_marks_its_node_not_read_and_the_run_goes_on(
     assert f"not read: {action} denied" in graph.nodes[node].not_read
     assert graph.nodes[node].exists
     assert {BUS, RULE} <= set(graph.nodes)
+
+
+def test_any_other_read_error_fails_the_run_as_a_service_error(seed: Seed) -> None:
+    seed.deny("events", "ListTargetsByRule", code="InternalFailure", status=500)
+    with pytest.raises(ServiceError, match="InternalFailure"):
+        discover(seed.clients(), ["user-signup-queue"])
 
 
 def test_a_denied_queue_read_leaves_its_numbers_out_not_zero(seed: Seed) -> None:

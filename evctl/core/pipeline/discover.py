@@ -564,14 +564,15 @@ def discover(
     seen: set[tuple[str, ...]] = set()
     pending: dict[Future[Found], Work] = {}
     denials: list[tuple[str, str]] = []
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="evctl-pipeline") as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="evctl-pipeline")
 
-        def submit(items: Iterable[Work]) -> None:
-            for item in items:
-                if item.key not in seen:
-                    seen.add(item.key)
-                    pending[pool.submit(walker.run, item)] = item
+    def submit(items: Iterable[Work]) -> None:
+        for item in items:
+            if item.key not in seen:
+                seen.add(item.key)
+                pending[pool.submit(walker.run, item)] = item
 
+    try:
         submit(first)
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -581,6 +582,8 @@ def discover(
                 _merge(graph, found)
                 denials.extend(found.denials)
                 submit(found.work)
+    finally:  # an error or Ctrl-C: steps not started are dropped, the few in flight finish their one call
+        pool.shutdown(wait=True, cancel_futures=True)
     for node_id, action in denials:  # a denial noted before its node arrived (another step made it)
         if node_id in graph.nodes:
             graph.nodes[node_id].deny(action)
