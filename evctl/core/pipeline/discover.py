@@ -41,6 +41,7 @@ from evctl.core.rules import RuleInfo, fetch_rules, fetch_targets
 from evctl.errors import QUEUE_NOT_FOUND_CODES, EvctlError, NotFoundError, UsageError, error_code, from_aws
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -61,7 +62,7 @@ class PipelineClients:
     sqs: SQSClient
     lambda_: LambdaClient
     logs: CloudWatchLogsClient
-    cloudwatch: Any = None  # CloudWatch client (GetMetricData); None: no metrics
+    cloudwatch: CloudWatchClient | None = None  # GetMetricData for message ages; None: no metrics
 
 
 @dataclass(frozen=True)
