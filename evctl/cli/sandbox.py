@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from evctl.cli.context import AppContext, app_context, require_sandbox_extra, sandbox_clients
 from evctl.cli.options import YesOpt
+from evctl.cli.stopping import exit_code, graceful_stop, received, stop_word
+from evctl.errors import Interrupted
 
 if TYPE_CHECKING:
     from evctl.sandbox.runner import Invocation
@@ -74,12 +75,15 @@ def up(
         if detach:
             argv = ["sandbox", "up", "--port", str(port), "--timeout", str(timeout)]
             argv += ["--handler", f"{spec.file}:{spec.function}"] if handler else []
-            state = lifecycle.spawn_detached(argv, lock)
+            try:
+                state = lifecycle.spawn_detached(argv, lock)
+            except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP while it starts: the child is stopped too
+                raise Interrupted(f"{stop_word()} while the sandbox was starting; it was stopped") from None
             _print_exports(app, state)
             app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
             return
-        stop = threading.Event()
-        with lifecycle.stop_on_signals(stop) as received:
+        # Ctrl-C, SIGTERM or SIGHUP: the runner finishes the invocation in hand, then everything stops cleanly
+        with graceful_stop(app.output, "stopping the sandbox") as stop:
             sandbox = lifecycle.start(
                 sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout)
             )
@@ -97,11 +101,11 @@ def up(
                 on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
                 on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
             )
-    app.output.info(
-        f"sandbox stopped ({' '.join(received) or 'runner ended'}); {len(sandbox.runner.invocations)} invocations"
-    )
-    if received:  # Ctrl-C 130, SIGTERM 143, SIGHUP 129: the same stop, the signal's documented code
-        raise typer.Exit(lifecycle.exit_code(received[0]))
+    stopped_by = received()
+    why = stopped_by.name if stopped_by else "runner ended"
+    app.output.info(f"sandbox stopped ({why}); {len(sandbox.runner.invocations)} invocations")
+    if stopped_by is not None:  # Ctrl-C 130, SIGTERM 143, SIGHUP 129 (docs/output.md)
+        raise typer.Exit(exit_code())
 
 
 @app.command()

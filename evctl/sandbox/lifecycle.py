@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -144,8 +144,10 @@ def start(
             )
             state_file.write(sandbox.state)
         return sandbox
-    except BaseException:
+    except BaseException:  # a failure, or a second Ctrl-C / SIGTERM while starting: nothing is left behind
         server.stop()
+        if record:
+            state_file.remove(os.getpid())
         raise
 
 
@@ -169,51 +171,6 @@ def serve(
         # The runner finishes its long poll (≤ wait_seconds) and any invocation in flight (≤ the timeout).
         worker.join(timeout=sandbox.runner.wait_seconds + sandbox.pipeline.settings.timeout + 5)
         sandbox.stop()
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-def exit_code(signal_name: str) -> int:
-    """The documented exit code of a command stopped by a signal: 128 + its number (SIGINT 130, SIGTERM 143,
-    SIGHUP 129)."""
-    return 128 + int(signal.Signals[signal_name])
-
-
-@contextlib.contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[list[str]]:
-    """SIGINT, SIGTERM and SIGHUP set `stop` (and are recorded by name) instead of killing the process."""
-    received: list[str] = []
-
-    def handle(signum: int, _frame: Any) -> None:
-        received.append(signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
-    try:
-        yield received
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def interrupt_on_signals() -> Iterator[list[str]]:
-    """SIGTERM and SIGHUP interrupt the main thread as Ctrl-C does (KeyboardInterrupt); every one is recorded by
-    name, so the caller's Ctrl-C path (cleanup, summary) runs for all three and can exit with exit_code(first)."""
-    received: list[str] = []
-
-    def handle(signum: int, _frame: Any) -> None:
-        received.append(signal.Signals(signum).name)
-        if len(received) == 1:  # a second signal during the cleanup does not cut it short
-            raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, handle) for sig in STOP_SIGNALS}
-    try:
-        yield received
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def spawn_detached(

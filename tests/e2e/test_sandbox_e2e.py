@@ -248,8 +248,12 @@ def _start_demo() -> subprocess.Popen[str]:
     )
 
 
-@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
-def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_code: int) -> None:
+@pytest.mark.parametrize(
+    ("signum", "exit_code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated"), (signal.SIGHUP, 129, "hung up")],
+)
+def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_code: int, word: str) -> None:
+    """SIGTERM and SIGHUP stop the demo as Ctrl-C does: the steps so far, the summary, its sandbox stopped."""
     proc = _start_demo()
     try:
         assert proc.stdout is not None
@@ -266,6 +270,6 @@ def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_cod
     done = len(steps)
     assert all(step["ok"] for step in steps) and done < 12
     assert stderr.endswith(
-        f"demo stopped ({signum.name}) during step {done + 1}; {done} of 12 step(s) verified; its sandbox is stopped\n"
+        f"evctl: error: demo {word} during step {done + 1}; {done} of 12 step(s) verified; its sandbox is stopped\n"
     ), stderr
     assert "Traceback" not in stderr and "Aborted" not in stderr

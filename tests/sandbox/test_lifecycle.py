@@ -176,12 +176,3 @@ def test_the_lock_is_taken_once_and_names_its_holder() -> None:
             lifecycle.take_lock()
     with lifecycle.take_lock():  # released with its holder
         pass
-
-
-def test_a_second_signal_during_the_demo_cleanup_does_not_cut_it_short() -> None:
-    with lifecycle.interrupt_on_signals() as received:
-        with pytest.raises(KeyboardInterrupt):
-            signal.raise_signal(signal.SIGTERM)
-        signal.raise_signal(signal.SIGHUP)  # recorded, not raised
-    assert received == ["SIGTERM", "SIGHUP"]
-    assert [lifecycle.exit_code(name) for name in ("SIGINT", "SIGTERM", "SIGHUP")] == [130, 143, 129]
