@@ -11,7 +11,7 @@ from evctl.cli.context import app_context
 from evctl.cli.moving import finish_move, show_progress
 from evctl.cli.options import DryRunOpt, YesOpt
 from evctl.cli.stopping import graceful_stop
-from evctl.render.redrive import PREVIEW_COLUMNS, TASK_COLUMNS, task_result, task_row
+from evctl.render.redrive import TASK_COLUMNS, preview_columns, task_result, task_row
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -148,10 +148,12 @@ def _dry_run(app_: AppContext, plan: RedrivePlan, request: RedriveRequest) -> No
     from evctl.core.redrive import preview
 
     sample, depth = preview(app_.client("sqs"), plan, limit=request.max_messages or 20, filter=request.filter)
-    app_.output.info(
-        f"dry run: ~{depth} messages in {plan.dlq.name}; showing {len(sample)} that would move; nothing was moved"
-    )
-    app_.output.result(sample, columns=PREVIEW_COLUMNS)
+    refused = sum(1 for item in sample if not item["movable"])
+    what = f"{len(sample) - refused} that would move" + (f" and {refused} that would be refused" if refused else "")
+    app_.output.info(f"dry run: ~{depth} messages in {plan.dlq.name}; showing {what}; nothing was moved")
+    if refused:
+        app_.output.warn(f"{refused} message(s) shown would be refused and stay in {plan.dlq.name} (see WOULD FAIL)")
+    app_.output.result(sample, columns=preview_columns(sample))
 
 
 def _native(app_: AppContext, plan: RedrivePlan, request: RedriveRequest, *, yes: bool, wait: bool) -> None:

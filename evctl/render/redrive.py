@@ -2,7 +2,7 @@
 
 output.result([task_row(t) for t in tasks], columns=TASK_COLUMNS)    # redrive status
 output.result(task_result(task))                                      # redrive dlq (native), redrive cancel
-output.result(items, columns=PREVIEW_COLUMNS)                         # redrive dlq --dry-run
+output.result(items, columns=preview_columns(items))                  # redrive dlq --dry-run
 """
 
 from __future__ import annotations
@@ -32,7 +32,15 @@ PREVIEW_COLUMNS = [
     Column("error_code", "ERROR", priority=2, no_wrap=True),
     Column("body", "BODY", min_width=30),
 ]
+WOULD_FAIL = Column("problem", "WOULD FAIL", priority=1, min_width=16)  # why the real run would refuse it
 ORIGINAL_SOURCES = "(original sources)"  # a task without a destination returns each message to its source
+
+
+def preview_columns(items: list[dict[str, Any]]) -> list[Column]:
+    """The dry run's columns: WOULD FAIL (before BODY) only when some message shown would be refused."""
+    if all(item.get("movable", True) for item in items):
+        return PREVIEW_COLUMNS
+    return [*PREVIEW_COLUMNS[:-1], WOULD_FAIL, PREVIEW_COLUMNS[-1]]
 
 
 def task_row(task: MoveTask) -> dict[str, Any]:

@@ -138,7 +138,7 @@ def test_dry_run_shows_what_the_run_moves(sqs: Any, expression: str) -> None:
     assert previewed == moved
     assert json.loads(real.stdout)["moved"] == len(previewed)
     if expression == "body":
-        assert previewed == sorted(['0', '1', '"x1"', '"y"', '"text"'])
+        assert previewed == sorted(["0", "1", '"x1"', '"y"', '"text"'])
 
 
 def test_journal(sqs: Any, signup: tuple[str, str], tmp_path: Path) -> None:
@@ -548,3 +548,32 @@ def test_status_of_every_dlq(stubbed: Stubber) -> None:
     header, row = result.stdout.splitlines()[:2]
     assert header.split()[:4] == ["DLQ", "STATUS", "MOVED", "TO"]
     assert row.split()[:5] == ["orders-dlq", "COMPLETED", "8", "8", "orders"]
+
+
+def test_bus_dry_run_flags_bodies_the_real_run_refuses(sqs: Any) -> None:
+    """--to-bus --dry-run checks each body as the real run does: not an event → movable false, with the reason;
+    the real run then refuses exactly those and leaves them in the DLQ."""
+    _, dlq = eb_setup(sqs)
+    sqs.send_message(QueueUrl=dlq, MessageBody="plain text", MessageAttributes=EB_ATTRS)
+    sqs.send_message(QueueUrl=dlq, MessageBody='{"no": "event"}', MessageAttributes=EB_ATTRS)
+    dry = run_cli(["redrive", "dlq", "rule-target-dlq", "--to-bus", "users", "--dry-run"])
+    assert dry.exit_code == 0, dry.stderr
+    rows = json.loads(dry.stdout)
+    refused = sorted(
+        r["body"] if isinstance(r["body"], str) else json.dumps(r["body"]) for r in rows if not r["movable"]
+    )
+    assert refused == sorted(['{"no": "event"}', "plain text"])
+    assert all(r["problem"].startswith("NotAnEvent") for r in rows if not r["movable"])
+    assert all(r["problem"] is None for r in rows if r["movable"]) and len(rows) == 5
+    assert "2 message(s) shown would be refused" in dry.stderr
+    real = run_cli(["redrive", "dlq", "--wait", "0", "rule-target-dlq", "--to-bus", "users", "--yes"])
+    summary = json.loads(real.stdout)
+    assert (real.exit_code, summary["moved"], summary["failed"]) == (1, 3, 2)
+    assert depth(sqs, dlq) == 2
+
+
+def test_bus_dry_run_table_shows_why_a_message_would_fail(sqs: Any) -> None:
+    _, dlq = eb_setup(sqs)
+    sqs.send_message(QueueUrl=dlq, MessageBody="plain text", MessageAttributes=EB_ATTRS)
+    result = run_cli(["redrive", "dlq", "rule-target-dlq", "--to-bus", "users", "--dry-run"], tty=True)
+    assert result.exit_code == 0 and "WOULD FAIL" in result.stdout and "NotAnEvent" in result.stdout

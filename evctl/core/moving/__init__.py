@@ -12,7 +12,7 @@ bus_sink, journal_sink. Nothing here prints.
 
 from __future__ import annotations
 
-from .bus_sink import BusSink, check_bus, is_eventbridge_dlq_message
+from .bus_sink import BusSink, bus_entry, check_bus, is_eventbridge_dlq_message
 from .engine import move
 from .file_sink import FileSink, SinkWriteError, check_file_target, open_file_sink
 from .journal_sink import JournalSink
@@ -31,6 +31,7 @@ __all__ = [
     "SinkInterrupted",
     "SinkResult",
     "SinkWriteError",
+    "bus_entry",
     "check_bus",
     "check_file_target",
     "dedup_id_for",

@@ -40,6 +40,26 @@ def check_bus(events: EventBridgeClient, bus: str) -> str:
     return str(response.get("Arn") or bus)
 
 
+def bus_entry(message: Received, bus: str) -> dict[str, Any] | SinkFailure:
+    """The PutEvents entry a message's body makes on `bus`, or why it cannot be one (the one check the real run
+    and the dry run share: a body that is not an EventBridge event is refused, and stays in the DLQ)."""
+    try:
+        envelope = json.loads(message.body)
+        entry = entry_from_json(envelope, default_bus=bus)
+    except (ValueError, InvalidEntry) as exc:
+        return SinkFailure(
+            message.message_id, "NotAnEvent", f"the body is not an EventBridge event ({exc})", retryable=False
+        )
+    entry["EventBusName"] = bus  # an entry-shaped body may name another bus; --to-bus decides
+    trace = message.attributes.get("AWSTraceHeader")
+    if trace and "TraceHeader" not in entry:
+        entry["TraceHeader"] = trace
+    problems = validate_entry(entry)
+    if problems:
+        return SinkFailure(message.message_id, "InvalidEntry", "; ".join(problems), retryable=False)
+    return entry
+
+
 class BusSink:
     """Publishes each message's body (an EventBridge event) back onto `bus` with events.publish."""
 
@@ -54,21 +74,7 @@ class BusSink:
         self.sent_ids: dict[str, str] = {}  # DLQ MessageId → the new EventId
 
     def entry_for(self, message: Received) -> dict[str, Any] | SinkFailure:
-        try:
-            envelope = json.loads(message.body)
-            entry = entry_from_json(envelope, default_bus=self.bus)
-        except (ValueError, InvalidEntry) as exc:
-            return SinkFailure(
-                message.message_id, "NotAnEvent", f"the body is not an EventBridge event ({exc})", retryable=False
-            )
-        entry["EventBusName"] = self.bus  # an entry-shaped body may name another bus; --to-bus decides
-        trace = message.attributes.get("AWSTraceHeader")
-        if trace and "TraceHeader" not in entry:
-            entry["TraceHeader"] = trace
-        problems = validate_entry(entry)
-        if problems:
-            return SinkFailure(message.message_id, "InvalidEntry", "; ".join(problems), retryable=False)
-        return entry
+        return bus_entry(message, self.bus)
 
     def accept(self, batch: Sequence[Received]) -> SinkResult:
         result = SinkResult()

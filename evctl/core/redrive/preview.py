@@ -1,11 +1,14 @@
 """The dry run of a redrive: which messages would move, seen with the honest peek (received, released at once,
-never deleted), selected with the one message filter (evctl.core.common.filters), as the real run selects them."""
+never deleted), selected with the one message filter (evctl.core.common.filters), as the real run selects them.
+To a bus, each is checked with the real run's own check (moving.bus_entry): a body that is not an event is listed
+with movable false and the reason (the real run would refuse it and leave it in the DLQ)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from evctl.core.common.filters import FilterGuard, compile_filter
+from evctl.core.moving import SinkFailure, bus_entry
 from evctl.core.queues import decoded, peek_messages, queue_stats
 from evctl.core.queues.messages import iso_millis
 from evctl.core.redrive.plan import RedrivePlan
@@ -34,8 +37,12 @@ def preview(
             guard.record(error)
             if not hit:
                 continue
+        refusal = bus_entry(message, plan.to_bus) if plan.to_bus else None
+        problem = f"{refusal.code}: {refusal.message}" if isinstance(refusal, SinkFailure) else None
         items.append(
             {
+                "movable": problem is None,  # False: the real run refuses it and leaves it in the DLQ
+                "problem": problem,
                 "message_id": message.message_id,
                 "kind": view["kind"],
                 "sent": iso_millis(message.attributes.get("SentTimestamp")),
