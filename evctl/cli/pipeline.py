@@ -25,6 +25,7 @@ def show(
             help="Bus (name or ARN), rule (BUS/RULE or ARN), queue (name, URL or ARN) or function (name or ARN); "
             "prefix bus:, rule:, queue: or function: when a name is several things.",
             show_default=False,
+            metavar="TARGET...",
         ),
     ],
     format_: Annotated[
