@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -82,6 +83,8 @@ def up(
             _print_exports(app, state)
             app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
             return
+        if lock.inherited:  # the detached sandbox: `sandbox down` stops it with SIGTERM, whatever its parent ignored
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # Ctrl-C, SIGTERM or SIGHUP: the runner finishes the invocation in hand, then everything stops cleanly
         with graceful_stop(app.output, "stopping the sandbox") as stop:
             sandbox = lifecycle.start(

@@ -146,9 +146,10 @@ class LockError(Exception):
 class SandboxLock:
     """An exclusive, non-blocking fcntl.flock on the lock file; released when closed or when the process ends."""
 
-    def __init__(self, path: Path, fd: int) -> None:
+    def __init__(self, path: Path, fd: int, *, inherited: bool = False) -> None:
         self.path = path
         self.fd = fd
+        self.inherited = inherited  # handed down by `sandbox up --detach`: this process is the detached sandbox
 
     @classmethod
     def acquire(cls, path: Path) -> SandboxLock:
@@ -173,7 +174,7 @@ class SandboxLock:
         except OSError as exc:
             os.close(fd)
             raise LockError(f"cannot lock {path}: {exc.strerror}") from exc
-        lock = cls(path, fd)
+        lock = cls(path, fd, inherited=inherited is not None)
         lock.record_holder(os.getpid())
         return lock
 

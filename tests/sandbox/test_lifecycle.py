@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,4 +176,29 @@ def test_the_lock_is_taken_once_and_names_its_holder() -> None:
         with pytest.raises(ConfigError, match=f"already running \\(pid {os.getpid()}, http://127.0.0.1:9\\)"):
             lifecycle.take_lock()
     with lifecycle.take_lock():  # released with its holder
+        pass
+
+
+def test_a_stop_while_the_detached_child_starts_stops_the_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C, SIGTERM or SIGHUP (all KeyboardInterrupt: cli/stopping.py) before the child is ready: no sandbox
+    is left starting in the background."""
+    started: list[subprocess.Popen[bytes]] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        child = real_popen(*args, **kwargs)
+        started.append(child)
+        return child
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    with lifecycle.take_lock() as lock, pytest.raises(KeyboardInterrupt):
+        lifecycle.spawn_detached(["sandbox", "up", "--port", "0"], lock, sleep=interrupted)
+    [child] = started
+    assert child.poll() is not None  # stopped (terminated), and reaped
+    assert state.read() is None
+    with lifecycle.take_lock():  # the lock went with it
         pass
