@@ -48,8 +48,9 @@ class FileSink:
             self._durable = stat.S_ISREG(os.fstat(self._fd).st_mode)
         except (OSError, ValueError, AttributeError):
             self._fd, self._durable = None, False
-        if not self._durable:
-            self._fd = None
+        # Write on the descriptor when it is a regular file, or one this sink opened (a FIFO, a device): never
+        # through a buffer. A stream it was given (stdout) is written through that stream and flushed.
+        self._raw = self._fd is not None and (self._durable or owns)
 
     @property
     def durable(self) -> bool:
@@ -74,15 +75,16 @@ class FileSink:
 
     def _write(self, data: bytes) -> None:
         """Write and fsync (a file), or write and flush (a stream): the one path a line takes out."""
-        if self._fd is not None:
+        if self._raw and self._fd is not None:
             write_all(self._fd, data)
-            os.fsync(self._fd)
+            if self._durable:
+                os.fsync(self._fd)
             return
         self._stream.write(data)
         self._stream.flush()
 
     def _size(self) -> int | None:
-        if self._fd is None:
+        if self._fd is None or not self._durable:
             return None
         try:
             return os.fstat(self._fd).st_size
@@ -91,7 +93,7 @@ class FileSink:
 
     def _truncate(self, size: int | None) -> bool:
         """Cut a half-written batch so the file keeps exactly the lines counted as written. False if it could not."""
-        if self._fd is None:
+        if self._fd is None or not self._durable:
             return True  # a stream: nothing can be taken back (and nothing of the batch is deleted)
         if size is None:
             return False
