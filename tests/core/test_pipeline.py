@@ -409,3 +409,20 @@ def test_the_json_graph_has_the_documented_schema_sorted_and_stable(seed: Seed) 
     for edge in first["edges"]:
         assert set(edge) == {"from", "to", "kind", "attributes"}
         assert edge["kind"] in EDGE_KINDS and edge["from"] in ids and edge["to"] in ids
+
+
+def test_the_graph_does_not_depend_on_concurrency(seed: Seed) -> None:
+    events = seed.raw["events"]
+    events.create_event_bus(Name="orders")
+    events.put_rule(Name="copy", EventBusName="orders", EventPattern='{"source": ["orders"]}')
+    events.put_targets(Rule="copy", EventBusName="orders", Targets=[{"Id": "q", "Arn": Q}, {"Id": "d", "Arn": DLQ}])
+    one = discover(seed.clients(cloudwatch=False), ["user-signup-handler"], workers=1).as_dict()
+    many = discover(seed.clients(cloudwatch=False), ["user-signup-handler"], workers=16).as_dict()
+    assert one == many
+    assert len(one["nodes"]) == 9
+
+
+def test_a_qualified_function_arn_and_another_regions_queue(seed: Seed) -> None:
+    assert discover(seed.clients(), [f"{FN}:$LATEST"]).roots == [FN]
+    with pytest.raises(UsageError, match="--region us-west-2"):
+        discover(seed.clients(), [f"arn:aws:sqs:us-west-2:{ACCOUNT}:user-signup-queue"])
