@@ -426,3 +426,13 @@ def test_a_qualified_function_arn_and_another_regions_queue(seed: Seed) -> None:
     assert discover(seed.clients(), [f"{FN}:$LATEST"]).roots == [FN]
     with pytest.raises(UsageError, match="--region us-west-2"):
         discover(seed.clients(), [f"arn:aws:sqs:us-west-2:{ACCOUNT}:user-signup-queue"])
+
+
+def test_a_target_queue_in_another_region_is_drawn_not_read(seed: Seed) -> None:
+    west = f"arn:aws:sqs:us-west-2:{ACCOUNT}:replica"
+    seed.raw["events"].put_targets(Rule=pv.RULE, Targets=[{"Id": "west", "Arn": west}])
+    graph = discover(seed.clients(), ["default"])
+    assert graph.nodes[west].not_read == [
+        "not read: queue replica is in region us-west-2, but evctl is using us-east-1"
+    ]
+    assert (RULE, west, "routes_to") in edges(graph)
