@@ -263,3 +263,28 @@ def test_drain_and_journal_under_a_real_file_size_limit(moto_server: str, tmp_pa
     assert summary["moved"] == len(journaled) and summary["duplicates_possible"] == len(summary["duplicate_ids"]) > 0
     assert sorted(in_dst) == sorted(journaled + [in_dlq[d] for d in summary["duplicate_ids"]])
     assert sorted(journaled + list(in_dlq.values())) == sorted(BODIES)
+
+
+@pytest.mark.parametrize("option", ["--to", "--journal"])
+@pytest.mark.parametrize("tail", [b'{"messageId":"half', b"x", b'{"body":"no newline"}'])
+def test_the_next_run_repairs_a_partial_tail(sqs: Any, tmp_path: Path, option: str, tail: bytes) -> None:
+    """A file left with a partial last line (a kill mid-write, a failed cut): the next drain or journaled redrive
+    cuts it, says so, appends whole lines, and `queue send --from` accepts the result."""
+    url = sqs.create_queue(QueueName="src")["QueueUrl"]
+    sqs.create_queue(QueueName="dst")
+    for body in BODIES[:5]:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    path = tmp_path / "f.jsonl"
+    whole = json.dumps({"body": "earlier"}).encode() + b"\n"
+    path.write_bytes(whole + tail)
+    if option == "--to":
+        args = ["queue", "drain", "src", "--to", str(path), "--yes", "--wait", "0"]
+    else:
+        args = ["redrive", "dlq", "src", "--to", "dst", "--journal", str(path), "--yes", "--wait", "0"]
+    result = run_cli(args)
+    assert result.exit_code == 0, result.stderr
+    assert f"cut a partial last line ({len(tail)} bytes)" in result.stderr
+    data = path.read_bytes()
+    assert data.startswith(whole) and data.endswith(b"\n") and len(data.splitlines()) == 6
+    again = run_cli(["queue", "send", "dst", "--from", str(path)])
+    assert again.exit_code == 0 and json.loads(again.stdout)["sent"] == 6

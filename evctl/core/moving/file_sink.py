@@ -140,18 +140,19 @@ def open_file_sink(target: str, stdout: IO[bytes] | None = None, *, what: str = 
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
         raise UsageError(f"cannot write {what} file {target!r}: {reason}", "choose a path you can write to") from exc
     sink = FileSink(stream, name=str(target), what=what)
-    sink.repaired_bytes = _cut_partial_line(stream)
+    sink.repaired_bytes = _cut_partial_line(stream, path)
     return sink
 
 
-def _cut_partial_line(stream: IO[bytes]) -> int:
+def _cut_partial_line(stream: IO[bytes], path: Path) -> int:
     """A drain killed mid-write can leave half a line; its message was never confirmed, so never deleted.
-    Cut it, so the next line starts on a line of its own. Returns the bytes removed."""
+    Cut it, so the next line starts on a line of its own. Returns the bytes removed. (The sink's descriptor is
+    write-only: the end of the file is read through a descriptor of its own.)"""
     try:
         size = os.fstat(stream.fileno()).st_size
         if size == 0:
             return 0
-        with open(stream.fileno(), "rb", closefd=False) as reader:
+        with open(path, "rb") as reader:
             step = 65536
             end = size
             while end > 0:
@@ -168,7 +169,6 @@ def _cut_partial_line(stream: IO[bytes]) -> int:
             else:
                 keep = 0
         os.ftruncate(stream.fileno(), keep)
-        stream.seek(keep)
         return size - keep
     except OSError:
         return 0
