@@ -288,3 +288,38 @@ def test_the_next_run_repairs_a_partial_tail(sqs: Any, tmp_path: Path, option: s
     assert data.startswith(whole) and data.endswith(b"\n") and len(data.splitlines()) == 6
     again = run_cli(["queue", "send", "dst", "--from", str(path)])
     assert again.exit_code == 0 and json.loads(again.stdout)["sent"] == 6
+
+
+TARGETS = {
+    "a directory": (lambda tmp: tmp, "is a directory"),
+    "a missing directory": (lambda tmp: tmp / "missing" / "f.jsonl", "does not exist"),
+    "under a file": (lambda tmp: tmp / "plain" / "f.jsonl", "is a file, not a directory"),
+}
+
+
+@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("option", ["--to", "--journal", "--failed-to"])
+def test_an_unusable_target_names_its_option_before_anything_happens(
+    sqs: Any, tmp_path: Path, option: str, target: str
+) -> None:
+    """Exit 2 naming the option that was given (never --to for --journal), the real reason (a directory is not
+    "missing"), nothing received or sent, no file left behind."""
+    (tmp_path / "plain").write_text("")
+    url = sqs.create_queue(QueueName="src")["QueueUrl"]
+    sqs.create_queue(QueueName="dst")
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"Source": "s", "DetailType": "t", "Detail": "{}"}))
+    make, reason = TARGETS[target]
+    path = str(make(tmp_path))
+    args = {
+        "--to": ["queue", "drain", "src", "--to", path, "--yes", "--wait", "0"],
+        "--journal": ["redrive", "dlq", "src", "--to", "dst", "--journal", path, "--yes", "--wait", "0"],
+        "--failed-to": ["publish", "--source", "s", "--detail-type", "t", "--failed-to", path],
+    }[option]
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    result = run_cli(args)
+    assert result.exit_code == 2, result.stderr
+    line = error_line(result.stderr)
+    assert option in line and reason in line
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    got = sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"]
+    assert got[0]["Attributes"]["ApproximateReceiveCount"] == "1"  # this receive: nothing received it before
