@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,7 +31,7 @@ def test_read_text_value_file_and_stdin(tmp_path: Path) -> None:
         ("-", io.TextIOWrapper(io.BytesIO(b"\xff\xfe")), "cannot read --detail from stdin: not UTF-8 text"),
     ],
 )
-def test_read_text_failures_are_usage_errors(value: str, stdin: io.TextIOBase | None, message: str) -> None:
+def test_read_text_failures_are_usage_errors(value: str, stdin: Any, message: str) -> None:
     with pytest.raises(UsageError) as info:
         read_text(value, stdin, what="--detail")
     assert info.value.message == message and info.value.exit_code == 2
@@ -81,3 +83,45 @@ def test_atomic_file_refuses_a_directory_or_an_unwritable_place(tmp_path: Path) 
         AtomicFile.create(tmp_path, what="--failed-to")
     with pytest.raises(UsageError, match="cannot write --failed-to file"):
         AtomicFile.create(tmp_path / "no" / "such" / "dir" / "f", what="--failed-to")
+
+
+@pytest.mark.parametrize("budget", [0, 1, 5, 11])
+def test_atomic_file_commit_on_a_full_disk_leaves_the_target_and_no_temporary(
+    tmp_path: Path, budget: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import os
+
+    from evctl.core.common.files import FileWriteError
+
+    target = tmp_path / "out.jsonl"
+    target.write_text("old\n")
+    out = AtomicFile.create(target, what="--failed-to")
+    real = os.write
+    left = {"n": budget}
+
+    def write(fd: int, data: bytes) -> int:
+        if left["n"] <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = real(fd, bytes(data)[: left["n"]])
+        left["n"] -= n
+        return n
+
+    monkeypatch.setattr(os, "write", write)
+    with pytest.raises(FileWriteError) as info:
+        out.commit(["new 1\n", "new 2\n"])
+    monkeypatch.setattr(os, "write", real)
+    assert str(info.value).startswith(f"disk full writing --failed-to {target} (No space left on device)")
+    assert info.value.exit_code == 1
+    assert target.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["out.jsonl"]
+
+
+def test_atomic_file_commit_interrupted_removes_its_temporary(tmp_path: Path) -> None:
+    def lines() -> Iterator[str]:
+        yield "one\n"
+        raise KeyboardInterrupt
+
+    out = AtomicFile.create(tmp_path / "f.jsonl")
+    with pytest.raises(KeyboardInterrupt):
+        out.commit(lines())
+    assert list(tmp_path.iterdir()) == []

@@ -118,6 +118,9 @@ class AtomicFile:
         except OSError as exc:
             self.discard()
             raise write_error(self.what, str(self.path), exc, f"{self.path} was left as it was") from exc
+        except BaseException:  # a signal, a bug: the temporary file never outlives the run
+            self.discard()
+            raise
 
     def discard(self) -> None:
         """Drop the temporary file; the target stays as it was. Safe to call more than once."""
