@@ -36,7 +36,10 @@ __all__ = [
     "RecordWriter",
     "StdoutUnwritable",
     "Streams",
+    "adopt_closed_streams",
     "dumps",
+    "exit_status_for_stdout_error",
+    "is_stdout_error",
     "to_jsonable",
 ]
 
@@ -94,6 +97,53 @@ def _reserve(fd: int) -> None:
     if opened != fd:
         os.dup2(opened, fd)
         os.close(opened)
+
+
+def adopt_closed_streams() -> None:
+    """At start-up (evctl/__main__.py), when a standard stream is closed: hold its descriptor on /dev/null, and make a
+    closed stdout a stream whose writes fail (EBADF) so that help and --version report it like any command does.
+    A closed stderr stays None (Click then drops its messages; exit codes do not change); stdin stays None."""
+    for fd, stream in ((0, sys.stdin), (1, sys.stdout), (2, sys.stderr)):
+        if stream is None:
+            _reserve(fd)
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
+
+
+def exit_status_for_stdout_error(cause: BaseException) -> int:
+    """A write to stdout failed outside any command (help, usage, --version): the closed-pipe rule of the output
+    layer: a closed pipe ends quietly (0); anything else is one line on stderr, exit 1."""
+    error = StdoutUnwritable(cause)
+    _neutralise(sys.stdout)
+    if error.closed_pipe:
+        return 0
+    try:
+        if sys.stderr is not None:
+            sys.stderr.write(f"evctl: error: {error}\n")
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+    return int(error.exit_code)
+
+
+def is_stdout_error(exc: BaseException) -> bool:
+    """Whether an OSError that escaped a command came from writing the process's stdout (Click's help and usage
+    text are written outside the output layer): stdout is closed, or flushing it fails too."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    if not isinstance(exc, OSError):
+        return False
+    if isinstance(sys.stdout, _ClosedStream):
+        return True
+    tb = exc.__traceback__
+    while tb is not None:  # Click's echo writing to stdout (help text): its local `file` is the stream
+        frame = tb.tb_frame
+        if frame.f_code.co_name == "echo" and "click" in str(frame.f_globals.get("__name__", "")):
+            stream = frame.f_locals.get("file")
+            if stream is not None and (stream is sys.stdout or getattr(stream, "name", None) == "<stdout>"):
+                return True
+        tb = tb.tb_next
+    return False
 
 
 def _stdin() -> IO[str]:

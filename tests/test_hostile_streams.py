@@ -54,6 +54,13 @@ COMMANDS: dict[str, list[str]] = {
     "templates list": ["templates", "list"],
     "templates show": ["templates", "show", "signup"],
 }
+# What Click writes outside any command: help and the version (stdout failures there too are one line, exit 1).
+OUTSIDE_COMMANDS: dict[str, list[str]] = {
+    "--version": ["--version"],
+    "--help": ["--help"],
+    "queue --help": ["queue", "--help"],
+    "tail logs --help": ["tail", "logs", "--help"],
+}
 # Each starts a whole sandbox (seconds): swept with stdout and stderr closed only, in their own test below.
 SLOW = {"demo": ["demo"], "sandbox up": ["sandbox", "up", "--detach"]}
 # The commands that read stdin, given `-`.
@@ -174,9 +181,9 @@ def _clean(proc: Any, what: str) -> None:
     assert "internal error" not in stderr and "Traceback" not in stderr, f"{what}: {stderr}"
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS))
+@pytest.mark.parametrize("name", sorted(COMMANDS) + sorted(OUTSIDE_COMMANDS))
 def test_every_command_meets_hostile_streams(streams_env: Env, name: str) -> None:
-    args = COMMANDS[name]
+    args = COMMANDS.get(name) or OUTSIDE_COMMANDS[name]
     base = _run(streams_env, args)
     _clean(base, f"{name} (all streams open)")
     printed = bool(base.stdout.strip())

@@ -15,7 +15,7 @@ from evctl.cli.context import AppContext, make_streams, require_sandbox_extra
 from evctl.cli.options import harden_numbers, lift_global_options
 from evctl.cli.stopping import exit_for, stop_signals, stop_word
 from evctl.errors import EvctlError, ExitCode, Interrupted, UsageError, from_aws, missing_module
-from evctl.output import ColorMode, Output, OutputMode, StdoutUnwritable
+from evctl.output import ColorMode, Output, OutputMode, StdoutUnwritable, is_stdout_error
 
 
 class EvctlGroup(TyperGroup):
@@ -82,8 +82,8 @@ def _translate(exc: Exception) -> EvctlError:
         mapped = from_aws(exc)
         if mapped is not None:
             return mapped
-    if isinstance(exc, BrokenPipeError):
-        return StdoutUnwritable(exc)  # a write to stdout outside the output layer
+    if is_stdout_error(exc):
+        return StdoutUnwritable(exc)  # a write to stdout outside the output layer (Click's help)
     if isinstance(exc, ModuleNotFoundError):
         missing = missing_module(exc)
         if missing is not None:
