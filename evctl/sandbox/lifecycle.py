@@ -245,41 +245,21 @@ def stop_running(
 
     Every signal goes only to the process the record names by identity (process.signal_if_same): a state file
     that outlived its sandbox (a crash, a reboot) names a pid another program may have now; that file is stale,
-    removed, and nothing is signalled. ConfigError (exit 4) for a corrupt file or when the process cannot be told.
+    removed, and nothing is signalled. ConfigError (exit 4) for a corrupt file.
     """
     current = state_file.read()
     if current is None:
         return {"stopped": False, "reason": "no sandbox is running"}
-    verdict = state_file.verify(current)
-    identity = current.identity
-    if verdict == "same" and identity is not None:
-        verdict = _signal(current, identity, signal.SIGTERM)
+    verdict = process.signal_if(current.pid, lambda: state_file.verify(current), signal.SIGTERM)
     if verdict != "same":
         state_file.remove()
         reason = (
             "process was gone" if verdict == "gone" else f"process {current.pid} is now another program, not signalled"
         )
         return {"stopped": False, "pid": current.pid, "reason": f"stale state file removed ({reason})"}
-    assert identity is not None
     deadline = clock() + timeout
-    while _still_running(current.pid, identity) and clock() < deadline:
+    while state_file.verify(current) == "same" and clock() < deadline:
         sleep(0.1)
-    forced = _still_running(current.pid, identity)
-    if forced:
-        forced = _signal(current, identity, signal.SIGKILL) == "same"
+    forced = process.signal_if(current.pid, lambda: state_file.verify(current), signal.SIGKILL) == "same"
     state_file.remove(current.pid)
     return {"stopped": True, "pid": current.pid, "endpoint": current.endpoint, "forced": forced}
-
-
-def _signal(current: SandboxState, identity: process.Identity, signum: signal.Signals) -> process.Verdict:
-    try:
-        return process.signal_if_same(current.pid, identity, signum)
-    except process.IdentityUnknown as exc:
-        raise state_file.unverifiable(current, str(exc)) from None
-
-
-def _still_running(pid: int, identity: process.Identity) -> bool:
-    try:
-        return process.check(pid, identity) == "same"
-    except process.IdentityUnknown:
-        return False  # it was known a moment ago; what cannot be told now is never signalled

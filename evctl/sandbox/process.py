@@ -4,8 +4,9 @@ A pid alone names nothing for long: after a crash or a reboot the state file out
 to another program. A record therefore keeps the process's identity, its start time and its command line, and
 every signal (and every "is it running?") checks that identity first. On Linux the start time is the kernel's
 (boot id + start tick from /proc/<pid>/stat) and the signal goes through a pidfd, so the process checked is the
-process signalled; elsewhere `ps -o lstart= -o command=` gives the identity. When neither can say, nothing is
-signalled (IdentityUnknown).
+process signalled; elsewhere `ps -o lstart= -o command=` gives the identity. Where no identity can be read (no
+/proc, no `ps`: IdentityUnknown) or none was recorded, the lock decides: only the process holding it is the
+sandbox. Whatever is not proven to be the sandbox is never signalled.
 
 The lock (`sandbox.lock` beside the state file, fcntl.flock) is held by the sandbox for its whole life, and by
 `sandbox up --detach` from its check until its child holds it: a second `sandbox up` fails at once.
@@ -19,6 +20,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -102,15 +104,15 @@ def check(pid: int, expected: Identity) -> Verdict:
     return "same" if current == expected else "other"
 
 
-def signal_if_same(pid: int, expected: Identity, signum: signal.Signals) -> Verdict:
-    """Send `signum` only when `pid` is the process `expected` describes; the verdict says whether it was sent
-    ("same") or why not. With a pidfd the process checked is the process signalled, even if the pid is reused
-    in between."""
+def signal_if(pid: int, same: Callable[[], Verdict], signum: signal.Signals) -> Verdict:
+    """Send `signum` to `pid` only when `same()` says it is the expected process; the verdict says whether it was
+    sent ("same") or why not. With a pidfd (opened before the check) the process checked is the process
+    signalled, even if the pid is reused in between."""
     fd: int | None = None
     with contextlib.suppress(AttributeError, OSError):
-        fd = os.pidfd_open(pid)  # ProcessLookupError (an OSError) when gone: then identify says so below
+        fd = os.pidfd_open(pid)  # ProcessLookupError (an OSError) when gone: then the check says so below
     try:
-        verdict = check(pid, expected)
+        verdict = same()
         if verdict != "same":
             return verdict
         try:
@@ -124,6 +126,11 @@ def signal_if_same(pid: int, expected: Identity, signum: signal.Signals) -> Verd
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def signal_if_same(pid: int, expected: Identity, signum: signal.Signals) -> Verdict:
+    """Send `signum` only when `pid` is the process `expected` describes (see signal_if)."""
+    return signal_if(pid, lambda: check(pid, expected), signum)
 
 
 # ---- the lock -----------------------------------------------------------------------------------------------------
@@ -194,6 +201,37 @@ class SandboxLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def lock_holder(path: Path) -> int | None:
+    """The pid holding the lock at `path` (as it wrote it), or None when nobody holds it. A process holding the
+    lock is alive (the kernel releases it with the process), so `lock_holder(path) == pid` proves `pid` is the
+    sandbox where no identity can be read."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)  # shared, released at once: a probe, never a holder
+    except BlockingIOError:
+        return _read_holder(fd)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None
+
+
+def check_holder(pid: int, path: Path) -> Verdict:
+    """check() by the lock instead of the identity: "same" when `pid` holds the lock at `path`."""
+    if lock_holder(path) == pid:
+        return "same"
+    try:
+        return "gone" if identify(pid) is None else "other"
+    except IdentityUnknown:
+        return "other"  # not the sandbox either way
 
 
 def _read_holder(fd: int) -> int | None:

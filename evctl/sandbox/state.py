@@ -198,24 +198,15 @@ STALE_HINT = f"`evctl sandbox down` removes the stale file; {START_HINT}"
 
 def verify(state: SandboxState) -> Verdict:
     """Is the recorded process still the sandbox? "same", "gone" or "other" (the pid now belongs to another
-    program). ConfigError (exit 4) when that cannot be told: nothing may be signalled then."""
+    program). By the recorded identity; where there is none, or this system cannot read one (no /proc, no `ps`),
+    by the lock: only the process holding it is the sandbox. Anything unproven is not the sandbox."""
     identity = state.identity
-    try:
-        if identity is None:
-            if process.identify(state.pid) is None:
-                return "gone"
-            raise process.IdentityUnknown("the state file does not record which process it is")
-        return process.check(state.pid, identity)
-    except process.IdentityUnknown as exc:
-        raise unverifiable(state, str(exc)) from None
-
-
-def unverifiable(state: SandboxState, reason: str) -> ConfigError:
-    path = state_path()
-    return ConfigError(
-        f"cannot tell whether process {state.pid} is the sandbox recorded in {path} ({reason}); nothing was signalled",
-        f"if it is the sandbox, stop it with `kill {state.pid}`; then remove the file (`rm {path}`)",
-    )
+    if identity is not None:
+        try:
+            return process.check(state.pid, identity)
+        except process.IdentityUnknown:
+            pass
+    return process.check_holder(state.pid, lock_path())
 
 
 def stale_reason(state: SandboxState, verdict: Verdict) -> str:

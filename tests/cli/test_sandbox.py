@@ -331,8 +331,14 @@ def unrelated_process() -> Iterator[subprocess.Popen[bytes]]:
         proc.wait()
 
 
-def _stale_record_naming(pid: int) -> None:
-    """What a crashed sandbox leaves: its pid (now reused) and its own identity."""
+def _stale_record_naming(pid: int, identity: bool = True) -> None:
+    """What a crashed sandbox leaves: its pid (now reused) and its own identity; without `identity`, the record an
+    older evctl (or a hand) wrote: endpoint, port and pid only."""
+    if not identity:
+        path = state.state_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"endpoint": "http://127.0.0.1:9", "port": 9, "pid": pid}))
+        return
     state.write(
         state.SandboxState(
             endpoint="http://127.0.0.1:9",
@@ -344,9 +350,12 @@ def _stale_record_naming(pid: int) -> None:
     )
 
 
-def test_down_never_signals_a_process_that_reused_the_sandbox_pid(unrelated_process: subprocess.Popen[bytes]) -> None:
+@pytest.mark.parametrize("identity", [True, False], ids=["recorded identity", "no identity"])
+def test_down_never_signals_a_process_that_reused_the_sandbox_pid(
+    unrelated_process: subprocess.Popen[bytes], identity: bool
+) -> None:
     pid = unrelated_process.pid
-    _stale_record_naming(pid)
+    _stale_record_naming(pid, identity)
     status = run_cli(["sandbox", "status"])
     assert (status.exit_code, status.stdout) == (4, "")
     assert f"is not running (process {pid} is now another program; stale state file)" in status.stderr

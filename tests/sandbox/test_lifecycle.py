@@ -125,32 +125,54 @@ def test_a_record_naming_another_live_process_is_stale_and_nothing_is_signalled(
     assert proc.wait(timeout=5) == -signal.SIGKILL  # our SIGKILL ended it: it had been sent no SIGTERM
 
 
-def test_a_record_without_an_identity_is_never_signalled(children: list[subprocess.Popen[bytes]]) -> None:
-    """A record that cannot say which process it names (an older evctl wrote it): exit 4, nothing signalled."""
+def test_a_record_without_an_identity_naming_a_live_process_is_stale(children: list[subprocess.Popen[bytes]]) -> None:
+    """A record that does not say which process it names (an older evctl, or a hand-written file) and whose pid
+    does not hold the sandbox lock: stale, removed, nothing signalled."""
     proc = _start(SLEEPER)
     children.append(proc)
     state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=proc.pid))
-    with pytest.raises(ConfigError, match=f"cannot tell whether process {proc.pid} is the sandbox") as caught:
-        lifecycle.stop_running(timeout=0.5)
-    assert caught.value.exit_code == 4
-    assert f"kill {proc.pid}" in str(caught.value) and str(state.state_path()) in str(caught.value)
+    result = lifecycle.stop_running(timeout=0.5)
+    assert result["stopped"] is False and "not signalled" in result["reason"]
+    assert state.read() is None
     assert proc.poll() is None
-    assert state.read() is not None
 
 
-def test_when_the_process_cannot_be_told_nothing_is_signalled(
-    children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
+HOLDS_THE_LOCK = (
+    "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); fcntl.flock(fd, fcntl.LOCK_EX);"
+    " os.write(fd, str(os.getpid()).encode()); print('ready', flush=True); time.sleep(60)"
+)
+
+
+@pytest.mark.parametrize("recorded", ["identity", "no identity"])
+def test_without_proc_or_ps_the_lock_decides(
+    recorded: str, children: list[subprocess.Popen[bytes]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No /proc and no `ps`: refuse to signal and say so."""
-    proc = _start(SLEEPER)
-    children.append(proc)
-    _record(proc)
+    """No /proc and no `ps` (or no identity recorded): only the process holding the sandbox lock is signalled."""
+    state.lock_path().parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDS_THE_LOCK, str(state.lock_path())],
+        stdout=subprocess.PIPE,
+        preexec_fn=restore_default_signals,
+    )
+    children.append(holder)
+    assert holder.stdout is not None and holder.stdout.readline() == b"ready\n"
+    bystander = _start(SLEEPER)
+    children.append(bystander)
+    if recorded == "identity":
+        _record(bystander)
+    else:
+        state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=bystander.pid))
     monkeypatch.setattr(process, "PROC", Path("/nonexistent-proc"))
     monkeypatch.setenv("PATH", "/nonexistent-bin")
-    with pytest.raises(ConfigError, match="nothing was signalled") as caught:
-        lifecycle.stop_running(timeout=0.5)
-    assert caught.value.exit_code == 4
-    assert proc.poll() is None
+    result = lifecycle.stop_running(timeout=0.5)  # the record names the bystander, which holds no lock
+    assert result["stopped"] is False and "not signalled" in result["reason"]
+    assert bystander.poll() is None
+    state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=holder.pid))
+    assert state.running().pid == holder.pid
+    result = lifecycle.stop_running(timeout=10)  # the record names the lock's holder: the sandbox
+    assert result == {"stopped": True, "pid": holder.pid, "endpoint": "http://127.0.0.1:9", "forced": False}
+    assert holder.wait(timeout=5) == -signal.SIGTERM
+    assert state.read() is None
 
 
 def test_up_refuses_while_one_runs_and_clears_a_stale_record(children: list[subprocess.Popen[bytes]]) -> None:
