@@ -16,11 +16,11 @@ import contextlib
 import datetime as dt
 import functools
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from evctl.core.common.json_types import describe_json_type
+from evctl.core.common.names import MAX_BUS_REF_CHARS, is_bus_ref
 from evctl.core.common.time import TimeFormatError, iso_utc, parse_datetime
 from evctl.errors import UsageError
 
@@ -31,11 +31,10 @@ TIME_BYTES = 14
 MAX_DETAIL_TYPE_CHARS = 128
 MAX_RESOURCES = 10
 MAX_TRACE_HEADER_CHARS = 500
-MAX_BUS_NAME_CHARS = 1600
+MAX_BUS_NAME_CHARS = MAX_BUS_REF_CHARS
 
 _ENTRY_KEYS = frozenset({"Source", "DetailType", "Detail", "Resources", "Time", "EventBusName", "TraceHeader"})
 _ENVELOPE_KEYS = frozenset({"source", "detail-type", "detail"})
-_BUS_PATTERN = re.compile(r"^(arn:aws[\w-]*:events:[a-z]+-[a-z]+-[\w-]+:[0-9]{12}:event-bus/)?[.\-_A-Za-z0-9]+$")
 
 
 class InvalidEntry(UsageError):
@@ -254,7 +253,7 @@ def validate_entry(
 
 @functools.lru_cache(maxsize=64)  # a file usually names one or two buses, thousands of times
 def _is_bus_name(bus: str) -> bool:
-    return len(bus) <= MAX_BUS_NAME_CHARS and _BUS_PATTERN.match(bus) is not None
+    return is_bus_ref(bus)
 
 
 def _is_unicode(text: str) -> bool:

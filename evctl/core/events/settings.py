@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from evctl.core.common.names import check_name, is_bus_ref
 from evctl.core.events.entries import DEFAULT_MAX_ENTRY_BYTES
 from evctl.core.events.publishing import DEFAULT_CONCURRENCY
 from evctl.errors import ConfigError, UsageError
@@ -55,6 +56,11 @@ class PublishSettings:
         ):
             raise ConfigError(
                 f"[publish] settings in {config.path} out of range", "concurrency 1-64, max_attempts 1-20, sizes > 0"
+            )
+        if bus is not None and not is_bus_ref(bus):
+            check_name("event bus", bus, option="--bus")  # a name; an ARN's name part is checked the same way
+            raise UsageError(
+                f"--bus: {bus!r} is not an event bus name or ARN", "give NAME or arn:aws:events:…:event-bus/NAME"
             )
         cap = parse_size(max_entry_size) if max_entry_size is not None else from_config.cap
         if cap <= 0:

@@ -10,10 +10,10 @@ a LogSource with exists=False (a notice says so). Unknown names are NotFoundErro
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from evctl.core.common.names import check_name, is_name, name_rule, quoted
 from evctl.core.logs.event import LogSource, Notify, ignore_notice
 from evctl.errors import NotFoundError, UsageError, error_code, from_aws
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["resolve_sources"]
 
 _DENIED_CODES = {"AccessDeniedException", "AccessDenied"}
-_FUNCTION_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}(:[A-Za-z0-9$_-]+)?$")
 
 
 def resolve_sources(
@@ -50,7 +49,7 @@ def _resolve_one(
         raise UsageError("empty target", "give a function name or ARN, or a log group name or ARN")
     if target.startswith("arn:"):
         return _resolve_arn(target, logs_client, lambda_client, notify)
-    if _FUNCTION_NAME_RE.match(target):
+    if is_name("function", target):
         source = _function_source(target, target.split(":")[0], logs_client, lambda_client, notify)
         if source is not None:
             return source
@@ -58,6 +57,11 @@ def _resolve_one(
         if group is not None:
             return LogSource(label=target, group=target, arn=_group_arn(group))
         raise NotFoundError(f"no function or log group named {target!r}", _suggest(target, logs_client, lambda_client))
+    if not is_name("log group", target):
+        raise UsageError(
+            f"{quoted(target)} is neither a function name nor a log group name",
+            f"a function name has {name_rule('function')}; a log group name has {name_rule('log group')}",
+        )
     return _group_source(target, target, logs_client, lambda_client)
 
 
@@ -68,11 +72,11 @@ def _resolve_arn(arn: str, logs_client: CloudWatchLogsClient, lambda_client: Lam
     service, region, resource = parts[2], parts[3], parts[5]
     if service == "logs" and resource.startswith("log-group:"):
         _check_region(arn, region, logs_client)
-        name = resource[len("log-group:") :].split(":", 1)[0]
+        name = check_name("log group", resource[len("log-group:") :].split(":", 1)[0])
         return _group_source(name, name, logs_client, lambda_client)
     if service == "lambda" and resource.startswith("function:"):
         _check_region(arn, region, lambda_client)
-        name = resource.split(":")[1]
+        name = check_name("function", resource.split(":")[1])
         source = _function_source(arn, name, logs_client, lambda_client, notify)
         if source is None:
             raise NotFoundError(f"function {name} not found", _suggest(name, logs_client, lambda_client))

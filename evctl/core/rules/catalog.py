@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from evctl.core.common.names import check_name
 from evctl.errors import EvctlError, UsageError, from_aws
 
 if TYPE_CHECKING:
@@ -25,15 +26,17 @@ TARGET_FETCHERS = 8  # concurrent ListTargetsByRule calls in `rules list` (withi
 
 
 def bus_name(bus: str | None) -> str:
-    """A bus name from a name or an ARN (arn:aws:events:region:account:event-bus/NAME)."""
-    if not bus:
+    """A bus name from a name or an ARN (arn:aws:events:region:account:event-bus/NAME); None is the default bus.
+
+    UsageError (exit 2), before any call, for an empty or malformed name (common.names)."""
+    if bus is None:
         return DEFAULT_BUS
     if bus.startswith("arn:"):
         _, sep, name = bus.partition(":event-bus/")
         if not sep or not name:
             raise UsageError(f"{bus!r} is not an event bus ARN", "give a bus name or arn:aws:events:…:event-bus/NAME")
-        return name
-    return bus
+        return check_name("event bus", name)
+    return check_name("event bus", bus)
 
 
 def rule_ref(rule: str, bus: str | None) -> tuple[str, str]:
@@ -44,9 +47,9 @@ def rule_ref(rule: str, bus: str | None) -> tuple[str, str]:
             raise UsageError(f"{rule!r} is not a rule ARN", "give a rule name or arn:aws:events:…:rule/NAME")
         if "/" in rest:
             arn_bus, _, name = rest.rpartition("/")
-            return name, arn_bus
-        return rest, bus_name(bus)
-    return rule, bus_name(bus)
+            return check_name("rule", name), check_name("event bus", arn_bus)
+        return check_name("rule", rest), bus_name(bus)
+    return check_name("rule", rule), bus_name(bus)
 
 
 def _aws_error(exc: Exception, what: str) -> EvctlError | Exception:
