@@ -436,3 +436,14 @@ def test_a_target_queue_in_another_region_is_drawn_not_read(seed: Seed) -> None:
         "not read: queue replica is in region us-west-2, but evctl is using us-east-1"
     ]
     assert (RULE, west, "routes_to") in edges(graph)
+
+
+def test_the_calls_made_do_not_depend_on_which_step_comes_first(seed: Seed) -> None:
+    targets = ["default", "user-signup-handler", "user-signup-dlq"]  # a rule reachable from its bus and backwards
+    counts = set()
+    for workers in (1, 16, 1, 16):
+        cache = DescribeCache()
+        discover(seed.clients(cloudwatch=False), targets, cache=cache, workers=workers)
+        counts.add(tuple(sorted(cache.calls)))
+    assert len(counts) == 1
+    assert not [key for key in next(iter(counts)) if key[1] == "DescribeRule"]  # its bus's listing had it

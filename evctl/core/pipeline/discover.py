@@ -128,6 +128,7 @@ class Walker:
         self.partition = "aws-cn" if self.region.startswith("cn-") else "aws"
         self.account = ""
         self._refs: dict[str, QueueRef] = {}
+        self.expanded_buses: set[str] = set()  # buses named as targets: all their rules are listed
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def _learn(self, arn: str) -> None:
@@ -314,6 +315,10 @@ class Walker:
         found = Found()
         rule: dict[str, Any] | None = work.prefetched
         placeholder = self.rule_arn(bus, name)
+        if rule is None and bus in self.expanded_buses:
+            # Its bus is being listed anyway (the same cached ListRules): no DescribeRule, whichever step came first.
+            listed = self._try(found, placeholder, lambda: fetch_rules(self.events, bus))
+            rule = next((r for r in listed or [] if r.get("Name") == name), None)
         if rule is None:
             try:
                 rule = self._try(found, placeholder, lambda: self.events.describe_rule(Name=name, EventBusName=bus))
@@ -561,6 +566,7 @@ def discover(
     if not given:
         raise UsageError("no target given", TARGET_HINT)
     first = [walker.resolve(text) for text in given]
+    walker.expanded_buses = {work.args[0] for work in first if work.kind == "bus"}
     graph = Graph(targets=given)
     seen: set[tuple[str, ...]] = set()
     pending: dict[Future[Found], Work] = {}
