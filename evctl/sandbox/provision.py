@@ -76,22 +76,30 @@ def parse_handler(text: str | None) -> HandlerSpec:
         path, function = text, DEFAULT_FUNCTION
     if not function.isidentifier():
         raise UsageError(f"--handler {text!r}: {function!r} is not a Python function name", "use FILE.py:FUNCTION")
+    if not path.strip():
+        raise UsageError(f"--handler {text!r} names no file", "use FILE.py:FUNCTION")
     return HandlerSpec(Path(path).expanduser().resolve(), function)
 
 
 def check_handler(spec: HandlerSpec) -> HandlerSpec:
     """Fail fast on what would fail every invocation: a missing file, a syntax error, no such function."""
-    if not spec.file.is_file():
+    if not spec.file.exists():
         raise UsageError(f"handler file {spec.file} does not exist", "pass --handler FILE.py:FUNCTION")
+    if spec.file.is_dir():
+        raise UsageError(f"handler file {spec.file} is a directory", "pass --handler FILE.py:FUNCTION")
+    if not spec.file.is_file():
+        raise UsageError(f"handler file {spec.file} is not a regular file", "pass --handler FILE.py:FUNCTION")
     try:
         source = spec.file.read_bytes()
         tree = ast.parse(source, filename=str(spec.file))
-    except SyntaxError as exc:
+    except (SyntaxError, ValueError) as exc:  # ValueError: null bytes, on some Python versions
+        message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        line = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
         raise UsageError(
-            f"handler file {spec.file} has a syntax error: {exc.msg} (line {exc.lineno})", "fix it and start again"
+            f"handler file {spec.file} has a syntax error: {message}{line}", "fix it and start again"
         ) from exc
     except OSError as exc:
-        raise UsageError(f"cannot read handler file {spec.file}: {exc.strerror}") from exc
+        raise UsageError(f"cannot read handler file {spec.file}: {exc.strerror}", "check its permissions") from exc
     if spec.function not in _top_level_names(tree):
         raise UsageError(
             f"handler file {spec.file} defines no function {spec.function!r}",

@@ -148,6 +148,42 @@ def test_up_with_a_bad_handler_is_exit_2_and_starts_nothing(
     assert state.read() is None
 
 
+def _fifo(d: Path) -> str:
+    os.mkfifo(d / "fifo.py")
+    return f"{d}/fifo.py:handler"
+
+
+def _written(name: str, content: bytes) -> Callable[[Path], str]:
+    def write(d: Path) -> str:
+        (d / name).write_bytes(content)
+        return f"{d}/{name}:handler"
+
+    return write
+
+
+HOSTILE_HANDLERS: dict[str, tuple[Callable[[Path], str], str]] = {
+    "a directory": (lambda d: f"{d}:handler", "handler file {d} is a directory"),
+    "a FIFO": (_fifo, "handler file {d}/fifo.py is not a regular file"),
+    "/dev/null": (lambda d: "/dev/null:handler", "handler file /dev/null is not a regular file"),
+    "no file": (lambda d: ":handler", "--handler ':handler' names no file"),
+    "null bytes": (
+        _written("nul.py", b"def handler(e, c):\n    pass\n\0"),
+        "has a syntax error: source code string cannot contain null bytes — fix it",
+    ),
+    "not UTF-8": (_written("bin.py", b"\xff\xfe garbage"), "has a syntax error: (unicode error)"),
+}
+
+
+@pytest.mark.parametrize("shape", HOSTILE_HANDLERS)
+def test_up_with_a_hostile_handler_says_what_it_is(tmp_path: Path, shape: str) -> None:
+    make, message = HOSTILE_HANDLERS[shape]
+    result = run_cli(["sandbox", "up", "--port", "0", "--handler", make(tmp_path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert message.format(d=tmp_path) in result.stderr
+    assert result.stderr.count("\n") == 1 and "None" not in result.stderr and "does not exist" not in result.stderr
+    assert state.read() is None
+
+
 def test_up_removes_a_stale_state_file_before_starting(tmp_path: Path) -> None:
     pid = _dead_pid()
     state.write(state.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=pid))
