@@ -184,7 +184,7 @@ def test_peek_releases_what_it_holds(moto_server: str, tmp_path: Path, signum: i
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(["queue", "stats", "watched", "--watch", "30"], id="stats-watch"),
+        pytest.param(["queue", "stats", "watched", "--watch", "1"], id="stats-watch"),
         pytest.param(["tail", "logs", "grp", "--follow", "--interval", "30s"], id="tail-logs"),
     ],
 )
@@ -193,11 +193,14 @@ def test_watching_commands_stop_with_a_summary(moto_server: str, tmp_path: Path,
     _client("logs", moto_server).create_log_group(logGroupName="grp")
     run = Run(args, moto_server, tmp_path)
     if args[0] == "queue":
-        run.wait_until(lambda: bool(run.stdout), "the first refresh")
+        run.wait_until(lambda: run.stdout.count("\n") >= 2, "two refreshes")
     else:  # an empty group prints nothing: give it time to be inside its follow loop
         time.sleep(1.5)
     code = run.stop(signum)
     _assert_stopped(run, signum, code)
+    if args[0] == "queue":  # piped: one compact document per refresh, each the list `queue stats` prints
+        refreshes = strict_json_lines(run.stdout)
+        assert len(refreshes) >= 2 and all(r[0]["name"] == "watched" and r[0]["visible"] == 1 for r in refreshes)
 
 
 @pytest.mark.parametrize("signum", SIGNALS)
