@@ -31,7 +31,9 @@ class _Bounded:
     max: Any
 
     def _describe_range(self) -> str:
-        if self.implicit_max:
+        if self.implicit_max:  # show only what the option declared (a minimum, or nothing)
+            if self.min is None:  # type: ignore[attr-defined]
+                return ""
             return f"x{'>' if self.min_open else '>='}{self.min}"  # type: ignore[attr-defined]
         described: str = super()._describe_range()  # type: ignore[misc]
         return described

@@ -49,7 +49,7 @@ def dlq_cmd(
     ] = "auto",
     rate: Annotated[
         float | None,
-        typer.Option(metavar="N", min=0.01, help="At most N messages per second (native: 1-500)."),
+        typer.Option(metavar="N", help="At most N messages per second (native: 1-500)."),  # > 0: checked by core
     ] = None,
     max_messages: Annotated[
         int | None, typer.Option("--max", metavar="N", min=1, help="Manual: move at most N.")
