@@ -45,3 +45,18 @@ def test_help_does_not_import_boto3() -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert {"evctl", "evctl.cli.main", "typer"} <= imported  # the import log was read: the check below can fail
     assert "boto3" not in imported and "botocore" not in imported
+
+
+def test_installed_evctl_takes_global_options_anywhere_and_reports_usage_errors_on_one_line() -> None:
+    """Through the real entry point (sys.argv, not CliRunner): the lifted options and the one-line usage errors."""
+    import json
+
+    from tests.helpers import run_evctl
+
+    listed = run_evctl(["templates", "list", "-o", "json", "--color", "never"])
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert {t["name"] for t in json.loads(listed.stdout)} >= {"signup"}
+    for args in (["templates", "list", "--format", "yaml"], ["tail", "bus", "--duration", "nan"], ["-o", "yaml"]):
+        bad = run_evctl(args)
+        assert (bad.returncode, bad.stdout) == (2, ""), bad.stderr
+        assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("evctl: error: "), bad.stderr
