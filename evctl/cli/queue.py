@@ -202,6 +202,7 @@ def purge_cmd(ctx: typer.Context, queue: QueueArg, yes: YesOpt = False) -> None:
     from evctl.core.queues import purge_queue, queue_stats, resolve_queue
 
     app_ = app_context(ctx)
+    app_.output.moves_data = True  # a closed stdout is reported, not ignored (docs/output.md)
     sqs = app_.client("sqs")
     ref = resolve_queue(sqs, queue)
     stats = queue_stats(sqs, ref)
