@@ -80,7 +80,13 @@ def up(
                 state = lifecycle.spawn_detached(argv, lock)
             except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP while it starts: the child is stopped too
                 raise Interrupted(f"{stop_word()} while the sandbox was starting; it was stopped") from None
-            _print_exports(app, state)
+            try:
+                _print_exports(app, state)
+            except BaseException:  # stdout failed (or a stop): nobody has the exports, so no sandbox is left
+                lock.release()
+                lifecycle.stop_running()
+                app.output.warn(f"the sandbox (pid {state.pid}) was stopped: its settings could not be printed")
+                raise
             app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
             return
         if lock.inherited:  # the detached sandbox: `sandbox down` stops it with SIGTERM, whatever its parent ignored
@@ -90,20 +96,23 @@ def up(
             sandbox = lifecycle.start(
                 sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout)
             )
-            assert sandbox.state is not None
-            if sandbox.server.speed_note:
-                app.output.warn(
-                    f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow"
+            try:  # whatever fails before serving (stdout on /dev/full...), the sandbox and its state file go
+                assert sandbox.state is not None
+                if sandbox.server.speed_note:
+                    app.output.warn(
+                        f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow"
+                    )
+                _print_exports(app, sandbox.state)
+                app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
+                app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
+                lifecycle.serve(
+                    sandbox,
+                    stop,
+                    on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
+                    on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
                 )
-            _print_exports(app, sandbox.state)
-            app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
-            app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
-            lifecycle.serve(
-                sandbox,
-                stop,
-                on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
-                on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
-            )
+            finally:
+                sandbox.stop()
     stopped_by = received()
     why = stopped_by.name if stopped_by else "runner ended"
     app.output.info(f"sandbox stopped ({why}); {len(sandbox.runner.invocations)} invocations")

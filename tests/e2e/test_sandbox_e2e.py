@@ -273,3 +273,24 @@ def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_cod
         f"evctl: error: demo {word} during step {done + 1}; {done} of 12 step(s) verified; its sandbox is stopped\n"
     ), stderr
     assert "Traceback" not in stderr and "Aborted" not in stderr
+
+
+@pytest.mark.parametrize("detach", [False, True], ids=["foreground", "detached"])
+@pytest.mark.usefixtures("cleanup_sandbox")
+def test_up_with_stdout_on_dev_full_leaves_no_sandbox(detach: bool) -> None:
+    """The exports cannot be printed: exit 1, and no sandbox, state file or lock is left behind."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [evctl_executable(), "sandbox", "up", "--port", "0", *(["--detach"] if detach else [])],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            preexec_fn=restore_default_signals,
+        )
+    assert done.returncode == 1, done.stderr
+    assert "evctl: error: cannot write to standard output" in done.stderr and "Traceback" not in done.stderr
+    assert state.read() is None
+    assert wait_until(lambda: not _sandbox_processes(), timeout=20)
+    with process.SandboxLock.acquire(state.lock_path()):
+        pass
