@@ -68,6 +68,7 @@ def up(
     from evctl.sandbox import lifecycle
     from evctl.sandbox.provision import PipelineSettings, check_handler, parse_handler
 
+    app.output.moves_data = True  # it starts something: a closed stdout is reported, not ignored (docs/output.md)
     spec = check_handler(parse_handler(handler))
     with lifecycle.take_lock() as lock:  # a second `sandbox up` fails here at once (exit 4), naming the first
         note = lifecycle.ensure_not_running()

@@ -275,19 +275,20 @@ def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_cod
     assert "Traceback" not in stderr and "Aborted" not in stderr
 
 
+@pytest.mark.parametrize("stdout", ["/dev/full", "closed"])
 @pytest.mark.parametrize("detach", [False, True], ids=["foreground", "detached"])
 @pytest.mark.usefixtures("cleanup_sandbox")
-def test_up_with_stdout_on_dev_full_leaves_no_sandbox(detach: bool) -> None:
+def test_up_with_stdout_unwritable_leaves_no_sandbox(detach: bool, stdout: str) -> None:
     """The exports cannot be printed: exit 1, and no sandbox, state file or lock is left behind."""
-    with open("/dev/full", "w") as full:
-        done = subprocess.run(
-            [evctl_executable(), "sandbox", "up", "--port", "0", *(["--detach"] if detach else [])],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            timeout=60,
-            preexec_fn=restore_default_signals,
-        )
+    command = " ".join([evctl_executable(), "sandbox", "up", "--port", "0", *(["--detach"] if detach else [])])
+    redirect = ">/dev/full" if stdout == "/dev/full" else ">&-"
+    done = subprocess.run(
+        ["sh", "-c", f"exec {command} {redirect}"],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        preexec_fn=restore_default_signals,
+    )
     assert done.returncode == 1, done.stderr
     assert "evctl: error: cannot write to standard output" in done.stderr and "Traceback" not in done.stderr
     assert state.read() is None
