@@ -130,13 +130,14 @@ def test_each_call_gets_a_read_timeout_fitted_to_it() -> None:
     sqs, logs = factory.client("sqs"), factory.client("logs")
     assert (sqs.meta.config.connect_timeout, sqs.meta.config.read_timeout) == (1.5, 3.0)
     seen = _capture_read_timeout(sqs)
-    for call in (
-        lambda: sqs.receive_message(QueueUrl="http://127.0.0.1:9/1/q", WaitTimeSeconds=7),
-        lambda: sqs.receive_message(QueueUrl="http://127.0.0.1:9/1/q"),
-        lambda: sqs.list_queues(),
-    ):
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("receive_message", {"QueueUrl": "http://127.0.0.1:9/1/q", "WaitTimeSeconds": 7}),
+        ("receive_message", {"QueueUrl": "http://127.0.0.1:9/1/q"}),
+        ("list_queues", {}),
+    ]
+    for method, params in calls:
         with pytest.raises(_Sent):
-            call()
+            getattr(sqs, method)(**params)
     assert seen == [10.0, SQS_MAX_WAIT + 3.0, None]  # None: the client's own read timeout (3 s)
     live = _capture_read_timeout(logs)
     with pytest.raises(_Sent):
