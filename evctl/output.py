@@ -24,7 +24,16 @@ from typing import IO, Any, Literal
 
 from evctl.errors import EvctlError, ExitCode, UsageError
 from evctl.render.jsontext import dumps, to_jsonable
-from evctl.render.tables import Column, Columns, as_columns, columns_of, left_out_note, render_mapping, render_table
+from evctl.render.tables import (
+    Column,
+    Columns,
+    as_columns,
+    columns_of,
+    left_out_note,
+    printable,
+    render_mapping,
+    render_table,
+)
 
 __all__ = [
     "ColorMode",
@@ -211,8 +220,9 @@ _TEXT_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 def text_cell(value: Any) -> str:
     """A cell of `-o text`: a backslash, tab, newline or carriage return is written as \\\\, \\t, \\n, \\r, so
-    that one record is always one line of tab-separated fields."""
-    return _cell(value).translate(_TEXT_ESCAPES)
+    that one record is always one line of tab-separated fields; any other control character (ESC, ...) as \\x1b,
+    so that the data cannot drive a terminal."""
+    return printable(_cell(value).translate(_TEXT_ESCAPES), keep="")
 
 
 class Output:
@@ -376,6 +386,7 @@ class Output:
 
     def _err(self, message: str, style: str) -> None:
         codes = {"dim": "2", "green": "32", "yellow": "33", "red": "31"}
+        message = printable(message)  # text, never markup; data in a message cannot drive the terminal
         if self.stderr_color:
             message = f"\x1b[{codes[style]}m{message}\x1b[0m"
         try:
@@ -409,16 +420,16 @@ class Output:
 
         console = Console(file=self.streams.stderr, force_terminal=True, no_color=not self.stderr_color)
         bar = RichProgress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # a queue name is text, not rich markup
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[rate]}", markup=False),
             TimeRemainingColumn(),
             console=console,
             transient=True,
         )
         with bar:
-            task = bar.add_task(description, total=total, rate="")
+            task = bar.add_task(printable(description, keep=""), total=total, rate="")
             yield Progress(bar, task)
 
 

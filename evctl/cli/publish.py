@@ -183,13 +183,15 @@ def _show_dry_run(output: Output, inputs: list[InputEvent], valid: list[int]) ->
     from evctl.core.events import entry_to_json
     from evctl.errors import PartialFailure
     from evctl.output import dumps
+    from evctl.render.tables import printable
 
     entries = [entry_to_json(inputs[i].entry or {}, detail_as_object=True) for i in valid]
     fmt = output.format_for(stream=True)
     if fmt == "json":
         output.result(entries)
     for entry in entries if fmt != "json" else []:
-        output.write_line(dumps(entry, pretty=fmt == "table"))
+        text = dumps(entry, pretty=fmt == "table")
+        output.write_line(printable(text) if fmt in ("table", "text") else text)  # for a person: no raw controls
     output.info(f"dry run: {len(valid)} valid event(s) of {len(inputs)}; nothing was sent")
     if len(valid) < len(inputs):
         raise PartialFailure(f"{len(inputs) - len(valid)} of {len(inputs)} events are invalid (dry run)")

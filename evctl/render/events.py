@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from evctl.output import Progress, RecordWriter, StdoutUnwritable
-from evctl.render.tables import Column
+from evctl.render.tables import Column, printable
 
 if TYPE_CHECKING:
     from evctl.core.events import EntryResult, InputEvent
@@ -61,8 +61,9 @@ def single_line(record: Mapping[str, Any], entry: Mapping[str, Any] | None) -> s
     attempts = record.get("attempts") or 0
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     if record["status"] == "ok":
-        return f"published event id {record['event_id']} ({what}) to bus {bus}{tries}"
-    return f"not published ({what}) to bus {bus}{tries}: {record['error_code']}: {record['error_message']}"
+        return printable(f"published event id {record['event_id']} ({what}) to bus {bus}{tries}", keep="")
+    line = f"not published ({what}) to bus {bus}{tries}: {record['error_code']}: {record['error_message']}"
+    return printable(line, keep="")
 
 
 def summary_line(summary: Mapping[str, Any], seconds: float) -> str:

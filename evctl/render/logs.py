@@ -17,6 +17,7 @@ from evctl.core.common.time import iso_utc
 from evctl.core.logs.classify import ERROR_KINDS
 from evctl.core.logs.event import LogEvent, event_record
 from evctl.output import dumps
+from evctl.render.tables import printable
 
 __all__ = ["FORMATS", "Format", "LogFormatter"]
 
@@ -32,7 +33,8 @@ class LogFormatter:
     """One line (or, with `pretty`, one block) of text per event.
 
     `color` adds ANSI styling; `pretty` (a terminal) shows JSON messages indented and multi-line messages on
-    several lines. Without `pretty` every event is exactly one line: newlines inside a message become `\\n`.
+    several lines. Without `pretty` every event is exactly one line: newlines inside a message become `\\n`. Other
+    control characters (ESC, ...) are escaped (`\\x1b`) except in `raw` lines sent to a pipe.
     """
 
     def __init__(
@@ -55,7 +57,8 @@ class LogFormatter:
             return body
         if self.fmt == "detailed":
             stamp = iso_utc(event["timestamp"], precision="milliseconds")
-            prefix = f"{self._paint(stamp, 'dim')} {event['group']} {self._paint(event['stream'], 'dim')}"
+            group, stream = printable(event["group"], keep=""), printable(event["stream"], keep="")
+            prefix = f"{self._paint(stamp, 'dim')} {group} {self._paint(stream, 'dim')}"
         else:
             prefix = self._paint(iso_utc(event["timestamp"], precision="milliseconds")[11:23], "dim")
             if self._show_label:
@@ -63,7 +66,7 @@ class LogFormatter:
         return f"{prefix} {body}"
 
     def _label(self, source: str) -> str:
-        text = source.ljust(self._label_width)
+        text = printable(source, keep="").ljust(self._label_width)
         if not self.color:
             return text
         index = self._labels.index(source) if source in self._labels else 0
@@ -78,6 +81,8 @@ class LogFormatter:
             message = message.replace("\r\n", "\n").replace("\r", "\n")
         else:
             message = message.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+        if self.pretty or self.fmt != "raw":  # a control character in a log line never reaches a terminal raw
+            message = printable(message, keep="\n\t")
         kind = event.get("kind")
         if not self.color:
             return message

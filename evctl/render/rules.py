@@ -5,7 +5,8 @@
     outcome_text(outcome, total)  # `rules test`: match / no match and why
     matches_text(result, total)   # `rules match`: the rules hit and what each target receives
 
-Core data in, text and rows out; nothing here prints.
+Core data in, text and rows out; nothing here prints. Every line is text, never markup, with the control characters
+of the data escaped (render.tables.printable): a pattern, an Input or an event holding ESC cannot drive the terminal.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from evctl.render.jsontext import dumps
-from evctl.render.tables import Column
+from evctl.render.tables import Column, printable
 
 if TYPE_CHECKING:
     from evctl.core.rules import EventMatches, PatternOutcome, RuleInfo
@@ -87,7 +88,7 @@ def outcome_text(outcome: PatternOutcome, total: int) -> str:
     lines += [f"  {why}" for why in outcome.why]
     if outcome.filled:
         lines.append(f"  (filled in for matching: {', '.join(outcome.filled)})")
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def disagreement_warnings(outcomes: Sequence[PatternOutcome]) -> list[str]:
@@ -103,7 +104,7 @@ def disagreement_warnings(outcomes: Sequence[PatternOutcome]) -> list[str]:
 def delivery_warnings(results: Sequence[EventMatches]) -> list[str]:
     """`rules match`: a warning for each target that would not receive what its configuration intends."""
     return [
-        f"event {result.index}, rule {hit.name}, target {target.id}: {target.rendered.problem}"
+        printable(f"event {result.index}, rule {hit.name}, target {target.id}: {target.rendered.problem}", keep="")
         for result in results
         for hit in result.rules
         for target in hit.targets
@@ -148,8 +149,9 @@ def _events_label(lines: Sequence[int | None]) -> tuple[str, str]:
 def bus_event_line(event: Mapping[str, Any]) -> str:
     """`tail bus` on a terminal: time, source, detail-type and the compact detail of an event."""
     if "detail-type" not in event:
-        return dumps(event)
-    return f"{event.get('time', '')}  {event.get('source', '')}  {event.get('detail-type', '')}  {dumps(event.get('detail'))}"
+        return printable(dumps(event), keep="")
+    line = f"{event.get('time', '')}  {event.get('source', '')}  {event.get('detail-type', '')}  {dumps(event.get('detail'))}"
+    return printable(line, keep="")
 
 
 def matches_text(result: EventMatches, total: int) -> str:
@@ -164,7 +166,7 @@ def matches_text(result: EventMatches, total: int) -> str:
             lines.append(f"    → {target.id} {target.arn} receives ({rendered.kind}):")
             body = rendered.body if rendered.body is not None else "(nothing)"
             lines += [f"      {line}" for line in _pretty(body).splitlines()]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def _pretty(body: str) -> str:
@@ -195,7 +197,7 @@ def rule_lines(info: RuleInfo) -> list[str]:
     for target in info.targets:
         lines.append(f"  {target.get('Id')}  {target.get('Arn')}")
         lines += [f"    {line}" for line in _target_detail(target)]
-    return lines
+    return [printable(line, keep="") for line in lines]
 
 
 def _target_detail(target: dict[str, Any]) -> list[str]:

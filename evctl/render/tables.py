@@ -18,11 +18,16 @@ How a table is fitted to `width` (None: no limit, every column at its natural wi
 5. full headers come back wherever the room left allows, the most important columns first.
 The caller says which columns were left out (`Table.left_out`, `left_out_note`).
 Empty values (None, "", [], {}) print as `-`; a list of plain values as `a, b`.
+
+Cells, headers and titles are text, never markup: `[bold]x` prints as `[bold]x`, and a terminal-control character
+in the data (ESC, a carriage return, a tab, ...) is shown escaped (`\x1b`), never sent raw (`printable`, also what
+every human line of evctl.render and every stderr message goes through).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -40,6 +45,7 @@ __all__ = [
     "cell_text",
     "columns_of",
     "left_out_note",
+    "printable",
     "render_mapping",
     "render_table",
 ]
@@ -48,6 +54,16 @@ GAP = "  "  # between two columns
 DEFAULT_MIN_WIDTH = 12  # a wrapping column is not narrowed below this (unless its values are narrower)
 EMPTY = "-"
 BOLD, ITALIC, RESET = "\x1b[1m", "\x1b[3m", "\x1b[0m"
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 (ESC, CR, TAB, ...), DEL and C1 (CSI \x9b, ...)
+_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
+
+
+def printable(text: str, *, keep: str = "\n") -> str:
+    """`text` with every terminal-control character escaped as Python writes it (`\x1b`, `\r`, `\t`), except
+    those in `keep` (newlines, by default: they are laid out, not sent as controls). User data shown to a person
+    goes through here: a rule pattern, a message body or a log line cannot move the cursor, recolour or retitle
+    the terminal."""
+    return _CONTROLS.sub(lambda m: m[0] if m[0] in keep else _ESCAPES.get(m[0], f"\\x{ord(m[0]):02x}"), text)
 
 
 @dataclass(frozen=True)
@@ -92,11 +108,16 @@ def columns_of(rows: Sequence[Mapping[str, Any]]) -> list[Column]:
     keys: dict[str, None] = {}
     for row in rows:
         keys.update(dict.fromkeys(row))
-    return [Column(key, key) for key in keys]
+    return [Column(key, printable(key, keep="")) for key in keys]  # a header from the data is data
 
 
 def cell_text(value: Any) -> str:
-    """A value as a table cell: `-` when empty, yes/no, `a, b` for a list of plain values, else one line of JSON."""
+    """A value as a table cell: `-` when empty, yes/no, `a, b` for a list of plain values, else one line of JSON;
+    always printable text (control characters escaped)."""
+    return printable(_cell_text(value))
+
+
+def _cell_text(value: Any) -> str:
     if value is None or (isinstance(value, str | list | tuple | dict | set | frozenset) and len(value) == 0):
         return EMPTY
     if isinstance(value, str):
@@ -208,6 +229,7 @@ def _pad(text: str, width: int, align: str, style: str | None) -> str:
 
 
 def _title(title: str, table_width: int, color: bool) -> str:
+    title = printable(title, keep="")
     line = title.center(max(table_width, cell_width(title))).rstrip()
     return line.replace(title, f"{ITALIC}{title}{RESET}") if color else line
 
@@ -253,7 +275,7 @@ def render_mapping(
     data: Mapping[str, Any], *, width: int | None = None, color: bool = False, title: str | None = None
 ) -> list[str]:
     """One object as `key  value` lines; values wrap between words only (an ARN or URL is never split)."""
-    keys = [str(key) for key in data]
+    keys = [printable(str(key), keep="") for key in data]
     key_width = max((cell_width(key) for key in keys), default=0)
     value_width = None if width is None else max(width - key_width - len(GAP), 20)
     lines: list[str] = []
