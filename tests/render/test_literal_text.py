@@ -38,7 +38,9 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         f"detail = {{ note = {json.dumps(NASTY)} }}\n"
     )
     with mock_aws():
-        events, sqs, logs = (boto3.client(s, region_name=REGION) for s in ("events", "sqs", "logs"))
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        logs = boto3.client("logs", region_name=REGION)
         dlq = sqs.create_queue(QueueName="dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         policy = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3})
