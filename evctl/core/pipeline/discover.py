@@ -396,6 +396,7 @@ class Walker:
         found.work.append(Work("queue_sources", (arn, ref.url)))
         stats = stats_from_attributes(ref, attributes)
         node.attributes.update(
+            url=ref.url,
             visible=stats.visible,
             in_flight=stats.in_flight,
             delayed=stats.delayed,

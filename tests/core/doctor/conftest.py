@@ -1,0 +1,3 @@
+from tests.core.doctor.seed import seed
+
+__all__ = ["seed"]
