@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -125,8 +126,8 @@ class ClientFactory:
             raise ConfigError(
                 f"unknown AWS region {region!r} for {service}",
                 (f"did you mean {' or '.join(close)}? " if close else "")
-                + "(--region, AWS_REGION, AWS_DEFAULT_REGION or the profile's region; any region works with"
-                " --endpoint-url)",
+                + "check --region, AWS_REGION, AWS_DEFAULT_REGION or the profile's region (with --endpoint-url any"
+                " region name works)",
             )
 
     def _build(self, service: str, pool: int, max_attempts: int | None = None) -> Any:
@@ -183,6 +184,8 @@ def check_endpoint_url(url: str, source: str) -> str:
             problem = "it needs http:// or https://"
         elif not parts.hostname:
             problem = "it names no host"
+        elif not re.fullmatch(r"[A-Za-z0-9_.:%-]+", parts.hostname):
+            problem = f"{parts.hostname!r} is not a host name"
     if problem:
         raise UsageError(f"{source} {url!r} is not an endpoint URL ({problem})", f"e.g. {ENDPOINT_EXAMPLE}")
     return url

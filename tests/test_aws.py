@@ -58,7 +58,18 @@ def test_clients_use_standard_retries_and_the_pool_size() -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["notaurl", "localhost:4566", "127.0.0.1:4566", "ftp://host", "http://", "http://h:99999"]
+    "url",
+    [
+        "notaurl",
+        "localhost:4566",
+        "127.0.0.1:4566",
+        "ftp://host",
+        "http://",
+        "http://h:99999",
+        "http://exa mple.com",
+        "https://[::1",
+        "http://:80",
+    ],
 )
 def test_an_endpoint_url_that_is_not_a_url_is_exit_2_with_an_example(url: str) -> None:
     from tests.helpers import run_cli
