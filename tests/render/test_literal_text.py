@@ -104,9 +104,9 @@ def test_every_human_line_escapes_controls() -> None:
     assert "\x1b" not in bus_event_line(event) and "[/]" in bus_event_line(event)
     log_event: Any = {"timestamp": 0, "message": NASTY, "group": "g\x1b", "stream": "s", "source": "g"}
     for fmt in ("short", "detailed", "raw"):
-        line = LogFormatter(fmt, pretty=True).format(dict(log_event))
+        line = LogFormatter(fmt, pretty=True).format(log_event.copy())
         assert "\x1b" not in line and "[bold]x" in line
-    assert LogFormatter("raw", pretty=False).format(dict(log_event)) == NASTY  # raw to a pipe stays raw
+    assert LogFormatter("raw", pretty=False).format(log_event.copy()) == NASTY  # raw to a pipe stays raw
     table = render_table([{NASTY: NASTY}], width=80, title=NASTY).lines
     mapping = render_mapping({NASTY: NASTY}, width=80, title=NASTY)
     assert not any("\x1b" in line or "\x9b" in line for line in table + mapping)
