@@ -14,7 +14,7 @@ Nothing here prints: evctl.render.doctor shows a Report.
 from __future__ import annotations
 
 from .catalogue import BY_ID, CATALOGUE
-from .context import DoctorClients, DoctorContext
+from .context import DoctorClients, DoctorContext, Sample
 from .model import SEVERITIES, CheckInfo, Finding, Fix, NotChecked, Outcome, Report, severity_rank
 from .registry import REGISTRY, check
 from .run import failing, finding_severity, run_checks
@@ -32,6 +32,7 @@ __all__ = [
     "NotChecked",
     "Outcome",
     "Report",
+    "Sample",
     "check",
     "failing",
     "finding_severity",

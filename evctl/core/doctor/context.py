@@ -28,6 +28,16 @@ DEFAULT_LOG_WINDOW_SECONDS = 3600  # how far back log checks look
 DEFAULT_LOG_MAX_EVENTS = 2000  # and how many lines they read at most, per log group
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One event the producer sends: the EventBridge envelope (as a rule's pattern sees it), the bus it is put on,
+    and where it came from (template name or file:line), for evidence."""
+
+    event: dict[str, Any]
+    bus: str = "default"
+    origin: str = ""
+
+
 @dataclass
 class DoctorClients:
     """Clients as checks use them: each wrapped by the run's DescribeCache (typed as the real client)."""
@@ -46,8 +56,7 @@ class DoctorContext:
     graph: Graph
     clients: DoctorClients
     cache: DescribeCache
-    samples: list[dict[str, Any]] = field(default_factory=list)  # producer events (EventBridge envelopes)
-    sample_origin: str = ""  # where the samples came from ("templates signup", "@events.jsonl"), for evidence
+    samples: list[Sample] = field(default_factory=list)  # the producer's events (none: sample checks not checked)
     log_window_seconds: int = DEFAULT_LOG_WINDOW_SECONDS
     log_max_events: int = DEFAULT_LOG_MAX_EVENTS
     now: Callable[[], float] = time.time

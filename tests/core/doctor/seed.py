@@ -21,7 +21,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from evctl.core.doctor import DoctorClients, DoctorContext, Fix, Report, run_checks
+from evctl.core.doctor import DoctorClients, DoctorContext, Fix, Report, Sample, run_checks
 from evctl.core.pipeline import DescribeCache, PipelineClients, discover
 from evctl.sandbox import provision as pv
 
@@ -56,7 +56,7 @@ class DoctorSeed:
 
     def doctor(
         self, targets: tuple[str, ...] = ("user-signup-queue",), *, only: set[str] | None = None,
-        samples: list[dict[str, Any]] | None = None,
+        samples: list[Sample] | None = None,
     ) -> Report:  # fmt: skip
         """Discover from `targets` and run the checks (all, or `only` these ids) with fresh caches."""
         cache = DescribeCache()
@@ -76,7 +76,7 @@ class DoctorSeed:
             cloudwatch=cache.wrap(raw["cloudwatch"], "cloudwatch"),  # type: ignore[arg-type]
         )
         ctx = DoctorContext(
-            graph, clients, cache, samples=[SIGNUP] if samples is None else samples, region=REGION, account=ACCOUNT
+            graph, clients, cache, samples=[Sample(SIGNUP, "default", "template signup")] if samples is None else samples, region=REGION, account=ACCOUNT
         )
         return run_checks(ctx, only=frozenset(only) if only else None)
 

@@ -2,4 +2,17 @@
 
 from __future__ import annotations
 
-from . import queue  # noqa: F401
+from . import (  # noqa: F401
+    bus,
+    dlq,
+    flow,
+    function,
+    logs,
+    mapping,
+    queue,
+    queue_access,
+    role,
+    rule,
+    target,
+    target_dlq,
+)

@@ -1,0 +1,3 @@
+"""dlq checks (catalogue §2)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""logs checks (catalogue §2)."""
+
+from __future__ import annotations

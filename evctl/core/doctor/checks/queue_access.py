@@ -1,0 +1,3 @@
+"""queue_access checks (catalogue §2)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""target checks (catalogue §2)."""
+
+from __future__ import annotations

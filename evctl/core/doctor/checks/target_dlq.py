@@ -1,0 +1,3 @@
+"""target_dlq checks (catalogue §2)."""
+
+from __future__ import annotations
