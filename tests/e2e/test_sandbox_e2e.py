@@ -164,9 +164,9 @@ def test_detach_reports_the_childs_error_on_a_busy_port() -> None:
 @pytest.mark.parametrize(
     ("signum", "exit_code"),
     [
-        pytest.param(signal.SIGTERM, 143, marks=pytest.mark.slow),
+        pytest.param(signal.SIGTERM, 143),
         pytest.param(signal.SIGINT, 130, marks=pytest.mark.slow),
-        pytest.param(signal.SIGHUP, 129, marks=pytest.mark.slow),
+        pytest.param(signal.SIGHUP, 129),
     ],
 )
 @pytest.mark.usefixtures("cleanup_sandbox")
@@ -275,7 +275,7 @@ def test_a_signal_stops_the_demo_as_ctrl_c_does(signum: signal.Signals, exit_cod
     assert "Traceback" not in stderr and "Aborted" not in stderr
 
 
-@pytest.mark.parametrize("stdout", ["/dev/full", "closed"])
+@pytest.mark.parametrize("stdout", ["/dev/full", pytest.param("closed", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("detach", [False, True], ids=["foreground", "detached"])
 @pytest.mark.usefixtures("cleanup_sandbox")
 def test_up_with_stdout_unwritable_leaves_no_sandbox(detach: bool, stdout: str) -> None:
