@@ -48,9 +48,13 @@ class FileSink:
             self._durable = stat.S_ISREG(os.fstat(self._fd).st_mode)
         except (OSError, ValueError, AttributeError):
             self._fd, self._durable = None, False
-        # Write on the descriptor when it is a regular file, or one this sink opened (a FIFO, a device): never
-        # through a buffer. A stream it was given (stdout) is written through that stream and flushed.
-        self._raw = self._fd is not None and (self._durable or owns)
+        # Write on the descriptor whenever there is one (a file, a FIFO, a device, stdout): never through a buffer
+        # that could hold the bytes of a failed batch and let them out later. A stream without a descriptor
+        # (tests' StringIO) is written through the stream and flushed.
+        self._raw = self._fd is not None
+        if self._raw and not owns:
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()  # whatever the stream holds goes out before the sink's own bytes
 
     @property
     def durable(self) -> bool:
