@@ -49,6 +49,7 @@ __all__ = [
     "dumps",
     "exit_status_for_stdout_error",
     "is_stdout_error",
+    "stdout_unwritable",
     "to_jsonable",
 ]
 
@@ -119,11 +120,17 @@ def adopt_closed_streams() -> None:
         sys.stdout = _ClosedStream()
 
 
+def stdout_unwritable(cause: BaseException) -> StdoutUnwritable:
+    """The error for a write to the process's stdout that failed outside the output layer (Click's help); stdout
+    is pointed at /dev/null so that Python's flush at exit does not fail again."""
+    _neutralise(sys.stdout)
+    return StdoutUnwritable(cause)
+
+
 def exit_status_for_stdout_error(cause: BaseException) -> int:
     """A write to stdout failed outside any command (help, usage, --version): the closed-pipe rule of the output
     layer: a closed pipe ends quietly (0); anything else is one line on stderr, exit 1."""
-    error = StdoutUnwritable(cause)
-    _neutralise(sys.stdout)
+    error = stdout_unwritable(cause)
     if error.closed_pipe:
         return 0
     try:

@@ -6,7 +6,9 @@ cheap, valid arguments. Whatever happens: no "internal error", no traceback, an 
 - stderr closed: the same exit code as with every stream open (nothing depends on being able to complain);
 - stdin closed: the same exit code (no command here reads stdin; the ones that do are swept with `-`: exit 2);
 - stdout closed or full: a command that printed nothing exits as before; one that printed data and succeeded
-  exits 1 with one line naming standard output (never 5, never "internal error").
+  exits 1 with one line naming standard output (never 5, never "internal error");
+- stdout a closed pipe: a read-only command that printed data ends quietly (exit 0); one that moves data reports
+  the closed pipe (exit 1).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ COMMANDS: dict[str, list[str]] = {
     "templates list": ["templates", "list"],
     "templates show": ["templates", "show", "signup"],
 }
+# The commands that move data: a closed pipe is reported, exit 1; every other command ends quietly, exit 0.
+MOVES_DATA = {"publish", "queue drain", "queue purge", "queue send", "redrive dlq"}
 # What Click writes outside any command: help and the version (stdout failures there too are one line, exit 1).
 OUTSIDE_COMMANDS: dict[str, list[str]] = {
     "--version": ["--version"],
@@ -151,6 +155,11 @@ def _run(env: Env, args: list[str], *, stdin: str = "devnull", stdout: str = "pi
     full = open("/dev/full", "w") if stdout == "full" else None  # noqa: SIM115 (closed below)
     if full is not None:
         kwargs["stdout"] = full
+    pipe_end = None
+    if stdout == "epipe":  # a pipe whose reader has gone (`| head -0`)
+        read_end, pipe_end = os.pipe()
+        os.close(read_end)
+        kwargs["stdout"] = pipe_end
     kwargs["stderr"] = subprocess.PIPE
     if stderr == "closed":
         kwargs["stderr"], closed = None, [*closed, 2]
@@ -173,6 +182,8 @@ def _run(env: Env, args: list[str], *, stdin: str = "devnull", stdout: str = "pi
     finally:
         if full is not None:
             full.close()
+        if pipe_end is not None:
+            os.close(pipe_end)
 
 
 def _clean(proc: Any, what: str) -> None:
@@ -206,6 +217,16 @@ def test_every_command_meets_hostile_streams(streams_env: Env, name: str) -> Non
             assert len(stderr.strip().splitlines()) >= 1
         else:
             assert proc.returncode == base.returncode, f"{what}: exit {proc.returncode}: {stderr}"
+
+    closed_pipe = _run(streams_env, args, stdout="epipe")
+    _clean(closed_pipe, f"{name} | head -0")
+    stderr = closed_pipe.stderr.decode()
+    if printed and base.returncode == 0 and name in MOVES_DATA:  # stops safely and reports (docs/output.md)
+        assert closed_pipe.returncode == 1 and "the pipe was closed" in stderr, stderr
+    elif printed and base.returncode == 0:  # read-only: ends quietly
+        assert closed_pipe.returncode == 0 and "evctl: error" not in stderr, stderr
+    else:
+        assert closed_pipe.returncode == base.returncode, stderr
 
 
 @pytest.mark.parametrize("name", sorted(STDIN_READERS))

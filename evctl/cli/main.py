@@ -15,7 +15,7 @@ from evctl.cli.context import AppContext, make_streams, require_sandbox_extra
 from evctl.cli.options import harden_numbers, lift_global_options
 from evctl.cli.stopping import exit_for, stop_signals, stop_word
 from evctl.errors import EvctlError, ExitCode, Interrupted, UsageError, from_aws, missing_module
-from evctl.output import ColorMode, Output, OutputMode, StdoutUnwritable, is_stdout_error
+from evctl.output import ColorMode, Output, OutputMode, is_stdout_error, stdout_unwritable
 
 
 class EvctlGroup(TyperGroup):
@@ -35,6 +35,10 @@ class EvctlGroup(TyperGroup):
             raise
         except click_exceptions.ClickException as exc:  # the root's own usage errors
             _fail(getattr(exc, "ctx", None), _usage_error(exc), exc)
+        except OSError as exc:  # the root's help written to a closed pipe or a full disk
+            if not is_stdout_error(exc):
+                raise
+            _fail(None, stdout_unwritable(exc), exc)
 
     def invoke(self, ctx: Any) -> Any:
         with stop_signals():  # SIGTERM and SIGHUP stop a command as Ctrl-C does (evctl/cli/stopping.py)
@@ -83,7 +87,7 @@ def _translate(exc: Exception) -> EvctlError:
         if mapped is not None:
             return mapped
     if is_stdout_error(exc):
-        return StdoutUnwritable(exc)  # a write to stdout outside the output layer (Click's help)
+        return stdout_unwritable(exc)  # a write to stdout outside the output layer (Click's help)
     if isinstance(exc, ModuleNotFoundError):
         missing = missing_module(exc)
         if missing is not None:
