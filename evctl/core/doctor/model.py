@@ -35,6 +35,10 @@ class CheckInfo:
     severity: Severity
     evidence_kinds: tuple[str, ...]
     effect_text: str
+    detects: str = ""
+    why: str = ""
+    fix: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
