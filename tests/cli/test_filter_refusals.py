@@ -25,8 +25,19 @@ REFUSED = [
     ("starts_with(body.id, `5`)", "invalid type for value: 5"),
     ("contains(`5`, 'x')", "invalid type for value: 5"),
     ("body.[", "not a valid JMESPath expression"),
+    ("`false`", "can never match"),
+    ("'a' == 'b'", "can never match"),
+    ("body.n == `1` && `null`", "can never match"),
+    ("`[]` || 'x' == 'y'", "can never match"),
 ]
-ACCEPTED = ["body.n == `1`", "contains(body, 'x')", "length(body.items || `[]`) > `2`", "sort_by(body.xs, &n)[0].n"]
+ACCEPTED = [
+    "body.n == `1`",
+    "`true`",
+    "body.n || `false`",
+    "contains(body, 'x')",
+    "length(body.items || `[]`) > `2`",
+    "sort_by(body.xs, &n)[0].n",
+]
 
 
 @pytest.mark.parametrize(("expression", "fragment"), REFUSED)

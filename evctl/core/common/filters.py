@@ -6,7 +6,8 @@ pushing it toward its DLQ). So `compile_filter` refuses, before anything is rece
 - a syntax error;
 - an unknown function (`lenght(body)`) or a wrong number of arguments (`length(a, b)`), found by walking the AST;
 - a type error knowable without a message: an argument that does not depend on the message and has the wrong
-  type (`abs('x')`, `starts_with(body.id, \\`5\\`)`), and any part built only of literals that fails.
+  type (`abs('x')`, `starts_with(body.id, \\`5\\`)`), and any part built only of literals that fails;
+- an expression false whatever the message (`\\`false\\``, `'a' == 'b'`, `x && \\`null\\``).
 A type error that depends on a message's contents (`length(body.items)` where a message has no items) makes that
 message not match, as in the AWS CLI's --query. The runs check that too: when the filter fails on every message
 of the first batch it sees (`FilterGuard`), the run stops with exit 2 rather than receive more.
@@ -92,8 +93,27 @@ def compile_filter(expression: str | None) -> MessageFilter | None:
         compiled = jmespath.compile(expression)
     except JMESPathError as exc:
         raise UsageError(f"--filter is not a valid JMESPath expression: {exc}".replace("\n", " ")) from exc
-    _check_node(cast("dict[str, Any]", compiled.parsed))
+    root = cast("dict[str, Any]", compiled.parsed)
+    _check_node(root)
+    if _never_true(root):
+        raise UsageError(
+            f"--filter {expression!r} is false whatever the message: it can never match",
+            "compare a field of the message, e.g. body.detail.plan == 'pro'",
+        )
     return MessageFilter(expression, compiled)
+
+
+def _never_true(node: dict[str, Any]) -> bool:
+    """False for every message: a constant falsy part, an `and` with such a part, an `or` of only such parts."""
+    kind = node.get("type")
+    children = node.get("children", [])
+    if _constant(node):
+        return not is_truthy(_evaluate(node))
+    if kind == "and_expression":
+        return any(_never_true(child) for child in children)
+    if kind == "or_expression":
+        return all(_never_true(child) for child in children)
+    return False
 
 
 def _check_node(node: dict[str, Any]) -> None:
