@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,9 +11,11 @@ import typer
 from evctl.cli.context import AppContext, app_context, require_sandbox_extra, sandbox_clients
 from evctl.cli.options import YesOpt
 from evctl.cli.stopping import exit_code, graceful_stop, received, stop_word
-from evctl.errors import Interrupted
+from evctl.errors import EvctlError, Interrupted
 
 if TYPE_CHECKING:
+    from evctl.sandbox.process import SandboxLock
+    from evctl.sandbox.provision import HandlerSpec, PipelineSettings
     from evctl.sandbox.runner import Invocation
     from evctl.sandbox.state import SandboxState
 
@@ -76,49 +79,61 @@ def up(
             app.output.warn(note)
         if detach:
             argv = ["sandbox", "up", "--port", str(port), "--timeout", str(timeout)]
-            argv += ["--handler", f"{spec.file}:{spec.function}"] if handler else []
-            try:
-                state = lifecycle.spawn_detached(argv, lock)
-            except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP while it starts: the child is stopped too
-                raise Interrupted(f"{stop_word()} while the sandbox was starting; it was stopped") from None
-            try:
-                _print_exports(app, state)
-            except BaseException:  # stdout failed (or a stop): nobody has the exports, so no sandbox is left
-                lock.release()
-                lifecycle.stop_running()
-                app.output.warn(f"the sandbox (pid {state.pid}) was stopped: its settings could not be printed")
-                raise
-            app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
+            _detach(app, lock, [*argv, "--handler", f"{spec.file}:{spec.function}"] if handler else argv)
             return
         if lock.inherited:  # the detached sandbox: `sandbox down` stops it with SIGTERM, whatever its parent ignored
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        # Ctrl-C, SIGTERM or SIGHUP: the runner finishes the invocation in hand, then everything stops cleanly
-        with graceful_stop(app.output, "stopping the sandbox") as stop:
-            sandbox = lifecycle.start(
-                sandbox_clients, port=port, handler=spec, settings=PipelineSettings(timeout=timeout)
-            )
-            try:  # whatever fails before serving (stdout on /dev/full...), the sandbox and its state file go
-                assert sandbox.state is not None
-                if sandbox.server.speed_note:
-                    app.output.warn(
-                        f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow"
-                    )
-                _print_exports(app, sandbox.state)
-                app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
-                app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
-                lifecycle.serve(
-                    sandbox,
-                    stop,
-                    on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
-                    on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
-                )
-            finally:
-                sandbox.stop()
+        invocations = _serve(app, port, spec, PipelineSettings(timeout=timeout))
     stopped_by = received()
-    why = stopped_by.name if stopped_by else "runner ended"
-    app.output.info(f"sandbox stopped ({why}); {len(sandbox.runner.invocations)} invocations")
+    app.output.info(f"sandbox stopped ({stopped_by.name if stopped_by else 'runner ended'}); {invocations} invocations")
     if stopped_by is not None:  # Ctrl-C 130, SIGTERM 143, SIGHUP 129 (docs/output.md)
         raise typer.Exit(exit_code())
+
+
+def _detach(app: AppContext, lock: SandboxLock, argv: list[str]) -> None:
+    """`sandbox up` in a background process that takes over `lock`; its exports are printed once it is ready."""
+    from evctl.sandbox import lifecycle
+
+    try:
+        state = lifecycle.spawn_detached(argv, lock)
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP while it starts: the child is stopped too
+        raise Interrupted(f"{stop_word()} while the sandbox was starting; it was stopped") from None
+    try:
+        _print_exports(app, state)
+    except BaseException:  # stdout failed (or a stop): nobody has the exports, so no sandbox is left
+        lock.release()
+        with contextlib.suppress(EvctlError):
+            lifecycle.stop_running()
+        app.output.warn(f"the sandbox (pid {state.pid}) was stopped: its settings could not be printed")
+        raise
+    app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
+
+
+def _serve(app: AppContext, port: int, spec: HandlerSpec, settings: PipelineSettings) -> int:
+    """The sandbox in this process until Ctrl-C, SIGTERM or SIGHUP (the invocation in hand finishes, then everything
+    stops cleanly) or until the runner ends; the number of invocations."""
+    from evctl.sandbox import lifecycle
+
+    with graceful_stop(app.output, "stopping the sandbox") as stop:
+        sandbox = lifecycle.start(sandbox_clients, port=port, handler=spec, settings=settings)
+        try:  # whatever fails before serving (stdout on /dev/full...), the sandbox and its state file go
+            assert sandbox.state is not None
+            if sandbox.server.speed_note:
+                app.output.warn(
+                    f"moto's SQS speed adjustment is off ({sandbox.server.speed_note}): deep queues are slow"
+                )
+            _print_exports(app, sandbox.state)
+            app.output.info(f"sandbox ready at {sandbox.state.endpoint}; running {spec.file.name}:{spec.function}")
+            app.output.info("reach it with `evctl --sandbox ...`; Ctrl-C stops it")
+            lifecycle.serve(
+                sandbox,
+                stop,
+                on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
+                on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
+            )
+        finally:
+            sandbox.stop()
+    return len(sandbox.runner.invocations)
 
 
 @app.command()
