@@ -10,7 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -290,7 +290,7 @@ def test_the_next_run_repairs_a_partial_tail(sqs: Any, tmp_path: Path, option: s
     assert again.exit_code == 0 and json.loads(again.stdout)["sent"] == 6
 
 
-TARGETS = {
+TARGETS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "a directory": (lambda tmp: tmp, "is a directory"),
     "a missing directory": (lambda tmp: tmp / "missing" / "f.jsonl", "does not exist"),
     "under a file": (lambda tmp: tmp / "plain" / "f.jsonl", "is a file, not a directory"),
