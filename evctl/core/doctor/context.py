@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from evctl.core.iam import RolePolicies, read_role_policies
 from evctl.core.pipeline import DescribeCache, Graph, Node
 from evctl.core.queues import queue_attributes, ref_from_url
-from evctl.core.rules import fetch_targets
+from evctl.core.rules import fetch_rules, fetch_targets
 
 from .model import NotChecked
 
@@ -81,8 +81,12 @@ class DoctorContext:
         return queue_attributes(self.clients.sqs, ref_from_url(str(url), self.region or _region_of(queue.id)))
 
     def rule(self, rule: Node) -> dict[str, Any]:
-        """DescribeRule of a rule node (Arn, EventPattern, State, EventBusName, ...)."""
+        """A rule node as ListRules gives it (Arn, EventPattern, State, EventBusName, ...): the bus's listing is read
+        once per run for all its rules (discovery has usually read it already); DescribeRule only if it is missing."""
         bus = str(rule.attributes.get("event_bus") or "default")
+        for listed in fetch_rules(self.clients.events, bus):
+            if listed.get("Name") == rule.name:
+                return {"EventBusName": bus, **listed}
         return dict(self.clients.events.describe_rule(Name=rule.name, EventBusName=bus))
 
     def targets(self, rule: Node) -> list[dict[str, Any]]:

@@ -26,6 +26,12 @@ DEFAULT_CHECK_WORKERS = 4
 _UNAVAILABLE_CODES = frozenset({"NotImplemented", "UnknownOperationException", "InvalidAction", "UnsupportedOperation"})
 
 
+def _not_implemented(exc: ClientError) -> bool:
+    """moto answers calls it lacks with 404/501 and "Not yet implemented" (LocalStack similarly)."""
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return "not yet implemented" in message or "not implemented" in message
+
+
 def _one(ctx: DoctorContext, registered: Registered, node: Node) -> Outcome:
     try:
         findings = tuple(registered.run(ctx, node))
@@ -35,7 +41,7 @@ def _one(ctx: DoctorContext, registered: Registered, node: Node) -> Outcome:
         action = denied_action(exc)
         if action:
             return Outcome(registered.id, node.id, "not_checked", reason=f"{action} denied")
-        if error_code(exc) in _UNAVAILABLE_CODES:
+        if error_code(exc) in _UNAVAILABLE_CODES or _not_implemented(exc):
             return Outcome(registered.id, node.id, "not_checked", reason="not available from this endpoint")
         raise
     except NotImplementedError:  # moto raises it for calls it lacks
