@@ -1,3 +1,393 @@
-"""mapping checks (catalogue §2)."""
+"""Event source mapping checks (catalogue §2.8, E-*): the ESM between the queue and the function."""
 
 from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+from evctl.core.patterns import PatternError, compile_pattern
+from evctl.core.pipeline import Node
+
+from ..context import DoctorContext, Sample
+from ..model import Finding, Fix, NotChecked
+from ..registry import check
+
+# ESM states on the way to Enabled: not decided yet (re-run doctor once the change settles).
+_TRANSITIONS = frozenset({"Creating", "Enabling", "Updating"})
+
+
+def uuid_of(mapping: Node) -> str:
+    return mapping.name or mapping.id.rsplit(":", 1)[-1]
+
+
+def update_command(mapping: Node, *options: str) -> str:
+    return " ".join(["aws lambda update-event-source-mapping --uuid", uuid_of(mapping), *options])
+
+
+def polled_queue(ctx: DoctorContext, mapping: Node) -> Node | None:
+    queues = [node for node in ctx.upstream(mapping, "polls") if node.kind == "queue"]
+    return queues[0] if queues else None
+
+
+def invoked_function(ctx: DoctorContext, mapping: Node) -> Node | None:
+    functions = ctx.downstream(mapping, "invokes")
+    return functions[0] if functions else None
+
+
+@check("E-STATE-1", on="mapping")
+def mapping_not_enabled(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """A disabled ESM polls nothing: messages wait in the queue until they expire."""
+    config = ctx.mapping(node)
+    state = str(config.get("State") or "")
+    if state == "Enabled":
+        return
+    if state in _TRANSITIONS:
+        raise NotChecked(f"the mapping is {state} (re-run once the change has settled)")
+    queue = polled_queue(ctx, node)
+    yield Finding(
+        check="E-STATE-1",
+        resource=node.id,
+        message=f"event source mapping {uuid_of(node)} is {state or 'in no state'}: nothing reads "
+        f"{queue.name if queue else config.get('EventSourceArn')}",
+        evidence={
+            "State": state,
+            "StateTransitionReason": config.get("StateTransitionReason"),
+            "LastModified": str(config.get("LastModified") or ""),
+            "EventSourceArn": config.get("EventSourceArn"),
+        },
+        fix=Fix(
+            summary="enable the event source mapping",
+            value={"Enabled": True},
+            command=update_command(node, "--enabled"),
+        ),
+        related=tuple(n.id for n in (queue,) if n),
+    )
+
+
+def sqs_record(sample: Sample, queue_arn: str, region: str) -> dict[str, Any]:
+    """The record Lambda's filter sees for an EventBridge event delivered to SQS unchanged: `body` is the event."""
+    return {
+        "messageId": "00000000-0000-0000-0000-000000000000",
+        "receiptHandle": "",
+        "body": sample.event,  # JSON bodies are filtered as JSON
+        "attributes": {"ApproximateReceiveCount": "1", "SenderId": "AIDAEXAMPLE", "SentTimestamp": "0"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region or queue_arn.split(":")[3],
+    }
+
+
+def _reaching_samples(ctx: DoctorContext, queue: Node) -> tuple[list[Sample], list[str]]:
+    """The samples an upstream rule routes to the queue (all of them when no rule feeds it), and notes."""
+    rules = [rule for rule in ctx.upstream(queue, "routes_to") if rule.exists]
+    if not rules:
+        return list(ctx.samples), ["no rule routes to the queue: every sample is assumed to arrive"]
+    reaching: list[Sample] = []
+    for rule in rules:
+        for target in ctx.targets(rule):
+            if target.get("Arn") == queue.id and any(target.get(k) for k in ("Input", "InputPath", "InputTransformer")):
+                raise NotChecked(
+                    f"rule {rule.name}'s target rewrites the message body (see T-INPUT-1); "
+                    "the filter is not evaluated on a body evctl cannot render here"
+                )
+        described = ctx.rule(rule)
+        text = described.get("EventPattern")
+        if not text:
+            continue
+        try:
+            pattern = compile_pattern(str(text))
+        except PatternError:
+            continue
+        bus = str(rule.attributes.get("event_bus") or "default")
+        reaching.extend(s for s in ctx.samples if s.bus in (bus, "") and pattern.matches(s.event) and s not in reaching)
+    return reaching, []
+
+
+@check("E-FILTER-1", on="mapping")
+def filter_deletes_messages(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """Lambda deletes an SQS message its filter criteria reject: no retry, no DLQ, no trace."""
+    config = ctx.mapping(node)
+    filters = [f.get("Pattern") for f in (config.get("FilterCriteria") or {}).get("Filters") or []]
+    filters = [f for f in filters if f]
+    if not filters:
+        return
+    queue = polled_queue(ctx, node)
+    if queue is None:
+        raise NotChecked("the mapping's source is not an SQS queue in this pipeline")
+    if not ctx.samples:
+        raise NotChecked("no sample events (pass --sample)")
+    patterns = []
+    for text in filters:
+        try:
+            patterns.append((text, compile_pattern(str(text))))
+        except PatternError as exc:
+            raise NotChecked(f"filter pattern {text} is not one evctl's engine reads: {exc}") from exc
+    samples, notes = _reaching_samples(ctx, queue)
+    if not samples:
+        raise NotChecked("none of the samples reaches the queue (see R-PATTERN-1)")
+    dropped = []
+    for sample in samples:
+        record = sqs_record(sample, queue.id, ctx.region)
+        if any(pattern.matches(record) for _, pattern in patterns):
+            continue
+        why = [str(m) for m in patterns[0][1].explain(record)]
+        dropped.append({"sample": sample.origin or sample.event.get("id"), "event": sample.event, "why_not": why})
+    if not dropped:
+        return
+    yield Finding(
+        check="E-FILTER-1",
+        resource=node.id,
+        message=f"the filter of mapping {uuid_of(node)} rejects {len(dropped)} of {len(samples)} sample event(s) "
+        f"from {queue.name}: Lambda deletes those messages unprocessed",
+        evidence={
+            "Filters": filters,
+            "deleted": dropped[:5],
+            "samples": len(samples),
+            "notes": notes,
+            "record_shape": "SQS record; body = the EventBridge event as JSON (keys under body)",
+        },
+        fix=Fix(
+            summary="remove the mapping's filter (the rule already chooses the events), or rewrite it with the "
+            'event\'s keys under "body" (e.g. {"body": {"detail-type": ["UserSignup"]}})',
+            value={"FilterCriteria": {"Filters": []}},
+            command=update_command(node, "--filter-criteria", shlex.quote(json.dumps({"Filters": []}))),
+        ),
+        related=(queue.id,),
+    )
+
+
+@check("E-PBR-1", on="mapping")
+def no_partial_batch_response(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """Without ReportBatchItemFailures one failing message returns the whole batch, done ones included."""
+    config = ctx.mapping(node)
+    batch = int(config.get("BatchSize") or 1)
+    types = list(config.get("FunctionResponseTypes") or [])
+    if batch <= 1 or "ReportBatchItemFailures" in types:
+        return
+    yield Finding(
+        check="E-PBR-1",
+        resource=node.id,
+        message=f"mapping {uuid_of(node)} takes batches of {batch} without ReportBatchItemFailures: one failure "
+        "re-delivers the whole batch",
+        evidence={"BatchSize": batch, "FunctionResponseTypes": types},
+        fix=Fix(
+            summary="turn on ReportBatchItemFailures, and have the handler return "
+            '{"batchItemFailures": [{"itemIdentifier": <messageId>}]} for the records that failed',
+            value={"FunctionResponseTypes": ["ReportBatchItemFailures"]},
+            command=update_command(node, "--function-response-types ReportBatchItemFailures"),
+        ),
+    )
+
+
+def _metric_sum(ctx: DoctorContext, namespace: str, metric: str, dimension: tuple[str, str]) -> float | None:
+    cloudwatch = ctx.clients.cloudwatch
+    if cloudwatch is None:
+        return None
+    import datetime as dt
+
+    end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC)
+    start = end - dt.timedelta(seconds=ctx.log_window_seconds)
+    answer = cloudwatch.get_metric_statistics(
+        Namespace=namespace,
+        MetricName=metric,
+        Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
+        StartTime=start,
+        EndTime=end,
+        Period=max(60, ctx.log_window_seconds),
+        Statistics=["Sum"],
+    )
+    points = answer.get("Datapoints") or []
+    if not points:
+        return None
+    return float(sum(p.get("Sum", 0.0) for p in points))
+
+
+@check("E-PBR-2", on="mapping")
+def reports_nothing(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """With ReportBatchItemFailures on, an empty/missing batchItemFailures is complete success (caught failures
+    deleted) and an unknown itemIdentifier is complete failure (everything retried)."""
+    config = ctx.mapping(node)
+    if "ReportBatchItemFailures" not in list(config.get("FunctionResponseTypes") or []):
+        return
+    queue, function = polled_queue(ctx, node), invoked_function(ctx, node)
+    if queue is None or function is None:
+        raise NotChecked("the mapping's queue or function is not in this pipeline")
+    values = {
+        "AWS/Lambda Invocations": _metric_sum(ctx, "AWS/Lambda", "Invocations", ("FunctionName", function.name)),
+        "AWS/Lambda Errors": _metric_sum(ctx, "AWS/Lambda", "Errors", ("FunctionName", function.name)),
+        "AWS/SQS NumberOfMessagesReceived": _metric_sum(
+            ctx, "AWS/SQS", "NumberOfMessagesReceived", ("QueueName", queue.name)
+        ),
+        "AWS/SQS NumberOfMessagesDeleted": _metric_sum(
+            ctx, "AWS/SQS", "NumberOfMessagesDeleted", ("QueueName", queue.name)
+        ),
+    }
+    invocations, errors = values["AWS/Lambda Invocations"], values["AWS/Lambda Errors"]
+    received, deleted = values["AWS/SQS NumberOfMessagesReceived"], values["AWS/SQS NumberOfMessagesDeleted"]
+    if invocations and received and errors == 0 and not deleted:
+        yield Finding(
+            check="E-PBR-2",
+            resource=node.id,
+            severity="high",
+            message=f"{function.name} ran {invocations:g} times without an error, yet none of the {received:g} "
+            f"messages received from {queue.name} was deleted: its batchItemFailures names every message (or an "
+            "unknown itemIdentifier), so every batch is retried",
+            evidence={"metrics_window_seconds": ctx.log_window_seconds, **values},
+            fix=Fix(
+                summary="return only the failed records' messageId in batchItemFailures "
+                '({"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}), [] when all succeed; '
+                "or turn ReportBatchItemFailures off until the handler does",
+                value={"FunctionResponseTypes": []},
+                command=update_command(node, "--function-response-types '[]'"),
+            ),
+            related=(function.id, queue.id),
+        )
+        return
+    raise NotChecked(
+        "whether the handler returns batchItemFailures is visible only in its code (not downloaded: CODE evidence "
+        "is opt-in); the metrics show no batch-response failure"
+        + ("" if invocations else " (no AWS/Lambda Invocations datapoints in the window)")
+    )
+
+
+@check("E-CONC-1", on="mapping")
+def maximum_concurrency_above_reserved(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """An ESM allowed more concurrent batches than the function may run throttles them back into the queue."""
+    config = ctx.mapping(node)
+    maximum = (config.get("ScalingConfig") or {}).get("MaximumConcurrency")
+    function = invoked_function(ctx, node)
+    if not maximum or function is None or not function.exists:
+        return
+    reserved = ctx.reserved_concurrency(function)
+    if reserved is None:
+        return
+    mappings = [m for m in ctx.upstream(function, "invokes") if m.exists]
+    total = 0
+    for mapping in mappings:
+        total += int((ctx.mapping(mapping).get("ScalingConfig") or {}).get("MaximumConcurrency") or 0)
+    if total <= reserved:
+        return
+    yield Finding(
+        check="E-CONC-1",
+        resource=node.id,
+        message=f"mapping {uuid_of(node)} may run {maximum} concurrent batches ({total} over all of "
+        f"{function.name}'s mappings) but {function.name} has reserved concurrency {reserved}: batches are throttled",
+        evidence={
+            "MaximumConcurrency": maximum,
+            "sum_over_mappings": total,
+            "ReservedConcurrentExecutions": reserved,
+            "mappings": [m.id for m in mappings],
+        },
+        fix=Fix(
+            summary=f"reserve at least {total} (the sum of the mappings' maximum concurrency), or remove the reservation",
+            value={"ReservedConcurrentExecutions": total},
+            command=f"aws lambda put-function-concurrency --function-name {function.name} "
+            f"--reserved-concurrent-executions {total}",
+        ),
+        related=(function.id,),
+    )
+
+
+@check("E-WINDOW-1", on="mapping")
+def batching_window(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """Lambda waits up to the batching window to fill a batch: every event is that much later."""
+    config = ctx.mapping(node)
+    window = int(config.get("MaximumBatchingWindowInSeconds") or 0)
+    if window <= 0:
+        return
+    yield Finding(
+        check="E-WINDOW-1",
+        resource=node.id,
+        message=f"mapping {uuid_of(node)} waits up to {window} s to fill a batch of {config.get('BatchSize')}",
+        evidence={"MaximumBatchingWindowInSeconds": window, "BatchSize": config.get("BatchSize")},
+        fix=Fix(
+            summary="set the batching window to 0 if latency matters more than batch size (and keep the queue's "
+            "visibility timeout ≥ 6 × the function timeout + the window)",
+            value={"MaximumBatchingWindowInSeconds": 0},
+            command=update_command(node, "--maximum-batching-window-in-seconds 0"),
+        ),
+    )
+
+
+@check("E-ORPHAN-1", on="mapping")
+def orphan_mapping(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """An ESM whose function was deleted keeps its queue attached to nothing that runs."""
+    function = invoked_function(ctx, node)
+    if function is None:
+        raise NotChecked("the mapping names no function")
+    if function.exists:
+        config = ctx.mapping(node)
+        arn = str(config.get("FunctionArn") or "")
+        qualifier = arn.split(":")[7] if len(arn.split(":")) > 7 else ""
+        if qualifier.isdigit():
+            raise NotChecked(
+                f"the mapping is pinned to version {qualifier}; whether that is stale needs the "
+                "function's deployed versions (not read)"
+            )
+        return
+    queue = polled_queue(ctx, node)
+    yield Finding(
+        check="E-ORPHAN-1",
+        resource=node.id,
+        message=f"mapping {uuid_of(node)} invokes {function.name}, which does not exist",
+        evidence={"FunctionArn": function.id, "function_exists": False, "EventSourceArn": queue.id if queue else None},
+        fix=Fix(
+            summary="delete the orphaned mapping (and create one for the function that should read the queue)",
+            command=f"aws lambda delete-event-source-mapping --uuid {uuid_of(node)}",
+        ),
+        related=tuple(n.id for n in (function, queue) if n),
+    )
+
+
+@check("E-METRICS-1", on="mapping")
+def metrics_off(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """Without EventCount metrics, filtered-out and dropped messages leave no count anywhere."""
+    config = ctx.mapping(node)
+    metrics = list((config.get("MetricsConfig") or {}).get("Metrics") or [])
+    if "EventCount" in metrics:
+        return
+    yield Finding(
+        check="E-METRICS-1",
+        resource=node.id,
+        message=f"mapping {uuid_of(node)} emits no event-count metrics (filtered or dropped messages are uncounted)",
+        evidence={"MetricsConfig": config.get("MetricsConfig")},
+        fix=Fix(
+            summary="turn on the mapping's EventCount metrics",
+            value={"MetricsConfig": {"Metrics": ["EventCount"]}},
+            command=update_command(node, "--metrics-config Metrics=EventCount"),
+        ),
+    )
+
+
+@check("E-COMPETE-1", on="mapping")
+def competing_consumers(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """Two functions reading one queue each get part of the stream."""
+    queue = polled_queue(ctx, node)
+    function = invoked_function(ctx, node)
+    if queue is None or function is None:
+        return
+    others = [m for m in ctx.downstream(queue, "polls") if m.id != node.id and m.exists]
+    rivals = [(m, f) for m in others for f in ctx.downstream(m, "invokes") if f.id != function.id]
+    if not rivals:
+        return
+    yield Finding(
+        check="E-COMPETE-1",
+        resource=node.id,
+        message=f"{queue.name} is also read by {', '.join(sorted({f.name for _, f in rivals}))}: each message goes "
+        f"to one consumer only, so {function.name} sees part of the stream",
+        evidence={
+            "queue": queue.id,
+            "this": {"mapping": uuid_of(node), "function": function.id},
+            "others": [{"mapping": uuid_of(m), "function": f.id} for m, f in rivals],
+        },
+        fix=Fix(
+            summary="give each consumer its own queue (one rule target per queue); or, if the other consumer is "
+            "stale, delete its mapping",
+            command=f"aws lambda delete-event-source-mapping --uuid {uuid_of(rivals[0][0])}",
+        ),
+        related=(queue.id, *(f.id for _, f in rivals)),
+    )
