@@ -13,6 +13,7 @@ moto, so a wrong fix text fails the test.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Iterator
 from typing import Any
@@ -83,8 +84,12 @@ class DoctorSeed:
     def apply(self, fix: Fix) -> None:
         """Run the fix's aws CLI command in-process (awscli's driver) against this moto."""
         assert fix.command and fix.command.startswith("aws "), fix
+        import awscli
         from awscli.clidriver import create_clidriver
 
+        # awscli finds its own data (cli.json) through AWS_DATA_PATH, set once when it is first imported; the
+        # suite's autouse fixture deletes every AWS_* variable before each test, so set it again here.
+        os.environ["AWS_DATA_PATH"] = os.path.join(os.path.dirname(awscli.__file__), "data")
         driver = create_clidriver()
         code = driver.main([*shlex.split(fix.command)[1:], "--region", REGION])
         assert code == 0, f"the fix command failed: {fix.command}"
