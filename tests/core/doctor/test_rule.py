@@ -1,0 +1,103 @@
+"""Rule and pattern checks (R-*): plant the mistake on the seed pipeline, find it, apply the printed fix, see it gone."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import awscli
+import pytest
+
+from evctl.core.doctor import Sample
+from tests.core.doctor.seed import QUEUE, RULE, SIGNUP, DoctorSeed
+
+CLOUDTRAIL = {"source": ["aws.cloudtrail"], "detail-type": ["AWS API Call via CloudTrail"]}
+SEED_PATTERN = {"source": ["my.webapp"], "detail-type": ["UserSignup"]}
+
+
+@pytest.fixture(autouse=True)
+def _awscli_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """awscli sets AWS_DATA_PATH once, at import; the suite's env reset removes it before every later test."""
+    monkeypatch.setenv("AWS_DATA_PATH", os.path.join(os.path.dirname(awscli.__file__), "data"))
+
+
+def _only(seed: DoctorSeed, check: str, **kwargs: object) -> list:  # type: ignore[type-arg]
+    return [f for f in seed.doctor(only={check}, **kwargs).findings if f.check == check]  # type: ignore[arg-type]
+
+
+def test_a_disabled_rule_is_found_and_enable_rule_fixes_it(seed: DoctorSeed) -> None:
+    seed.events.disable_rule(Name="user-signup-rule", EventBusName="default")
+    [finding] = _only(seed, "R-STATE-1")
+    assert finding.resource == RULE and finding.evidence["State"] == "DISABLED"
+    assert finding.fix.command == "aws events enable-rule --name user-signup-rule --event-bus-name default"
+    seed.apply(finding.fix)
+    assert _only(seed, "R-STATE-1") == []
+
+
+def test_the_tutorials_cloudtrail_pattern_matches_no_sample_and_put_rule_fixes_it(seed: DoctorSeed) -> None:
+    seed.events.put_rule(Name="user-signup-rule", EventBusName="default", EventPattern=json.dumps(CLOUDTRAIL))
+    [finding] = _only(seed, "R-PATTERN-1")
+    assert finding.resource == RULE
+    assert finding.evidence["EventPattern"] == CLOUDTRAIL and finding.evidence["matched"] == 0
+    assert finding.evidence["sample"]["event"]["source"] == "my.webapp"
+    assert any("source" in line and "my.webapp" in line for line in finding.evidence["why_not"])
+    assert finding.fix.value == SEED_PATTERN
+    seed.apply(finding.fix)
+    assert _only(seed, "R-PATTERN-1") == []
+    rule = seed.events.describe_rule(Name="user-signup-rule", EventBusName="default")
+    assert json.loads(rule["EventPattern"]) == SEED_PATTERN and rule["State"] == "ENABLED"
+
+
+def test_pattern_checks_without_samples_are_not_checked(seed: DoctorSeed) -> None:
+    outcomes = [o for o in seed.doctor(only={"R-PATTERN-1"}, samples=[]).outcomes if o.resource == RULE]
+    assert [(o.status, o.reason) for o in outcomes] == [("not_checked", "no sample events: pass --sample")]
+
+
+def test_a_pattern_without_source_is_too_broad_and_the_fix_adds_the_samples_source(seed: DoctorSeed) -> None:
+    seed.events.put_rule(
+        Name="user-signup-rule", EventBusName="default", EventPattern=json.dumps({"detail-type": ["UserSignup"]})
+    )
+    [finding] = _only(seed, "R-PATTERN-2")
+    assert finding.resource == RULE and "no source filter" in finding.evidence["why"]
+    assert finding.fix.value == {"detail-type": ["UserSignup"], "source": ["my.webapp"]}
+    seed.apply(finding.fix)
+    assert _only(seed, "R-PATTERN-2") == []
+    assert _only(seed, "R-PATTERN-1") == []
+
+
+def test_a_rule_without_targets_is_found_and_put_targets_fixes_it(seed: DoctorSeed) -> None:
+    seed.events.remove_targets(Rule="user-signup-rule", EventBusName="default", Ids=["user-signup-queue"])
+    [finding] = _only(seed, "R-TARGETS-1", targets=("default", "user-signup-queue"))
+    assert finding.resource == RULE and finding.evidence["candidate_queues"] == [QUEUE]
+    assert finding.fix.command and "put-targets" in finding.fix.command
+    seed.apply(finding.fix)
+    assert _only(seed, "R-TARGETS-1", targets=("default", "user-signup-queue")) == []
+    [target] = seed.events.list_targets_by_rule(Rule="user-signup-rule")["Targets"]
+    assert target["Arn"] == QUEUE
+
+
+def test_the_same_queue_twice_on_one_rule_is_a_duplicate_and_remove_targets_fixes_it(seed: DoctorSeed) -> None:
+    seed.events.put_targets(Rule="user-signup-rule", Targets=[{"Id": "again", "Arn": QUEUE}])
+    [finding] = _only(seed, "R-DUP-1")
+    assert finding.resource == QUEUE and finding.evidence["target_ids"] == ["again", "user-signup-queue"]
+    seed.apply(finding.fix)
+    assert _only(seed, "R-DUP-1") == []
+
+
+def test_two_rules_matching_one_event_and_targeting_the_queue_are_a_duplicate(seed: DoctorSeed) -> None:
+    seed.events.put_rule(Name="signup-copy", EventBusName="default", EventPattern=json.dumps({"source": ["my.webapp"]}))
+    seed.events.put_targets(Rule="signup-copy", Targets=[{"Id": "copy", "Arn": QUEUE}])
+    [finding] = _only(seed, "R-DUP-1")
+    assert finding.resource == QUEUE and len(finding.evidence["rules"]) == 2
+    assert (
+        finding.fix.command
+        == "aws events remove-targets --rule user-signup-rule --event-bus-name default --ids user-signup-queue"
+        or (finding.fix.command == "aws events remove-targets --rule signup-copy --event-bus-name default --ids copy")
+    )
+    seed.apply(finding.fix)
+    assert _only(seed, "R-DUP-1") == []
+    # An event only one of them matches is no duplicate.
+    other = {**SIGNUP, "detail-type": "UserDeleted"}
+    seed.events.put_targets(Rule="signup-copy", Targets=[{"Id": "copy", "Arn": QUEUE}])
+    seed.events.put_targets(Rule="user-signup-rule", Targets=[{"Id": "user-signup-queue", "Arn": QUEUE}])
+    assert _only(seed, "R-DUP-1", samples=[Sample(other, "default", "other")]) == []
