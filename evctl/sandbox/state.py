@@ -95,6 +95,15 @@ def _corrupt(path: Path, what: str, *, directory: bool = False) -> ConfigError:
     )
 
 
+# provision.PipelineSettings's fields, within what Lambda and SQS accept (`sandbox reset` provisions with them)
+SETTINGS_RANGES = {
+    "timeout": (1, 900),
+    "memory_mb": (128, 10240),
+    "max_receive_count": (1, 1000),
+    "batch_size": (1, 10000),
+    "batching_window": (0, 300),
+    "visibility_timeout": (0, 43200),  # or null: 6 × timeout
+}
 _TEXT_FIELDS = ("endpoint", "region", "handler", "started_at", "log_file", "process_start", "process_command")
 
 
@@ -125,8 +134,15 @@ def _parse(path: Path, data: bytes) -> SandboxState:
             raise _corrupt(path, f"has {key!r} = {json.dumps(value)}, not a number from {low} to {high}")
     if not raw["endpoint"].startswith(("http://", "https://")):
         raise _corrupt(path, f"has 'endpoint' = {json.dumps(raw['endpoint'])}, not an http:// URL")
-    if not isinstance(raw.get("settings", {}), dict):
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
         raise _corrupt(path, "has 'settings' that is not an object")
+    for key, (low, high) in SETTINGS_RANGES.items():
+        value = settings.get(key)
+        if value is None and (key not in settings or key == "visibility_timeout"):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise _corrupt(path, f"has 'settings.{key}' = {json.dumps(value)}, not a number from {low} to {high}")
     known = {k: v for k, v in raw.items() if k in SandboxState.__dataclass_fields__}  # a newer evctl may add keys
     return SandboxState(**known)
 

@@ -463,6 +463,15 @@ CORRUPT_SHAPES: dict[str, Callable[[Path], object]] = {
     "endpoint is a number": lambda p: p.write_text('{"endpoint": 9, "port": 9, "pid": 1}'),
     "endpoint is no URL": lambda p: p.write_text('{"endpoint": "localhost:9", "port": 9, "pid": 1}'),
     "settings is a list": lambda p: p.write_text('{"endpoint": "http://x:9", "port": 9, "pid": 1, "settings": []}'),
+    "settings.timeout is text": lambda p: p.write_text(
+        '{"endpoint": "http://x:9", "port": 9, "pid": 1, "settings": {"timeout": "x"}}'
+    ),
+    "settings.batch_size too big": lambda p: p.write_text(
+        '{"endpoint": "http://x:9", "port": 9, "pid": 1, "settings": {"batch_size": 100000}}'
+    ),
+    "settings.memory_mb is true": lambda p: p.write_text(
+        '{"endpoint": "http://x:9", "port": 9, "pid": 1, "settings": {"memory_mb": true}}'
+    ),
     "identity is a number": lambda p: p.write_text(
         '{"endpoint": "http://x:9", "port": 9, "pid": 1, "process_start": 1}'
     ),
@@ -504,3 +513,26 @@ def test_a_state_directory_that_is_a_file_is_exit_4(command: str) -> None:
     assert (result.exit_code, result.stdout) == (4, ""), result.stderr
     assert str(state.state_dir()) in result.stderr
     assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+
+
+LOCK_SHAPES: dict[str, Callable[[Path], object]] = {
+    "a directory": lambda p: p.mkdir(),
+    "a symlink": lambda p: p.symlink_to(p.with_name("elsewhere")),
+    "a FIFO": lambda p: os.mkfifo(p),
+}
+
+
+@pytest.mark.parametrize("shape", LOCK_SHAPES)
+def test_a_hostile_lock_file_is_exit_4_and_never_hangs(shape: str) -> None:
+    lock = state.lock_path()
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    LOCK_SHAPES[shape](lock)
+    up = run_cli(["sandbox", "up", "--port", "0"])
+    assert (up.exit_code, up.stdout) == (4, ""), up.stderr
+    assert up.stderr.startswith(f"evctl: error: cannot open the sandbox lock file {lock}")
+    assert up.stderr.count("\n") == 1
+    _stale_record_naming(os.getpid(), identity=False)  # no identity: the lock is probed, and must not hang
+    status = run_cli(["sandbox", "status"])
+    assert status.exit_code == 4 and status.stderr.count("\n") == 1
+    down = run_cli(["sandbox", "down"])
+    assert down.exit_code == 0 and state.read() is None

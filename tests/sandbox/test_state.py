@@ -75,3 +75,15 @@ def test_target_aims_settings_at_the_running_sandbox() -> None:
     assert aimed.sandbox_credentials == state.CREDENTIALS
     assert aimed.max_attempts == 2
     assert running.pid == os.getpid()
+
+
+def test_every_pipeline_setting_is_checked_when_the_state_is_read() -> None:
+    """A hand-edited `settings` (`"timeout": "x"`, a batch size Lambda refuses) is a corrupt file, not a crash in
+    `sandbox reset`: each field of PipelineSettings has a range, and what evctl itself records reads back."""
+    from evctl.sandbox.provision import DEMO_SETTINGS, PipelineSettings
+
+    assert set(state.SETTINGS_RANGES) == set(PipelineSettings.__dataclass_fields__)
+    for settings in (PipelineSettings(), DEMO_SETTINGS, PipelineSettings(timeout=900)):
+        record = state.SandboxState(endpoint="http://127.0.0.1:1", port=1, pid=1, settings=settings.as_dict())
+        state.write(record)
+        assert state.read() == record
