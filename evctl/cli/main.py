@@ -227,6 +227,9 @@ def _register() -> None:
     from evctl.cli import pipeline
 
     app.add_typer(pipeline.app, name="pipeline")
+    from evctl.cli import doctor
+
+    app.command("doctor")(doctor.doctor)
     from evctl.cli import demo, sandbox
 
     app.add_typer(sandbox.app, name="sandbox")
