@@ -1,3 +1,437 @@
-"""queue_access checks (catalogue §2)."""
+"""Queue access checks (catalogue §2.5, QP): may EventBridge, acting for each rule that routes to the queue, send to
+it (the queue policy) and encrypt for it (the queue's KMS key)? Decided offline by evctl.core.iam (⚖)."""
 
 from __future__ import annotations
+
+import copy
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from evctl.core.iam import (
+    SERVICE_ABSENT_KEYS,
+    Decision,
+    Policy,
+    PolicyKind,
+    Principal,
+    Request,
+    Result,
+    StatementRef,
+    evaluate,
+    load_policy,
+    service_context,
+)
+from evctl.core.pipeline import Node
+from evctl.core.queues import eventbridge_send_policy
+from evctl.errors import error_code
+
+from ..context import DoctorContext
+from ..model import Finding, Fix, NotChecked
+from ..registry import check
+from .queue_common import arn_parts, compact, queue_arn, routing_rules, set_attributes_command, url
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+EVENTS = "events.amazonaws.com"
+AWS_MANAGED_SQS_ALIAS = "alias/aws/sqs"
+KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+_UNUSABLE_FIXES = {
+    "Disabled": ("enable the key", "aws kms enable-key --key-id {key}"),
+    "PendingDeletion": (
+        "cancel the key's deletion, then enable it (cancel leaves it Disabled: aws kms enable-key --key-id {key})",
+        "aws kms cancel-key-deletion --key-id {key}",
+    ),
+}
+
+
+# ---- the queue policy ---------------------------------------------------------------------------------------------
+def _document(text: str | None) -> dict[str, Any] | None:
+    """The queue policy as a dict with a list of statements (None: no policy or not JSON)."""
+    if not text:
+        return None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    statements = document.get("Statement", [])
+    document["Statement"] = statements if isinstance(statements, list) else [statements]
+    return document
+
+
+def _statements_of(document: dict[str, Any] | None, effect: str | None = None) -> list[Any]:
+    if document is None:
+        return []
+    return [s for s in document["Statement"] if effect is None or (isinstance(s, dict) and s.get("Effect") == effect)]
+
+
+def _send_request(queue: str, rule_arn: str) -> Request:
+    return Request(
+        Principal.of_service(EVENTS),
+        "sqs:SendMessage",
+        queue,
+        context=service_context(rule_arn),
+        absent=SERVICE_ABSENT_KEYS,
+    )
+
+
+def _policy(document: dict[str, Any] | None, text: str | None, effect: str | None = None) -> Policy | None:
+    """The queue policy (or only its statements of one effect) for the evaluator; None: there is none."""
+    if not text:
+        return None
+    if effect is None or document is None:
+        return load_policy(text, name="queue policy")
+    return load_policy(dict(document, Statement=_statements_of(document, effect)), name="queue policy")
+
+
+def _raw(policy: Policy | None, ref: StatementRef) -> Any:
+    """The statement a decision names, as written in the policy."""
+    for statement in policy.statements if policy else ():
+        if statement.label == ref.statement:
+            return statement.raw
+    return None
+
+
+def _sid_for(rule: Node, document: dict[str, Any] | None) -> str:
+    base = "AllowEventBridge" + "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", rule.name) if part)
+    taken = {s.get("Sid") for s in _statements_of(document) if isinstance(s, dict)}
+    sid, n = base, 2
+    while sid in taken:
+        sid, n = f"{base}{n}", n + 1
+    return sid
+
+
+def _with_statement(document: dict[str, Any] | None, statement: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = copy.deepcopy(document) if document else {"Version": "2012-10-17", "Statement": []}
+    merged["Statement"] = [*merged["Statement"], statement]
+    return merged
+
+
+def _policy_fix(queue_url: str, policy: dict[str, Any], summary: str, value: Any) -> Fix:
+    return Fix(summary=summary, value=value, command=set_attributes_command(queue_url, {"Policy": compact(policy)}))
+
+
+def _decisions(ctx: DoctorContext, node: Node, effect: str | None) -> Iterator[tuple[Node, str, Result, Policy | None]]:
+    attributes = ctx.queue_attributes(node)
+    text = attributes.get("Policy") or None
+    document = _document(text)
+    policy = _policy(document, text, effect)
+    for rule, rule_arn in routing_rules(ctx, node):
+        yield rule, rule_arn, evaluate(_send_request(queue_arn(node, attributes), rule_arn), resource=policy), policy
+
+
+def _undecided(results: list[tuple[str, Result]]) -> None:
+    """Raise NotChecked for the first rule whose answer is uncertain (when nothing failed)."""
+    for rule_arn, result in results:
+        if result.decision in (Decision.INDETERMINATE, Decision.NOT_CHECKED):
+            keys = f" (unknown keys: {', '.join(result.unknown_keys)})" if result.unknown_keys else ""
+            raise NotChecked(f"queue policy for rule {rule_arn}: {result.reason}{keys}")
+
+
+def _allow_finding(ctx: DoctorContext, node: Node, check_id: str) -> Iterator[Finding]:
+    attributes = ctx.queue_attributes(node)
+    document = _document(attributes.get("Policy") or None)
+    arn = queue_arn(node, attributes)
+    findings: list[Finding] = []
+    uncertain: list[tuple[str, Result]] = []
+    for rule, rule_arn, result, policy in _decisions(ctx, node, "Allow"):
+        if result.decision is not Decision.IMPLICIT_DENY:
+            uncertain.append((rule_arn, result))
+            continue
+        near = [(ref, _raw(policy, ref)) for ref in result.near_misses]
+        if (check_id == "Q-POLICY-2") != bool(near):
+            continue
+        statement = eventbridge_send_policy(arn, rule_arn, sid=_sid_for(rule, document))["Statement"][0]
+        merged = _with_statement(document, statement)
+        evidence: dict[str, Any] = {
+            "rule": rule_arn,
+            "request": {"principal": EVENTS, "action": "sqs:SendMessage", "resource": arn, "aws:SourceArn": rule_arn},
+            "decision": result.decision.value,
+            "reason": result.reason,
+        }
+        if near:
+            evidence["near_misses"] = [{"statement": raw, "why": ref.note} for ref, raw in near]
+            message = (
+                f"{node.name}'s policy allows EventBridge only under a condition rule {rule.name} does not meet "
+                f"(its ARN is {rule_arn})"
+            )
+        else:
+            evidence["Policy"] = document if document is not None else (attributes.get("Policy") or None)
+            message = f"{node.name}'s policy does not let EventBridge send for rule {rule.name}: every event is dropped"
+        findings.append(
+            Finding(
+                check=check_id,
+                resource=node.id,
+                message=message,
+                evidence=evidence,
+                fix=_policy_fix(
+                    url(node),
+                    merged,
+                    f"add this statement to {node.name}'s policy (merged with its existing statements)",
+                    statement,
+                ),
+                related=(rule.id,),
+            )
+        )
+    if not findings:
+        _undecided(uncertain)
+    yield from findings
+
+
+@check("Q-POLICY-1", on="queue")
+def queue_policy_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """No Allow statement lets events.amazonaws.com send for a rule routing here (no policy at all included)."""
+    yield from _allow_finding(ctx, node, "Q-POLICY-1")
+
+
+@check("Q-POLICY-2", on="queue")
+def queue_policy_condition_does_not_match_rule(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """An Allow for EventBridge exists but its condition (aws:SourceArn, aws:SourceAccount, ...) excludes this rule."""
+    yield from _allow_finding(ctx, node, "Q-POLICY-2")
+
+
+def _exempt_services(statement: dict[str, Any]) -> dict[str, Any]:
+    fixed = copy.deepcopy(statement)
+    condition = fixed.setdefault("Condition", {})
+    condition.setdefault("BoolIfExists", {})["aws:PrincipalIsAWSService"] = "false"
+    return fixed
+
+
+@check("Q-POLICY-3", on="queue")
+def queue_policy_deny_catches_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """A Deny (a negated condition on a key services lack, a NotPrincipal) applies to EventBridge's delivery."""
+    attributes = ctx.queue_attributes(node)
+    document = _document(attributes.get("Policy") or None)
+    arn = queue_arn(node, attributes)
+    findings: list[Finding] = []
+    uncertain: list[tuple[str, Result]] = []
+    for rule, rule_arn, result, policy in _decisions(ctx, node, None):
+        if result.decision is not Decision.EXPLICIT_DENY:
+            if any(ref.effect == "Deny" for ref in result.uncertain) or result.decision in (
+                Decision.INDETERMINATE,
+                Decision.NOT_CHECKED,
+            ):
+                uncertain.append((rule_arn, result))
+            continue
+        denies = [_raw(policy, ref) for ref in result.deciding]
+        assert document is not None  # an explicit deny comes from a policy that parsed
+        fixed = copy.deepcopy(document)
+        fixed["Statement"] = [
+            _exempt_services(s) if any(s == d for d in denies) and isinstance(s, dict) else s
+            for s in fixed["Statement"]
+        ]
+        # The Deny fixed, does an Allow remain missing? Then the fix adds it too (one command, the whole answer).
+        if not evaluate(_send_request(arn, rule_arn), resource=load_policy(fixed, name="queue policy")).allowed:
+            statement = eventbridge_send_policy(arn, rule_arn, sid=_sid_for(rule, fixed))["Statement"][0]
+            fixed = _with_statement(fixed, statement)
+        changed = [s for s in fixed["Statement"] if s not in document["Statement"]]
+        findings.append(
+            Finding(
+                check="Q-POLICY-3",
+                resource=node.id,
+                message=f"a Deny in {node.name}'s policy catches EventBridge delivering for rule {rule.name}",
+                evidence={
+                    "rule": rule_arn,
+                    "request": {
+                        "principal": EVENTS,
+                        "action": "sqs:SendMessage",
+                        "resource": arn,
+                        "aws:SourceArn": rule_arn,
+                        "aws:PrincipalIsAWSService": True,
+                    },
+                    "decision": result.decision.value,
+                    "reason": result.reason,
+                    "deny_statements": denies,
+                },
+                fix=_policy_fix(
+                    url(node),
+                    fixed,
+                    'exempt AWS services from the Deny: add "BoolIfExists": {"aws:PrincipalIsAWSService": "false"} '
+                    "to its Condition",
+                    changed,
+                ),
+                related=(rule.id,),
+            )
+        )
+    if not findings:
+        _undecided(uncertain)
+    yield from findings
+
+
+# ---- the queue's KMS key --------------------------------------------------------------------------------------------
+def _kms(ctx: DoctorContext) -> KMSClient:
+    if ctx.clients.kms is None:
+        raise NotChecked("KMS is not read in this run")
+    return ctx.clients.kms
+
+
+def _is_aws_managed_alias(key_id: str) -> bool:
+    return key_id == AWS_MANAGED_SQS_ALIAS or key_id.endswith(":" + AWS_MANAGED_SQS_ALIAS)
+
+
+def _describe_key(ctx: DoctorContext, key_id: str) -> dict[str, Any] | None:
+    """DescribeKey's KeyMetadata; None: no such key (deleted, or an alias that names nothing)."""
+    try:
+        return dict(_kms(ctx).describe_key(KeyId=key_id)["KeyMetadata"])
+    except ClientError as exc:
+        if error_code(exc) == "NotFoundException":
+            return None
+        raise
+
+
+def _sse_sqs_fix(queue_url: str, why: str) -> Fix:
+    value = {"KmsMasterKeyId": "", "SqsManagedSseEnabled": "true"}
+    return Fix(
+        summary=f"{why}: switch the queue to SSE-SQS (or to a customer managed key whose policy allows "
+        "events.amazonaws.com kms:GenerateDataKey and kms:Decrypt)",
+        value=value,
+        command=set_attributes_command(queue_url, value),
+    )
+
+
+@check("Q-KMS-1", on="queue")
+def queue_on_aws_managed_key(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """SSE-KMS with alias/aws/sqs (or any AWS managed key): its policy cannot let EventBridge encrypt."""
+    if not ctx.upstream(node, "routes_to"):
+        return
+    key_id = ctx.queue_attributes(node).get("KmsMasterKeyId") or ""
+    if not key_id:
+        return
+    evidence: dict[str, Any] = {"KmsMasterKeyId": key_id}
+    if not _is_aws_managed_alias(key_id):
+        metadata = _describe_key(ctx, key_id)
+        if metadata is None or metadata.get("KeyManager") != "AWS":
+            return  # a customer managed key (Q-KMS-2 reads its policy) or a missing key (Q-KMS-3)
+        evidence.update(KeyArn=metadata.get("Arn"), KeyManager="AWS")
+    rules = [rule.name for rule in ctx.upstream(node, "routes_to")]
+    yield Finding(
+        check="Q-KMS-1",
+        resource=node.id,
+        message=f"{node.name} is encrypted with the AWS managed key {key_id}: EventBridge cannot send to it "
+        f"(rule {', '.join(rules)})",
+        evidence=evidence,
+        fix=_sse_sqs_fix(url(node), "the AWS managed key's policy cannot be changed"),
+        related=tuple(rule.id for rule in ctx.upstream(node, "routes_to")),
+    )
+
+
+@check("Q-KMS-2", on="queue")
+def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """The queue's customer managed key: does its policy let EventBridge GenerateDataKey and Decrypt for each rule?"""
+    key_id = ctx.queue_attributes(node).get("KmsMasterKeyId") or ""
+    rules = routing_rules(ctx, node)
+    if not key_id or not rules:
+        return
+    if _is_aws_managed_alias(key_id):
+        raise NotChecked(f"{key_id} is the AWS managed key (Q-KMS-1)")
+    metadata = _describe_key(ctx, key_id)
+    if metadata is None:
+        raise NotChecked(f"key {key_id} does not exist (Q-KMS-3)")
+    if metadata.get("KeyManager") == "AWS":
+        raise NotChecked(f"{key_id} is an AWS managed key (Q-KMS-1)")
+    key_arn = str(metadata["Arn"])
+    text = _kms(ctx).get_key_policy(KeyId=key_arn, PolicyName="default").get("Policy") or ""
+    policy = load_policy(text, name="key policy", kind=PolicyKind.KEY)
+    findings: list[Finding] = []
+    uncertain: list[tuple[str, Result]] = []
+    for rule, rule_arn in rules:
+        denied: dict[str, Result] = {}
+        for action in KMS_ACTIONS:
+            request = Request(
+                Principal.of_service(EVENTS),
+                action,
+                key_arn,
+                context=service_context(rule_arn),
+                absent=SERVICE_ABSENT_KEYS,
+            )
+            result = evaluate(request, resource=policy)
+            if result.decision.denied:
+                denied[action] = result
+            elif not result.allowed:
+                uncertain.append((rule_arn, result))
+        if not denied:
+            continue
+        statement = {
+            "Sid": "AllowEventBridgeToUseTheKey",
+            "Effect": "Allow",
+            "Principal": {"Service": EVENTS},
+            "Action": list(KMS_ACTIONS),
+            "Resource": "*",
+        }
+        document = json.loads(text) if text else {"Version": "2012-10-17", "Statement": []}
+        statements = document.get("Statement", [])
+        document["Statement"] = [*(statements if isinstance(statements, list) else [statements]), statement]
+        findings.append(
+            Finding(
+                check="Q-KMS-2",
+                resource=node.id,
+                message=f"{node.name}'s key {key_arn} does not let EventBridge {' and '.join(denied)} for rule "
+                f"{rule.name}: every delivery fails",
+                evidence={
+                    "rule": rule_arn,
+                    "KmsMasterKeyId": key_id,
+                    "KeyArn": key_arn,
+                    "key_policy": json.loads(text) if text else None,
+                    "decisions": {action: r.as_dict() for action, r in denied.items()},
+                },
+                fix=Fix(
+                    summary="add this statement to the key policy (merged with its existing statements)",
+                    value=statement,
+                    command=f"aws kms put-key-policy --key-id {key_arn} --policy-name default "
+                    f"--policy {shlex.quote(compact(document))}",
+                ),
+                related=(rule.id, key_arn),
+            )
+        )
+    if not findings:
+        _undecided(uncertain)
+    yield from findings
+
+
+@check("Q-KMS-3", on="queue")
+def queue_key_unusable(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """The queue's KMS key is disabled, pending deletion (or otherwise not Enabled), or gone."""
+    key_id = ctx.queue_attributes(node).get("KmsMasterKeyId") or ""
+    if not key_id:
+        return
+    metadata = _describe_key(ctx, key_id)
+    if metadata is None:
+        if _is_aws_managed_alias(key_id):
+            raise NotChecked(f"{key_id} cannot be described here (not available from this endpoint)")
+        yield Finding(
+            check="Q-KMS-3",
+            resource=node.id,
+            message=f"{node.name}'s key {key_id} does not exist: nothing can be sent to or received from the queue",
+            evidence={"KmsMasterKeyId": key_id, "DescribeKey": "NotFoundException"},
+            fix=_sse_sqs_fix(url(node), "the key is gone"),
+        )
+        return
+    state = str(metadata.get("KeyState") or "")
+    if state == "Enabled" and metadata.get("Enabled", True):
+        return
+    key_arn = str(metadata.get("Arn") or key_id)
+    summary, command = _UNUSABLE_FIXES.get(state, (f"make the key usable again (state {state})", None))
+    # the key id names a key of this account (KMS takes an id or ARN; an ARN is needed only across accounts)
+    same_account = (
+        str(metadata.get("AWSAccountId") or "") == arn_parts(key_arn)[4] == (ctx.account or arn_parts(key_arn)[4])
+    )
+    key_ref = str(metadata.get("KeyId") or key_arn) if same_account else key_arn
+    evidence = {"KmsMasterKeyId": key_id, "KeyArn": key_arn, "KeyState": state, "Enabled": metadata.get("Enabled")}
+    if metadata.get("DeletionDate"):
+        evidence["DeletionDate"] = str(metadata["DeletionDate"])
+    yield Finding(
+        check="Q-KMS-3",
+        resource=node.id,
+        message=f"{node.name}'s key {key_arn} is {state}: senders and the consumer fail",
+        evidence=evidence,
+        fix=Fix(
+            summary=summary, value={"KeyState": "Enabled"}, command=command.format(key=key_ref) if command else None
+        ),
+        related=(key_arn,),
+    )
