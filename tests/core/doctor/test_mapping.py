@@ -6,12 +6,12 @@ import datetime as dt
 import json
 import shlex
 
-from evctl.core.doctor import Report
+from evctl.core.doctor import Finding, Report
 from evctl.sandbox import provision as pv
 from tests.core.doctor.seed import ACCOUNT, FUNCTION, QUEUE, REGION, DoctorSeed
 
 
-def only(report: Report, check: str) -> list:  # type: ignore[type-arg]
+def only(report: Report, check: str) -> list[Finding]:
     return [f for f in report.findings if f.check == check]
 
 
@@ -38,7 +38,7 @@ def test_a_filter_without_body_keys_deletes_the_samples_and_removing_it_fixes_th
     [deleted] = finding.evidence["deleted"]
     assert deleted["sample"] == "template signup" and deleted["event"]["detail-type"] == "UserSignup"
     assert any("detail-type" in why for why in deleted["why_not"])
-    assert shlex.split(finding.fix.command)[-2:] == ["--filter-criteria", '{"Filters": []}']
+    assert shlex.split(finding.fix.command or "")[-2:] == ["--filter-criteria", '{"Filters": []}']
     seed.apply(finding.fix)
     assert seed.doctor(only={"E-FILTER-1"}).findings == []
 
@@ -55,7 +55,7 @@ def test_batches_without_partial_batch_response_are_found_and_the_fix_turns_it_o
     seed.lambda_.update_event_source_mapping(UUID=esm(seed), FunctionResponseTypes=[])
     [finding] = seed.doctor(only={"E-PBR-1"}).findings
     assert finding.check == "E-PBR-1" and finding.evidence == {"BatchSize": 10, "FunctionResponseTypes": []}
-    assert finding.fix.command.endswith("--function-response-types ReportBatchItemFailures")
+    assert (finding.fix.command or "").endswith("--function-response-types ReportBatchItemFailures")
     seed.apply(finding.fix)
     assert seed.doctor(only={"E-PBR-1"}).findings == []
 
@@ -113,7 +113,9 @@ def test_a_mapping_of_a_deleted_function_is_found_and_the_fix_deletes_it(seed: D
 
 def test_metrics_off_is_info_and_the_fix_turns_them_on(seed: DoctorSeed) -> None:
     [finding] = seed.doctor(only={"E-METRICS-1"}).findings
-    assert finding.check == "E-METRICS-1" and finding.fix.command.endswith("--metrics-config Metrics=EventCount")
+    assert finding.check == "E-METRICS-1" and (finding.fix.command or "").endswith(
+        "--metrics-config Metrics=EventCount"
+    )
     seed.apply(finding.fix)
     assert seed.doctor(only={"E-METRICS-1"}).findings == []
 
