@@ -174,10 +174,10 @@ def down(ctx: typer.Context) -> None:
 def reset(ctx: typer.Context, yes: YesOpt = False) -> None:
     """Delete everything in the running sandbox and provision the seed's pipeline afresh."""
     app = app_context(ctx)
-    from evctl.sandbox import provision, server, state
+    from evctl.sandbox import lifecycle, provision, server, state
 
     current = state.running()
-    spec = provision.check_handler(provision.parse_handler(current.handler))
+    spec = lifecycle.recorded_handler(current)
     app.output.confirm(
         f"reset the sandbox at {current.endpoint} (every resource and message in it is deleted)", yes=yes
     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evctl.core.common.time import iso_utc
-from evctl.errors import ConfigError, EvctlError, ExitCode
+from evctl.errors import ConfigError, EvctlError, ExitCode, UsageError
 from evctl.sandbox import process
 from evctl.sandbox import state as state_file
 from evctl.sandbox.provision import (
@@ -24,6 +24,7 @@ from evctl.sandbox.provision import (
     Pipeline,
     PipelineSettings,
     SandboxClients,
+    check_handler,
     parse_handler,
     provision,
 )
@@ -70,6 +71,18 @@ def take_lock() -> process.SandboxLock:
     except process.LockError as exc:
         raise ConfigError(
             str(exc), "make $XDG_STATE_HOME/evctl (default ~/.local/state/evctl) a writable directory"
+        ) from None
+
+
+def recorded_handler(current: SandboxState) -> HandlerSpec:
+    """The handler a running sandbox was started with, checked again (`sandbox reset` provisions it afresh):
+    ConfigError (exit 4) when it is gone or broken since, with the way out (there is no --handler to fix here)."""
+    try:
+        return check_handler(parse_handler(current.handler))
+    except UsageError as exc:
+        raise ConfigError(
+            f"the sandbox's handler cannot be provisioned again: {exc.message}",
+            "restore it, or restart the sandbox: `evctl sandbox down`, then `evctl sandbox up --handler FILE.py:FN`",
         ) from None
 
 

@@ -228,6 +228,20 @@ def test_reset_refuses_without_yes_when_not_interactive(running_sandbox: tuple[S
     assert pv.queue_depths(sqs, pipeline.queue_url)["visible"] == 1  # nothing was reset
 
 
+@pytest.mark.parametrize("handler", ["{d}/gone.py:handler", "{d}:handler", "{d}/h.py:not-a-name"])
+def test_reset_when_the_recorded_handler_is_gone_or_broken_is_exit_4(
+    running_sandbox: tuple[SandboxServer, pv.Pipeline], tmp_path: Path, handler: str
+) -> None:
+    record = state.read()
+    assert record is not None
+    state.write(state.SandboxState(**{**record.__dict__, "handler": handler.format(d=tmp_path)}))
+    result = run_cli(["sandbox", "reset", "--yes"])
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr.startswith("evctl: error: the sandbox's handler cannot be provisioned again: ")
+    assert "`evctl sandbox down`, then `evctl sandbox up --handler FILE.py:FN`" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
 def test_reset_with_yes_gives_a_fresh_pipeline(running_sandbox: tuple[SandboxServer, pv.Pipeline]) -> None:
     from evctl.cli.context import sandbox_clients
 
