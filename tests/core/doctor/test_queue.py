@@ -4,6 +4,7 @@ mistake on the seed, see the finding with its evidence, apply the printed fix an
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from evctl.core.doctor import Report, Sample
 from tests.core.doctor.seed import DLQ, FUNCTION, QUEUE, RULE, SIGNUP, DoctorSeed
@@ -73,7 +74,8 @@ def test_a_horizon_beyond_14_days_lowers_max_receive_count_too(seed: DoctorSeed)
 
 
 def test_events_larger_than_maximum_message_size_are_q_size_1(seed: DoctorSeed) -> None:
-    big = {**SIGNUP, "detail": {**SIGNUP["detail"], "bio": "x" * 3000}}
+    big: dict[str, Any] = json.loads(json.dumps(SIGNUP))
+    big["detail"]["bio"] = "x" * 3000
     samples = [Sample(SIGNUP, "default", "template signup"), Sample(big, "default", "signups.jsonl:2")]
     _set(seed, MaximumMessageSize="1024")
     [finding] = seed.doctor(only={"Q-SIZE-1"}, samples=samples).findings
