@@ -188,7 +188,7 @@ def rule_metric_sum(ctx: DoctorContext, rule: Mapping[str, Any], metric: str) ->
     dimensions = [{"Name": "RuleName", "Value": str(rule.get("Name", ""))}]
     if bus_name_of(bus_of(rule)) != "default":
         dimensions.insert(0, {"Name": "EventBusName", "Value": bus_name_of(bus_of(rule))})
-    end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC)
+    end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC) + dt.timedelta(minutes=5)  # the current period included
     start = end - dt.timedelta(seconds=ctx.log_window_seconds)
     query: Any = {
         "Id": "m",
