@@ -8,7 +8,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 from evctl.core.logs import LogSource, Tail, TailOptions, live_events
-from evctl.core.logs.live import check_live_targets
+from evctl.core.logs.live import LIVE_TOLERANCE_MS, LiveTailUnavailable, check_live_targets
 from evctl.errors import ExitCode, UsageError
 from tests.core.test_logs_harness import FakeClock, moto_logs
 
@@ -47,13 +47,15 @@ def deny_live_tail(logs: Any, code: str = "AccessDeniedException") -> list[dict[
 
 def test_live_session_events_from_moto(moto_logs: Any) -> None:
     clock = FakeClock()
-    # One group: moto 5.2 resolves every identifier of a multi-group session to its last group.
+    # One group: moto 5.2 resolves every identifier of a multi-group session to its last group. moto replays the
+    # group's events and ends the stream, which AWS never does: the tail goes on by polling (issue 11), and what
+    # live already showed is not shown again.
     source = make_group(moto_logs, "/aws/lambda/a", ["a1", "a2"], clock.now_ms)
     notices: list[str] = []
     tail = Tail(
         moto_logs,
         [source],
-        TailOptions(start_ms=0, live=True),
+        TailOptions(start_ms=0, end_ms=clock.now_ms + 2000, live=True),
         clock=clock,
         sleep=clock.sleep,
         on_notice=notices.append,
@@ -64,7 +66,35 @@ def test_live_session_events_from_moto(moto_logs: Any) -> None:
         ("a", "/aws/lambda/a", "a2"),
     ]
     assert all(e["eventId"] is None and e["ingestionTime"] for e in shown)
-    assert notices == [] and tail.summary() == "2 events from 1 log group (live tail)"
+    assert notices == [
+        "live tail is unavailable (the endpoint ended the live tail session by itself); polling FilterLogEvents instead"
+    ]
+
+
+@pytest.mark.parametrize("asked", ["/aws/lambda/a", "/aws/lambda/b"])
+def test_moto_live_tail_of_another_group_or_old_events_falls_back_to_polling(moto_logs: Any, asked: str) -> None:
+    """moto answers a session for /aws/lambda/a with /aws/lambda/b's events (the last group), and replays old events
+    of a group: none of them is shown; one note, then polling from the session's start (issue 11)."""
+    clock = FakeClock()
+    sources = {
+        name: make_group(moto_logs, name, [f"old in {name}"], clock.now_ms - 3_600_000)
+        for name in ("/aws/lambda/a", "/aws/lambda/b")
+    }
+    notices: list[str] = []
+    options = TailOptions(start_ms=0, end_ms=clock.now_ms + 2000, live=True)
+
+    def new_event() -> None:
+        if clock.now_ms > options.end_ms - 1500 and not notices[1:]:
+            moto_logs.put_log_events(
+                logGroupName=asked, logStreamName="s", logEvents=[{"timestamp": clock.now_ms, "message": "new"}]
+            )
+            notices.append("(put)")
+
+    clock.on_sleep.append(new_event)
+    tail = Tail(moto_logs, [sources[asked]], options, clock=clock, sleep=clock.sleep, on_notice=notices.append)
+    assert [(e["group"], e["message"]) for e in tail] == [(asked, "new")]
+    assert len(notices) == 2 and notices[0].startswith("live tail is unavailable (the endpoint")
+    assert notices[0].endswith("; polling FilterLogEvents instead")
 
 
 def test_live_events_of_several_groups_are_labelled_by_their_group_arn() -> None:
@@ -84,24 +114,71 @@ def test_live_events_of_several_groups_are_labelled_by_their_group_arn() -> None
             "timestamp": 2,
             "ingestionTime": 3,
         },
-        {
-            "logStreamName": "s",
-            "logGroupIdentifier": f"{ARN}/aws/lambda/c",
-            "message": "c1",
-            "timestamp": 3,
-            "ingestionTime": 4,
-        },
     ]
+    foreign = {
+        "logStreamName": "s",
+        "logGroupIdentifier": f"{ARN}/aws/lambda/c",
+        "message": "c1",
+        "timestamp": 3,
+        "ingestionTime": 4,
+    }
     stream = [
         {"sessionStart": {"sessionId": "x"}},
         {"sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": results}},
+        {"sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": [results[0], foreign]}},
     ]
-    shown = list(live_events(stream, sources))
-    assert [(e["source"], e["group"], e["message"]) for e in shown] == [
+    shown = []
+    with pytest.raises(LiveTailUnavailable, match="events of /aws/lambda/c, not asked for"):
+        shown.extend(live_events(stream, sources))
+    assert [(e["source"], e["group"], e["message"]) for e in shown] == [  # nothing of the update holding c1
         ("b", "/aws/lambda/b", "b1"),
         ("a", "/aws/lambda/a", "a1"),
-        ("/aws/lambda/c", "/aws/lambda/c", "c1"),
     ]
+
+
+def test_a_session_for_other_groups_or_with_old_events_is_not_live_tail() -> None:
+    source = LogSource(label="a", group="/aws/lambda/a", arn=ARN + "/aws/lambda/a")
+    other = [{"sessionStart": {"logGroupIdentifiers": [ARN + "/aws/lambda/b"]}}]
+    with pytest.raises(LiveTailUnavailable, match="session for /aws/lambda/b, not the log groups asked for"):
+        list(live_events(other, [source]))
+    same = [{"sessionStart": {"logGroupIdentifiers": [ARN + "/aws/lambda/a"]}}]
+    assert list(live_events(same, [source])) == []
+    result = {"logStreamName": "s", "logGroupIdentifier": source.arn, "message": "m", "ingestionTime": 2}
+    now = 1_800_000_000_000
+    for age, believed in ((LIVE_TOLERANCE_MS, True), (LIVE_TOLERANCE_MS + 1, False)):
+        update = {"sessionUpdate": {"sessionResults": [{**result, "timestamp": now - age}]}}
+        if believed:
+            assert len(list(live_events([update], [source], since_ms=now))) == 1
+        else:
+            with pytest.raises(LiveTailUnavailable, match="from before the session began"):
+                list(live_events([update], [source], since_ms=now))
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("InternalFailure", "StartLiveTail is not yet implemented"),
+        ("UnsupportedOperation", "no"),
+        ("X", "Not supported"),
+    ],
+)
+def test_an_unsupported_operation_error_falls_back(code: str, message: str) -> None:
+    from botocore.exceptions import ClientError
+
+    source = LogSource(label="a", group="/aws/lambda/a", arn=ARN + "/aws/lambda/a")
+    clock = FakeClock()
+
+    class Client:
+        def start_live_tail(self, **params: Any) -> dict[str, Any]:
+            raise ClientError({"Error": {"Code": code, "Message": message}}, "StartLiveTail")
+
+        def filter_log_events(self, **params: Any) -> dict[str, Any]:
+            return {"events": []}
+
+    notices: list[str] = []
+    options = TailOptions(start_ms=0, end_ms=clock.now_ms + 1000, live=True)
+    assert list(Tail(Client(), [source], options, clock=clock, sleep=clock.sleep, on_notice=notices.append)) == []
+    assert notices == [f"live tail is unavailable ({code}); polling FilterLogEvents instead"]
 
 
 @pytest.mark.parametrize("code", ["AccessDeniedException", "UnknownOperationException"])
@@ -215,10 +292,14 @@ def test_a_session_ended_by_the_3_hour_limit_is_restarted() -> None:
     from botocore.exceptions import EventStreamError
 
     source = LogSource(label="a", group="/aws/lambda/a", arn=ARN + "/aws/lambda/a")
-    result = {"logStreamName": "s", "logGroupIdentifier": source.arn, "timestamp": 1, "ingestionTime": 2}
+    clock = FakeClock()
+    result = {"logStreamName": "s", "logGroupIdentifier": source.arn, "timestamp": clock.now_ms, "ingestionTime": 2}
+    end_ms = clock.now_ms + 1000
 
     def session(message: str, then_fail: bool) -> Any:
         yield {"sessionStart": {}}
+        if not then_fail:
+            clock.now = end_ms / 1000 + 1  # --until passes during the second session
         yield {
             "sessionUpdate": {"sessionMetadata": {"sampled": False}, "sessionResults": [{**result, "message": message}]}
         }
@@ -234,7 +315,8 @@ def test_a_session_ended_by_the_3_hour_limit_is_restarted() -> None:
             return {"responseStream": session(f"session {Client.calls}", then_fail=Client.calls == 1)}
 
     notices: list[str] = []
-    tail = Tail(Client(), [source], TailOptions(start_ms=0, live=True), on_notice=notices.append)
+    options = TailOptions(start_ms=0, end_ms=end_ms, live=True)
+    tail = Tail(Client(), [source], options, clock=clock, sleep=clock.sleep, on_notice=notices.append)
     assert [e["message"] for e in tail] == ["session 1", "session 2"]
     assert notices == ["the live tail session reached AWS's 3-hour limit; starting a new one"]
 

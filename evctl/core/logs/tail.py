@@ -22,7 +22,14 @@ from evctl.core.logs.classify import Classifier, is_error
 from evctl.core.logs.event import Clock, LogEvent, LogSource, Notify, Sleep, ignore_notice, time_order
 from evctl.core.logs.fetch import DEFAULT_MAX_RATE, RequestBudget, fetch_events
 from evctl.core.logs.follow import DEFAULT_INTERVAL, DEFAULT_LOOKBACK, Follower
-from evctl.core.logs.live import LIVE_MAX_GROUPS, LiveTailUnavailable, check_live_targets, live_events, start_live_tail
+from evctl.core.logs.live import (
+    LIVE_MAX_GROUPS,
+    LiveTailUnavailable,
+    check_live_targets,
+    is_unsupported,
+    live_events,
+    start_live_tail,
+)
 from evctl.core.logs.window import resolve_window
 from evctl.errors import UsageError, error_code, from_aws
 
@@ -149,6 +156,9 @@ class Tail:
         self.calls: dict[str, int] = {}
         self.shown = 0
         self.mode = "live" if options.live else "follow" if options.follow else "fetch"
+        self._live_since: int | None = None  # when the first live session began (its fallback polls from there)
+        self._live_shown: set[tuple[str, str, int, str]] = set()  # what live showed: the fallback skips it
+        self._live_last_ms: int | None = None  # the newest timestamp live showed
         self._filter = EventFilter(options.stream_prefixes, options.request_id, options.errors_only)
 
     def __iter__(self) -> Iterator[LogEvent]:
@@ -191,7 +201,7 @@ class Tail:
                 return
             except LiveTailUnavailable as exc:
                 self._notify(f"live tail is unavailable ({exc}); polling FilterLogEvents instead")
-            start_ms = int(self._clock() * 1000)  # live shows new events only; so does its fallback
+            start_ms = self._fallback_start()
         else:
             start_ms = self.options.start_ms
         self.follower = Follower(
@@ -210,11 +220,34 @@ class Tail:
             sleep=self._sleep,
             on_notice=self._notify,
         )
-        yield from self.follower
+        shown = self._live_shown
+        yield from (e for e in self.follower if not shown or _live_key(e) not in shown)
+
+    def _remember_live(self, event: LogEvent) -> None:
+        """Keep what live showed within the lookback of its newest event (bounded), for the fallback to skip."""
+        self._live_shown.add(_live_key(event))
+        self._live_last_ms = max(self._live_last_ms or 0, event["timestamp"])
+        if len(self._live_shown) > _LIVE_MEMORY:
+            oldest = self._live_last_ms - int(self.options.lookback * 1000)
+            self._live_shown = {key for key in self._live_shown if key[2] >= oldest}
+
+    def _fallback_start(self) -> int:
+        """Live shows new events only; so does its fallback: from when live began (or the lookback before the
+        newest event live showed, if later), skipping what live showed."""
+        if self._live_since is None:
+            return int(self._clock() * 1000)
+        if self._live_last_ms is None:
+            return self._live_since
+        return max(self._live_since, self._live_last_ms - int(self.options.lookback * 1000))
 
     def _live(self) -> Iterator[LogEvent]:
-        """Live tail sessions; AWS ends each after 3 hours, and a new one is started."""
+        """Live tail sessions; AWS ends each after 3 hours (SessionTimeoutException), and a new one is started.
+
+        LiveTailUnavailable when live tail is not served here: refused or unsupported, an answer that cannot be
+        live (live_events' checks), or a session the endpoint ends by itself before `end_ms` (AWS never does)."""
         while True:
+            if self._live_since is None:
+                self._live_since = int(self._clock() * 1000)
             stream = start_live_tail(
                 self._client,
                 self.sources,
@@ -222,14 +255,29 @@ class Tail:
                 stream_prefixes=self.options.stream_prefixes,
             )
             try:
-                yield from live_events(
-                    stream, self.sources, end_ms=self.options.end_ms, clock=self._clock, on_notice=self._notify
-                )
-                return
+                for event in live_events(
+                    stream,
+                    self.sources,
+                    end_ms=self.options.end_ms,
+                    clock=self._clock,
+                    on_notice=self._notify,
+                    since_ms=self._live_since,
+                ):
+                    self._remember_live(event)
+                    yield event
+            except LiveTailUnavailable:
+                raise
             except Exception as exc:
                 if error_code(exc) != "SessionTimeoutException":
+                    if is_unsupported(exc):
+                        raise LiveTailUnavailable(error_code(exc) or str(exc)) from exc
                     raise (from_aws(exc, "live tail") or exc) from exc
                 self._notify("the live tail session reached AWS's 3-hour limit; starting a new one")
+                continue
+            end = self.options.end_ms
+            if end is not None and self._clock() * 1000 > end:
+                return
+            raise LiveTailUnavailable("the endpoint ended the live tail session by itself")
 
     def _fetch(self, source: LogSource, end_ms: int) -> Iterator[LogEvent]:
         return fetch_events(
@@ -244,3 +292,11 @@ class Tail:
             on_notice=self._notify,
             calls=self.calls,
         )
+
+
+_LIVE_MEMORY = 10_000  # events of a live session remembered for its fallback (pruned to the lookback beyond)
+
+
+def _live_key(event: LogEvent) -> tuple[str, str, int, str]:
+    """What identifies an event live tail showed (live events carry no eventId) to the polling that follows it."""
+    return event["group"], event["stream"], event["timestamp"], event["message"]
