@@ -105,7 +105,8 @@ def scan_logs(ctx: DoctorContext, group: str) -> LogScan:
         start_ms = end_ms - ctx.log_window_seconds * 1000
         scan = LogScan(group, start_ms, end_ms)
         try:
-            events = fetch_events(ctx.clients.logs, group, start_ms, end_ms)
+            page = min(ctx.log_max_events + 1, 10_000)  # FilterLogEvents returns at most 10,000 a page
+            events = fetch_events(ctx.clients.logs, group, start_ms, end_ms, page_size=page)
             for event in itertools.islice(events, ctx.log_max_events + 1):
                 if scan.read == ctx.log_max_events:
                     scan.truncated = True

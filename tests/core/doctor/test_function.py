@@ -28,7 +28,7 @@ def plant_logs(seed: DoctorSeed, *messages: str, stream: str = "2026/12/02/[$LAT
     seed.logs.put_log_events(
         logGroupName=GROUP,
         logStreamName=stream,
-        logEvents=[{"timestamp": now + i, "message": message} for i, message in enumerate(messages)],
+        logEvents=[{"timestamp": now - len(messages) + i, "message": message} for i, message in enumerate(messages)],
     )
 
 

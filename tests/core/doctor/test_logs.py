@@ -1,0 +1,89 @@
+"""Log checks (L-*) and the log scan: plant the mistake, find it, apply the printed fix."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from evctl.core.doctor import DoctorClients, DoctorContext
+from evctl.core.doctor.logscan import scan_logs
+from evctl.core.pipeline import DescribeCache, Graph
+from tests.core.doctor.seed import ACCOUNT, FUNCTION, REGION, DoctorSeed
+from tests.core.doctor.test_function import GROUP, inject, plant_logs
+
+GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{GROUP}"
+
+
+def test_a_missing_log_group_is_found_and_the_fix_creates_it(seed: DoctorSeed) -> None:
+    seed.logs.delete_log_group(logGroupName=GROUP)
+    [finding] = seed.doctor(only={"L-GROUP-1"}).findings
+    assert finding.check == "L-GROUP-1" and finding.resource == FUNCTION
+    assert finding.evidence["log_group"] == GROUP and finding.evidence["exists"] is False
+    assert finding.fix.command == f"aws logs create-log-group --log-group-name {GROUP}"
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"L-GROUP-1"}).findings == []
+
+
+def test_never_expiring_logs_are_info_and_the_fix_sets_a_retention(seed: DoctorSeed) -> None:
+    [finding] = seed.doctor(only={"L-RET-1"}).findings
+    assert finding.check == "L-RET-1" and finding.severity == "info" and finding.evidence["retentionInDays"] is None
+    assert finding.fix.command == f"aws logs put-retention-policy --log-group-name {GROUP} --retention-in-days 30"
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"L-RET-1"}).findings == []
+
+
+def test_logs_kept_shorter_than_the_dlq_keeps_messages_are_medium(seed: DoctorSeed) -> None:
+    seed.logs.put_retention_policy(logGroupName=GROUP, retentionInDays=1)
+    seed.sqs.set_queue_attributes(QueueUrl=seed.dlq_url, Attributes={"MessageRetentionPeriod": "1209600"})
+    [finding] = seed.doctor(only={"L-RET-1"}).findings
+    assert finding.severity == "medium" and finding.evidence["retentionInDays"] == 1
+    assert finding.evidence["dlqs"][0]["MessageRetentionPeriod"] == 1209600
+    assert finding.fix.value == {"retentionInDays": 14}
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"L-RET-1"}).findings == []
+
+
+def test_a_custom_log_group_is_info_with_the_logging_config_fix(seed: DoctorSeed) -> None:
+    # moto never returns LoggingConfig: add it to the answer, as AWS gives it.
+    inject(seed, "GetFunctionConfiguration", {"LoggingConfig": {"LogFormat": "JSON", "LogGroup": "/custom/signups"}})
+    [finding] = seed.doctor(only={"L-CUSTOM-1"}).findings
+    assert finding.check == "L-CUSTOM-1" and finding.evidence["LoggingConfig"]["LogGroup"] == "/custom/signups"
+    assert finding.fix.command == (
+        "aws lambda update-function-configuration --function-name user-signup-handler "
+        f"--logging-config LogFormat=JSON,LogGroup={GROUP}"
+    )
+
+
+def test_error_signatures_are_counted_with_their_first_lines(seed: DoctorSeed) -> None:
+    plant_logs(
+        seed,
+        "START RequestId: a1 Version: $LATEST",
+        "[ERROR] KeyError: 'Message'\rTraceback (most recent call last):\r  File ...",
+        "2026-12-02T12:00:03.000Z a1 Task timed out after 3.00 seconds",
+        "[ERROR] Runtime.ImportModuleError: Unable to import module 'lambda_function'",
+        "END RequestId: a1",
+    )
+    [finding] = seed.doctor(only={"L-ERR-1"}).findings
+    assert finding.check == "L-ERR-1" and finding.resource == GROUP_ARN
+    assert finding.evidence["signatures"] == {"timeout": 1, "envelope_key": 1, "runtime": 1}
+    assert finding.evidence["see"] == ["F-SHAPE-1", "F-STATE-1", "F-TIMEOUT-1"]
+    assert finding.evidence["examples"]["envelope_key"][0]["line"] == "[ERROR] KeyError: 'Message'"
+    assert finding.evidence["lines_read"] == 5 and finding.evidence["truncated"] is False
+    assert (finding.fix.command or "").startswith(f"aws logs filter-log-events --log-group-name {GROUP} ")
+
+
+def test_the_scan_reads_at_most_log_max_events_once_per_run(seed: DoctorSeed) -> None:
+    plant_logs(seed, *[f"line {i}" for i in range(30)])
+    calls: list[Any] = []
+    seed.logs.meta.events.register("before-call.logs.FilterLogEvents", lambda **kw: calls.append(kw))
+    cache = DescribeCache()
+    clients = DoctorClients(
+        events=seed.events, sqs=seed.sqs, lambda_=seed.lambda_,
+        logs=cache.wrap(seed.logs, "logs"),  # type: ignore[arg-type]
+    )  # fmt: skip
+    ctx = DoctorContext(Graph(), clients, cache, log_max_events=10, now=time.time)
+    scan = scan_logs(ctx, GROUP)
+    assert scan.read == 10 and scan.truncated is True
+    assert scan_logs(ctx, GROUP) is scan and len(calls) == 1
+    early = DoctorContext(Graph(), clients, DescribeCache(), log_window_seconds=60, now=lambda: 1_000_000.0)
+    assert scan_logs(early, GROUP).read == 0  # a window that ends before the lines were written reads none
