@@ -74,7 +74,7 @@ def dlq_policy(dlq_arn: str, rule_arn: str) -> dict[str, Any]:
     }
 
 
-def _new_dlq(rule: Mapping[str, Any], queue_arn: str) -> tuple[str, str]:
+def new_dlq(rule: Mapping[str, Any], queue_arn: str) -> tuple[str, str]:
     """(DLQ ARN, the create-queue command with its EventBridge policy) for a new standard queue beside the target."""
     parts = arn_parts(queue_arn)
     name = dlq_name(rule)
@@ -90,7 +90,7 @@ def target_without_dlq(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         if (target.get("DeadLetterConfig") or {}).get("Arn"):
             continue
         failed = rule_metric_sum(ctx, rule, "FailedInvocations")
-        arn, create = _new_dlq(rule, str(target["Arn"]))
+        arn, create = new_dlq(rule, str(target["Arn"]))
         changed = put_target(target, DeadLetterConfig={"Arn": arn})
         yield Finding(
             check="T-RETRY-1",
