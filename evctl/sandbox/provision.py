@@ -1,10 +1,10 @@
 """The seed's pipeline, provisioned idempotently into a sandbox (or any account the clients point at).
 
 bus `default` → rule `user-signup-rule` (source my.webapp, detail-type UserSignup) → queue `user-signup-queue`
-(queue policy for events.amazonaws.com with aws:SourceArn = the rule; RedrivePolicy → `user-signup-dlq` after
-maxReceiveCount 3) → event source mapping (batch 10, ReportBatchItemFailures) → function `user-signup-handler`
-(Python, the handler zipped, a timeout; the queue's visibility timeout is 6× that timeout) → log group
-/aws/lambda/user-signup-handler. Running it twice changes nothing.
+(queue policy for events.amazonaws.com with aws:SourceArn = the rule; RedrivePolicy → `user-signup-dlq`, which keeps
+messages 14 days, after maxReceiveCount 3) → event source mapping (batch 10, ReportBatchItemFailures) → function
+`user-signup-handler` (Python, the handler zipped, a timeout; the queue's visibility timeout is 6× that timeout) → log
+group /aws/lambda/user-signup-handler. Running it twice changes nothing.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ FUNCTION = "user-signup-handler"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 SOURCE = "my.webapp"
 DETAIL_TYPE = "UserSignup"
+DLQ_RETENTION_SECONDS = 1_209_600  # 14 days, SQS's maximum: longer than the queue's 4
 RUNTIME: Final = "python3.12"
 DEFAULT_HANDLER_FILE = Path(__file__).with_name("default_handler.py")
 DEFAULT_FUNCTION = "lambda_handler"
@@ -204,6 +205,8 @@ def _provision(clients: SandboxClients, handler: HandlerSpec, settings: Pipeline
     region = bus_arn.split(":")[3]
 
     dlq_url = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
+    # A DLQ keeps messages longer than its source: expiry counts from the original enqueue time (doctor D-RET-1).
+    sqs.set_queue_attributes(QueueUrl=dlq_url, Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)})
     dlq_arn = _queue_arn(sqs, dlq_url)
     queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
     queue_arn = _queue_arn(sqs, queue_url)
