@@ -31,6 +31,7 @@ demo: install
 
 docs: install
 	$(BIN)/python scripts/gen_command_reference.py > docs/commands.md
+	$(BIN)/python scripts/gen_doctor_doc.py > docs/doctor.md
 
 bench: install
 	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done
