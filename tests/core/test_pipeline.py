@@ -20,11 +20,14 @@ from evctl.core.pipeline import (
     EDGE_KINDS,
     NODE_KINDS,
     SCHEMA,
+    WIDE_TARGETS,
     DescribeCache,
     Graph,
+    Node,
     PipelineClients,
     denied_action,
     discover,
+    discover_all,
     parse_target,
 )
 from evctl.errors import NotFoundError, ServiceError, UsageError
@@ -43,7 +46,7 @@ LOGS = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/user-signup-handl
 class Seed:
     def __init__(self) -> None:
         names = ("events", "sqs", "lambda", "iam", "logs")
-        self.raw = {name: boto3.client(name, region_name=REGION) for name in names}
+        self.raw: dict[str, Any] = {name: boto3.client(name, region_name=REGION) for name in names}  # type: ignore[call-overload]
         self.raw["cloudwatch"] = boto3.client("cloudwatch", region_name=REGION)
         self.sandbox = pv.SandboxClients(*(self.raw[name] for name in names))
         self.pipeline = pv.provision(self.sandbox)
@@ -447,3 +450,124 @@ def test_the_calls_made_do_not_depend_on_which_step_comes_first(seed: Seed) -> N
         counts.add(tuple(sorted(cache.calls)))
     assert len(counts) == 1
     assert not [key for key in next(iter(counts)) if key[1] == "DescribeRule"]  # its bus's listing had it
+
+
+# ---- many targets at once (discover_all, doctor with no target) ---------------------------------------------
+def widen(seed: Seed) -> list[str]:
+    """Grow the seed into a small many-resource account; returns the ARNs of every queue in it (ListQueues')."""
+    events, sqs, lam = seed.raw["events"], seed.raw["sqs"], seed.raw["lambda"]
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:"
+    sqs.create_queue(QueueName="extra-dlq")
+    for i in range(8):
+        redrive = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": f"{arn}extra-dlq", "maxReceiveCount": "4"})}
+        sqs.create_queue(QueueName=f"extra-{i}", Attributes=redrive if i % 2 else {})
+    events.create_event_bus(Name="orders")  # few rules: indexed from its listing
+    events.put_rule(Name="copy", EventBusName="orders", EventPattern='{"source": ["orders"]}')
+    events.put_targets(Rule="copy", EventBusName="orders", Targets=[
+        {"Id": "q", "Arn": Q},
+        {"Id": "sns", "Arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:audit", "DeadLetterConfig": {"Arn": f"{arn}extra-7"}},
+    ])  # fmt: skip
+    events.put_rule(Name="unrelated", EventBusName="orders", EventPattern='{"source": ["x"]}')
+    events.put_targets(Rule="unrelated", EventBusName="orders", Targets=[{"Id": "f", "Arn": FN}])
+    events.put_rule(Name="to-deleted", EventBusName="orders", EventPattern='{"source": ["y"]}')
+    events.put_targets(Rule="to-deleted", EventBusName="orders", Targets=[
+        {"Id": "a", "Arn": f"{arn}extra-1"}, {"Id": "gone", "Arn": f"{arn}deleted-queue"},
+    ])  # fmt: skip
+    events.create_event_bus(Name="busy")  # more rules than queues: searched with ListRuleNamesByTarget
+    for r in range(16):
+        events.put_rule(Name=f"busy-{r}", EventBusName="busy", EventPattern='{"source": ["busy"]}')
+        if r < 4:
+            events.put_targets(Rule=f"busy-{r}", EventBusName="busy", Targets=[{"Id": "q", "Arn": f"{arn}extra-{r}"}])
+    role = lam.get_function_configuration(FunctionName=pv.FUNCTION)["Role"]
+    lam.create_function(FunctionName="extra-fn", Runtime="python3.12", Role=role, Handler="h.h",
+                        Code={"ZipFile": _zip()}, Timeout=20)  # fmt: skip
+    lam.create_event_source_mapping(EventSourceArn=f"{arn}extra-0", FunctionName="extra-fn", BatchSize=5)
+    lam.create_event_source_mapping(EventSourceArn=f"{arn}extra-2", FunctionName="extra-fn", BatchSize=5)
+    urls = [url for page in sqs.get_paginator("list_queues").paginate() for url in page.get("QueueUrls", [])]
+    return sorted(f"{arn}{url.rsplit('/', 1)[-1]}" for url in urls)
+
+
+def _zip() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("h.py", "def h(event, context):\n    return {}\n")
+    return buffer.getvalue()
+
+
+def union(graphs: list[Graph]) -> dict[str, Any]:
+    merged = Graph()
+    for graph in graphs:
+        for node in graph.nodes.values():
+            merged.add(Node(node.id, node.kind, node.name, dict(node.attributes), node.exists, list(node.not_read)))
+        merged.edges |= graph.edges
+    return {key: value for key, value in merged.as_dict().items() if key in ("nodes", "edges")}
+
+
+def body(graph: Graph) -> dict[str, Any]:
+    return {key: value for key, value in graph.as_dict().items() if key in ("nodes", "edges")}
+
+
+@pytest.mark.parametrize(
+    "denied",
+    [None, ("events", "ListTargetsByRule"), ("events", "ListRules"), ("lambda", "ListEventSourceMappings"),
+     ("sqs", "GetQueueAttributes"), ("events", "ListEventBuses")],
+)  # fmt: skip
+def test_the_graph_of_everything_is_the_union_of_each_queues_graph(seed: Seed, denied: tuple[str, str] | None) -> None:
+    queues = widen(seed)
+    if denied:
+        seed.deny(*denied)
+    clients = seed.clients(cloudwatch=False)
+    each = union([discover(clients, [queue], metrics=False) for queue in queues])
+    everything = discover_all(clients, metrics=False)
+    assert body(everything) == each
+    assert everything.targets == [] and everything.roots == queues
+    wide = discover(clients, queues, metrics=False, workers=3)  # WIDE_TARGETS or more named: listed once too
+    assert body(wide) == each
+    if denied is None:
+        names = {n["name"] for n in each["nodes"]}
+        assert {"copy", "to-deleted", "busy-0", "busy-3", "extra-fn", "deleted-queue", "audit"} <= names
+        assert not {"unrelated", "busy-4"} & names  # rules that target no queue are in no queue's pipeline
+
+
+def test_discover_all_makes_few_calls_and_one_target_still_lists_nothing(seed: Seed) -> None:
+    queues = widen(seed)
+    calls = seed.count_calls()
+    cache = DescribeCache()
+    graph = discover_all(seed.clients(), cache=cache)
+    made = Counter(op for (_, op, _) in calls.elements())
+    assert {call: n for call, n in calls.items() if n > 1} == {}  # nothing read twice
+    assert len(queues) >= WIDE_TARGETS
+    for never in ("GetQueueUrl", "DescribeRule", "ListDeadLetterSourceQueues"):
+        assert made[never] == 0, never
+    assert made["ListEventSourceMappings"] == 1  # unfiltered, for every queue and function
+    # only on the bus with more rules than queues ("busy"): each listed queue and the deleted one a rule targets
+    assert made["ListRuleNamesByTarget"] == len(queues) + 1
+    assert made["ListTargetsByRule"] == 3 + 1 + 4  # orders' 3 (indexed), default's 1, busy's 4 that are in the graph
+    resources = len([n for n in graph.nodes.values() if n.exists])
+    assert sum(calls.values()) <= 2 * resources  # the issue's target (here 45 calls, 28 resources)
+    # Per queue, one at a time (what discover_all replaces), the same account costs far more.
+    calls.clear()
+    for queue in queues:
+        discover(seed.clients(), [queue], cache=DescribeCache())
+    assert sum(calls.values()) > 4 * resources
+    # One target stays as cheap as it was: no listing of the account's queues, rules or mappings.
+    calls.clear()
+    discover(seed.clients(), ["user-signup-queue"])
+    listed = [c for c in calls if c[1] in ("ListQueues", "ListRules") or (
+        c[1] == "ListEventSourceMappings" and "EventSourceArn" not in c[2] and "FunctionName" not in c[2])]  # fmt: skip
+    assert listed == []  # its rules are found backwards and read with DescribeRule, mappings by queue and function
+
+
+def test_discover_all_of_a_region_without_queues_is_empty() -> None:
+    with mock_aws():
+        clients = PipelineClients(
+            boto3.client("events", region_name=REGION),
+            boto3.client("sqs", region_name=REGION),
+            boto3.client("lambda", region_name=REGION),
+            boto3.client("logs", region_name=REGION),
+        )
+        graph = discover_all(clients)
+    assert (graph.nodes, graph.edges, graph.targets) == ({}, set(), [])

@@ -3,6 +3,7 @@
     clients = PipelineClients(events=app.client("events", pool=9), sqs=…, lambda_=…, logs=…, cloudwatch=…)
     graph = discover(clients, ["user-signup-queue"])       # Graph: nodes by ARN, typed edges, live numbers
     graph.as_dict()                                          # the documented JSON (schema evctl.pipeline/1)
+    graph = discover_all(clients)                            # every queue's pipeline (doctor with no target)
     cache = DescribeCache(); discover(clients, targets, cache=cache); cache.calls   # each read made once
 
 Targets: a bus (name or ARN), a rule (BUS/RULE or ARN), a queue (name, URL or ARN) or a function (name or ARN);
@@ -17,7 +18,7 @@ mermaid and dot pictures are evctl.render.pipeline's. `evctl doctor` reads the s
 from __future__ import annotations
 
 from .cache import DENIED_CODES, CachedClient, DescribeCache, denied_action
-from .discover import DEFAULT_WORKERS, PipelineClients, Walker, discover
+from .discover import DEFAULT_WORKERS, WIDE_TARGETS, PipelineClients, Walker, discover, discover_all
 from .graph import EDGE_KINDS, NODE_KINDS, SCHEMA, Edge, Graph, Node
 from .numbers import add_numbers
 from .targets import TARGET_HINT, TargetSpec, parse_target
@@ -29,6 +30,7 @@ __all__ = [
     "NODE_KINDS",
     "SCHEMA",
     "TARGET_HINT",
+    "WIDE_TARGETS",
     "CachedClient",
     "DescribeCache",
     "Edge",
@@ -40,5 +42,6 @@ __all__ = [
     "add_numbers",
     "denied_action",
     "discover",
+    "discover_all",
     "parse_target",
 ]

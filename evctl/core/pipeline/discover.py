@@ -11,6 +11,18 @@ Backwards: rules on any bus that target a queue (ListRuleNamesByTarget, per bus 
 use it as their DLQ (ListDeadLetterSourceQueues), a function's mappings (ListEventSourceMappings by FunctionName).
 A bus reached through one of its rules is shown but not expanded (name the bus to see all of its rules).
 
+Many targets at once (`discover_all`, doctor's no-target mode: every queue of ListQueues; or WIDE_TARGETS or more
+targets named) read the same graph with fewer calls, because the account is listed anyway:
+  - "which rules target this queue": from the forward listing (ListRules of each bus, ListTargetsByRule of each of
+    its rules) instead of ListRuleNamesByTarget per queue × bus, on each bus with no more rules than queues to
+    search (a bus with more keeps ListRuleNamesByTarget; so does one whose listing fails);
+  - event source mappings: one unfiltered ListEventSourceMappings (paginated) instead of one per queue and function;
+  - rules are read from their bus's listing (no DescribeRule);
+  - discover_all only: queue URLs come from ListQueues (no GetQueueUrl) and, every queue of the account being walked
+    anyway, no ListDeadLetterSourceQueues for them (their RedrivePolicy, read anyway, gives the same edges).
+The graph is the same as the union of the targets' own graphs (tests/core/test_pipeline.py checks it); only the
+`not read` notes of reads that were not needed differ (a denied ListRuleNamesByTarget that was never called).
+
 Every read goes through one DescribeCache (each resource read once per run, however many hops reach it) and runs
 on a small thread pool. A read that is denied marks the node "not read: <action> denied"; a resource another
 points at that does not exist is a node with exists=False. Only the user's own targets fail the run: unknown →
@@ -19,6 +31,7 @@ NotFoundError (exit 3), ambiguous or malformed → UsageError (exit 2).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -47,9 +60,10 @@ if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sqs import SQSClient
 
-__all__ = ["DEFAULT_WORKERS", "PipelineClients", "Walker", "discover"]
+__all__ = ["DEFAULT_WORKERS", "WIDE_TARGETS", "PipelineClients", "Walker", "discover", "discover_all"]
 
 DEFAULT_WORKERS = 8  # concurrent reads: well inside EventBridge's, SQS's and Lambda's control-plane rates
+WIDE_TARGETS = 8  # this many targets or more: list the account's rules and mappings once instead of per resource
 T = TypeVar("T")
 _NOT_FOUND = {"ResourceNotFoundException", "NotFoundException", *QUEUE_NOT_FOUND_CODES}
 
@@ -129,6 +143,16 @@ class Walker:
         self.account = ""
         self._refs: dict[str, QueueRef] = {}
         self.expanded_buses: set[str] = set()  # buses named as targets: all their rules are listed
+        # Wide mode (many targets): the buses whose ListRules serves their rules (no DescribeRule), the reverse
+        # index "target ARN → rules" built from every rule's ListTargetsByRule, and the queues of ListQueues.
+        self.wide = False
+        self.listed_buses: set[str] = set()
+        self.listed_queues: set[str] = set()  # discover_all: every queue of the account (no DLQ-source listing)
+        self.expected_queues = 0  # how many queues the walk will search backwards (the index's break-even)
+        self._lock = threading.Lock()
+        self._walked: set[str] = set()  # queue ARNs whose backward rule search was asked for
+        self._bus_mode: dict[str, str] = {}  # bus → "pending" | "indexed" | "search"
+        self._by_target: dict[str, dict[str, set[str]]] = {}  # bus → target ARN → rule names
 
     # ---- helpers ---------------------------------------------------------------------------------------
     def _learn(self, arn: str) -> None:
@@ -319,6 +343,12 @@ class Walker:
             # Its bus is being listed anyway (the same cached ListRules): no DescribeRule, whichever step came first.
             listed = self._try(found, placeholder, lambda: fetch_rules(self.events, bus))
             rule = next((r for r in listed or [] if r.get("Name") == name), None)
+        elif rule is None and bus in self.listed_buses:
+            # Wide mode lists every bus (the same cached ListRules); a listing that failed: DescribeRule, as ever.
+            try:
+                rule = next((r for r in fetch_rules(self.events, bus) if r.get("Name") == name), None)
+            except Exception:
+                rule = None
         if rule is None:
             try:
                 rule = self._try(found, placeholder, lambda: self.events.describe_rule(Name=name, EventBusName=bus))
@@ -372,7 +402,7 @@ class Walker:
         found.work.append(Work("queue_mappings", (arn,)))
         buses = self._try(found, arn, self._buses)
         for bus in sorted(buses) if buses is not None else ["default"]:  # denied: the bus every account has
-            found.work.append(Work("queue_rules", (arn, bus)))
+            found.work.extend(self._rules_targeting(arn, bus))
         try:
             ref = self._queue_ref(arn) or self._try(found, arn, lambda: resolve_queue(self.sqs, arn))
         except EvctlError as exc:
@@ -393,7 +423,8 @@ class Walker:
             return found
         if attributes is None:
             return found
-        found.work.append(Work("queue_sources", (arn, ref.url)))
+        if arn not in self.listed_queues:  # every listed queue is walked: its RedrivePolicy gives the same edge
+            found.work.append(Work("queue_sources", (arn, ref.url)))
         stats = stats_from_attributes(ref, attributes)
         node.attributes.update(
             url=ref.url,
@@ -428,6 +459,65 @@ class Walker:
                     return sibling
         return None
 
+    # ---- wide mode: "which rules target this queue" from the forward listing ----------------------------------
+    def _rules_targeting(self, arn: str, bus: str) -> list[Work]:
+        """The steps that find the rules on `bus` that target queue `arn`: a ListRuleNamesByTarget step, or (wide
+        mode, bus indexed) the rules the index already knows, the rest arriving as their targets are listed."""
+        if not self.wide:
+            return [Work("queue_rules", (arn, bus))]
+        with self._lock:
+            self._walked.add(arn)
+            mode = self._bus_mode.get(bus, "search")
+            if mode == "search":
+                return [Work("queue_rules", (arn, bus))]
+            if mode == "pending":  # the bus's step will answer for every walked queue
+                return []
+            return [Work("rule", (bus, name)) for name in sorted(self._by_target.get(bus, {}).get(arn, ()))]
+
+    def _search(self, bus: str) -> list[Work]:
+        """Give up the index on `bus` (under the lock): ListRuleNamesByTarget for every queue walked so far."""
+        if self._bus_mode.get(bus) == "search":
+            return []
+        self._bus_mode[bus] = "search"
+        return [Work("queue_rules", (arn, bus)) for arn in sorted(self._walked)]
+
+    def _bus_index(self, work: Work, bus: str) -> Found:
+        """List the bus's rules; index it (one ListTargetsByRule per rule) if it has no more rules than queues to
+        search, else search each queue with ListRuleNamesByTarget as a single target would."""
+        found = Found()
+        try:
+            rules = fetch_rules(self.events, bus)
+        except Exception:  # denied or failing: the per-queue search says so on the queues' nodes, as ever
+            rules = None
+        with self._lock:
+            if rules is None or len(rules) > self.expected_queues:
+                found.work.extend(self._search(bus))
+                return found
+            self._bus_mode[bus] = "indexed"
+        found.work.extend(Work("rule_probe", (bus, str(rule["Name"]))) for rule in rules)
+        return found
+
+    def _rule_probe(self, work: Work, bus: str, name: str) -> Found:
+        """One rule's targets (the same cached ListTargetsByRule its rule step reads) into the index; the rule is
+        a step of the walk when it targets a queue already walked (a later queue finds it in the index)."""
+        found = Found()
+        try:
+            targets = fetch_targets(self.events, name, bus)
+        except Exception:  # this rule's targets are unknown: the bus falls back to ListRuleNamesByTarget
+            with self._lock:
+                found.work.extend(self._search(bus))
+            return found
+        with self._lock:
+            if self._bus_mode.get(bus) == "search":
+                return found
+            index = self._by_target.setdefault(bus, {})
+            for target in targets:
+                arn = str(target.get("Arn", ""))
+                index.setdefault(arn, set()).add(name)
+                if arn in self._walked:
+                    found.work.append(Work("rule", (bus, name)))
+        return found
+
     def _queue_rules(self, work: Work, arn: str, bus: str) -> Found:
         found = Found()
         pages = self._try(
@@ -451,9 +541,13 @@ class Walker:
         return found
 
     def _queue_mappings(self, work: Work, arn: str) -> Found:
+        if self.wide:
+            return self._listed_mappings(arn, lambda m: str(m.get("EventSourceArn", "")) == arn)
         return self._mappings(arn, EventSourceArn=arn)
 
     def _function_mappings(self, work: Work, arn: str) -> Found:
+        if self.wide:
+            return self._listed_mappings(arn, lambda m: _function_arn(str(m.get("FunctionArn", ""))) == arn)
         return self._mappings(arn, FunctionName=_function_name(arn))
 
     def _mappings(self, node_id: str, **by: str) -> Found:
@@ -464,6 +558,16 @@ class Walker:
         for page in pages or []:
             for mapping in page.get("EventSourceMappings", []):
                 self._mapping(found, mapping)
+        return found
+
+    def _listed_mappings(self, node_id: str, wanted: Callable[[dict[str, Any]], bool]) -> Found:
+        """Wide mode: the node's mappings from one unfiltered ListEventSourceMappings (all pages, read once)."""
+        found = Found()
+        pages = self._try(found, node_id, lambda: self.lambda_.get_paginator("list_event_source_mappings").paginate())
+        for page in pages or []:
+            for mapping in page.get("EventSourceMappings", []):
+                if wanted(mapping):
+                    self._mapping(found, mapping)
         return found
 
     def _mapping(self, found: Found, mapping: dict[str, Any]) -> None:
@@ -560,15 +664,77 @@ def discover(
     cache: DescribeCache | None = None,
     metrics: bool = True,
 ) -> Graph:
-    """The connected pipeline graph of every target; each resource read once (through `cache`), `workers` at a time."""
+    """The connected pipeline graph of every target; each resource read once (through `cache`), `workers` at a time.
+    With WIDE_TARGETS targets or more, the account's rules and mappings are listed once (the same graph)."""
     cache = cache or DescribeCache()
     walker = Walker(clients, cache)
     given = list(targets)
     if not given:
         raise UsageError("no target given", TARGET_HINT)
-    first = [walker.resolve(text) for text in given]
+    if len(given) < WIDE_TARGETS:
+        first = [walker.resolve(text) for text in given]
+    else:  # resolved a few at a time; the first bad target (in the order given) is the error
+        resolving = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="evctl-resolve")
+        try:
+            first = list(resolving.map(walker.resolve, given))
+        finally:
+            resolving.shutdown(wait=True, cancel_futures=True)
     walker.expanded_buses = {work.args[0] for work in first if work.kind == "bus"}
-    graph = Graph(targets=given)
+    extra = _widen(walker, sum(1 for work in first if work.kind == "queue")) if len(given) >= WIDE_TARGETS else []
+    return _walk(walker, first, extra, Graph(targets=given), workers=workers, metrics=metrics)
+
+
+def discover_all(
+    clients: PipelineClients,
+    *,
+    workers: int = DEFAULT_WORKERS,
+    cache: DescribeCache | None = None,
+    metrics: bool = True,
+) -> Graph:
+    """Every pipeline in the region that ends in an SQS queue (doctor with no target): the graph of every queue of
+    ListQueues, the same as discover() of all of them, read with fewer calls (no GetQueueUrl, no per-queue
+    ListRuleNamesByTarget, ListEventSourceMappings or ListDeadLetterSourceQueues). No queue: an empty graph."""
+    cache = cache or DescribeCache()
+    walker = Walker(clients, cache)
+    try:
+        pages = walker.sqs.get_paginator("list_queues").paginate(PaginationConfig={"PageSize": 1000})
+        urls = sorted({str(url) for page in pages for url in page.get("QueueUrls") or []})
+    except Exception as exc:
+        error = from_aws(exc, "the region's queues")
+        if error is None:
+            raise
+        raise error from exc
+    graph = Graph(targets=[])
+    if not urls:
+        return graph
+    first = []
+    for url in urls:
+        ref = ref_from_url(url, walker.region)
+        walker._learn(ref.arn)
+        walker._refs[ref.arn] = ref  # its URL is the service's own: no GetQueueUrl
+        walker.listed_queues.add(ref.arn)
+        first.append(Work("queue", (ref.arn,), root=ref.arn))
+    extra = _widen(walker, len(first))
+    return _walk(walker, first, extra, graph, workers=workers, metrics=metrics)
+
+
+def _widen(walker: Walker, expected_queues: int) -> list[Work]:
+    """Wide mode: every bus is listed (one ListEventBuses, one ListRules each) and indexed where that is cheaper."""
+    walker.wide = True
+    walker.expected_queues = expected_queues
+    try:
+        buses = sorted(walker._buses())
+    except Exception as exc:
+        if denied_action(exc) is None:
+            raise
+        buses = ["default"]  # as a queue's own backward step does: the bus every account has
+    walker.listed_buses = set(buses)
+    walker._bus_mode = dict.fromkeys(buses, "pending")
+    return [Work("bus_index", (bus,)) for bus in buses]
+
+
+def _walk(walker: Walker, first: list[Work], extra: list[Work], graph: Graph, *, workers: int, metrics: bool) -> Graph:
+    """Run the steps (and those they find) on a pool of `workers` threads; merge what they found into the graph."""
     seen: set[tuple[str, ...]] = set()
     pending: dict[Future[Found], Work] = {}
     denials: list[tuple[str, str]] = []
@@ -582,6 +748,7 @@ def discover(
 
     try:
         submit(first)
+        submit(extra)
         while pending:
             done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
             for future in done:
