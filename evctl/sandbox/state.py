@@ -89,9 +89,10 @@ def lock_path() -> Path:
 
 
 def _corrupt(path: Path, what: str, *, directory: bool = False) -> ConfigError:
+    holder = process.lock_holder(lock_path())
+    running = f"; a sandbox still runs as pid {holder}: stop it with `kill {holder}`" if holder else ""
     return ConfigError(
-        f"the sandbox state file {path} {what}",
-        f"remove it (`rm {'-r ' if directory else ''}{path}`); a sandbox started with it is no longer reachable",
+        f"the sandbox state file {path} {what}", f"remove it (`rm {'-r ' if directory else ''}{path}`){running}"
     )
 
 

@@ -519,6 +519,16 @@ def test_a_corrupt_state_file_is_one_line_exit_4_naming_the_file(shape: str, com
     assert not state.log_path().exists()  # nothing was started
 
 
+def test_a_corrupt_state_file_names_the_sandbox_that_still_holds_the_lock() -> None:
+    from evctl.sandbox import lifecycle
+
+    with lifecycle.take_lock():  # a running sandbox (this process) whose state file was damaged
+        state.state_path().write_text('{"pid": "abc"}')
+        result = run_cli(["sandbox", "down"])
+    assert result.exit_code == 4
+    assert result.stderr.endswith(f"; a sandbox still runs as pid {os.getpid()}: stop it with `kill {os.getpid()}`\n")
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_a_state_directory_that_is_a_file_is_exit_4(command: str) -> None:
     state.state_dir().parent.mkdir(parents=True, exist_ok=True)
