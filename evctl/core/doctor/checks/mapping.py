@@ -391,3 +391,49 @@ def competing_consumers(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         ),
         related=(queue.id, *(f.id for _, f in rivals)),
     )
+
+
+@check("E-SOURCE-1", on="mapping")
+def reads_another_queue(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """The function's mapping reads a queue no rule feeds (an old one, the DLQ) while the rule's queue has no reader."""
+    queue, function = polled_queue(ctx, node), invoked_function(ctx, node)
+    if queue is None or function is None or ctx.upstream(queue, "routes_to"):
+        return
+    fed = [
+        q
+        for q in ctx.graph.sorted_nodes()
+        if q.kind == "queue"
+        and q.exists
+        and q.id != queue.id
+        and any(r.kind == "rule" for r in ctx.upstream(q, "routes_to"))
+        and not ctx.downstream(q, "polls")
+    ]
+    sources = [q for q in ctx.upstream(queue, "dead_letters_to") if q.exists]
+    if not fed:
+        return
+    right = next((q for q in fed if q in sources), fed[0])
+    config = ctx.mapping(node)
+    options = [f"--batch-size {int(config.get('BatchSize') or 10)}"]
+    if "ReportBatchItemFailures" in list(config.get("FunctionResponseTypes") or []):
+        options.append("--function-response-types ReportBatchItemFailures")
+    rules = [r.name for r in ctx.upstream(right, "routes_to")]
+    yield Finding(
+        check="E-SOURCE-1",
+        resource=node.id,
+        message=f"{function.name}'s mapping reads {queue.name}"
+        + (" (the DLQ of " + ", ".join(q.name for q in sources) + ")" if sources else "")
+        + f", but rule {', '.join(rules)} delivers to {right.name}, which nothing reads",
+        evidence={
+            "EventSourceArn": config.get("EventSourceArn"),
+            "rule_target_queues_without_consumer": [q.id for q in fed],
+            "rules": rules,
+            "dead_letter_sources": [q.id for q in sources],
+        },
+        fix=Fix(
+            summary=f"map {function.name} to {right.name}; then delete mapping {uuid_of(node)} unless reading "
+            f"{queue.name} is intended",
+            command=f"aws lambda create-event-source-mapping --function-name {function.name} "
+            f"--event-source-arn {right.id} {' '.join(options)}",
+        ),
+        related=(right.id, function.id),
+    )

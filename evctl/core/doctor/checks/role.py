@@ -312,3 +312,53 @@ def role_cannot_log(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         fix=fix,
         related=(node.id, *(g.id for g in groups)),
     )
+
+
+@check("F-RECUR-1", on="function")
+def feeds_its_own_queue(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """A function allowed to send to the queue it consumes, with Lambda's loop detection on (the default):
+    Lambda stops the loop after ~16 hops and drops the event. (An F-* check, here because it evaluates the role.)"""
+    pairs = sqs_mappings(ctx, node)
+    if not pairs:
+        return
+    role_arn, role = role_of(ctx, node)
+    principal = Principal.of_arn(role.arn or role_arn)
+    looping = []
+    undecided = []
+    for _, queue in pairs:
+        attributes = ctx.queue_attributes(queue)
+        queue_arn = attributes.get("QueueArn") or queue.id
+        policy_text = attributes.get("Policy")
+        request = Request(principal, "sqs:SendMessage", queue_arn, context=role_context(principal.arn or ""))
+        result = evaluate(
+            request,
+            role.identity,
+            role.boundary,
+            load_policy(policy_text, name="queue policy") if policy_text else None,
+        )
+        if result.decision is Decision.ALLOW:
+            looping.append((queue, result))
+        elif not result.decision.denied:
+            undecided.append(f"{queue.name}: {result.reason}")
+    if not looping:
+        if undecided:
+            raise NotChecked("; ".join(undecided))
+        return
+    recursion = ctx.clients.lambda_.get_function_recursion_config(FunctionName=node.name)
+    setting = str(recursion.get("RecursiveLoop") or "Terminate")
+    if setting != "Terminate":
+        return
+    queue, result = looping[0]
+    yield Finding(
+        check="F-RECUR-1",
+        resource=node.id,
+        message=f"{node.name} may send to {queue.name}, the queue it consumes, and Lambda's recursive loop "
+        "detection is on: a message that loops is dropped after about 16 rounds",
+        evidence={"RecursiveLoop": setting, "queue": queue.id, "sqs:SendMessage": result.as_dict()},
+        fix=Fix(
+            summary="if the loop is intended, allow it; otherwise send to another queue (or remove sqs:SendMessage)",
+            value={"RecursiveLoop": "Allow"},
+            command=f"aws lambda put-function-recursion-config --function-name {node.name} --recursive-loop Allow",
+        ),
+        related=(queue.id, role.arn),
+    )
