@@ -244,3 +244,21 @@ def test_only_invalid_lines_failed_the_hint_is_true(queue: str, tmp_path: Path) 
         f"({failed} holds only events that failed to send)"
     )
     assert failed.read_text() == ""
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_many_lines_with_one_problem_are_one_warning(queue: str, dry_run: bool) -> None:
+    """100,000 lines with the same problem used to print 100,000 warnings (issue 11): one per distinct problem, with
+    the count and the first line numbers; a problem of one line keeps its own line."""
+    missing = json.dumps({"DetailType": "T", "Detail": {}})
+    lines = [GOOD, *[missing] * 3000, "{oops", GOOD]
+    args = ["publish", "--file", "-", *(["--dry-run"] if dry_run else [])]
+    result = run_cli(args, input="\n".join(lines) + "\n")
+    assert result.exit_code == 1
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("evctl: warning:")]
+    assert warnings[:2] == [
+        "evctl: warning: 3000 lines (2, 3, 4, 5, 6, …): Source is missing",
+        "evctl: warning: line 3002: not valid JSON (Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1))",
+    ]
+    assert len(warnings) <= 3  # and, for the dry run, one for the valid events no rule takes

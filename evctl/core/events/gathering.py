@@ -89,19 +89,40 @@ def read_file(file: str, settings: PublishSettings, stdin: IO[Any] | None) -> li
 
 
 def select_valid(inputs: list[InputEvent], *, strict: bool, single: bool, warn: Callable[[str], None]) -> list[int]:
-    """Positions of the valid events; each problem of the others goes to `warn` with its line number.
+    """Positions of the valid events; each problem of the others goes to `warn` with its line number, once per
+    distinct problem: lines with the same problem share one warning with their count and first line numbers.
 
     UsageError when the single event given by flags or template is invalid, when nothing is valid, or (`strict`)
     when anything is invalid."""
     if single and not inputs[0].valid:
         raise UsageError(f"invalid event: {'; '.join(inputs[0].problems)}", "nothing was sent")
     valid = [i for i, event in enumerate(inputs) if event.valid]
-    for event in inputs:
-        for problem in event.problems:
-            warn(f"line {event.line}: {problem}")
+    for text in problem_warnings(inputs):
+        warn(text)
     invalid = len(inputs) - len(valid)
     if invalid and strict:
         raise UsageError(f"{invalid} of {len(inputs)} events are invalid; nothing was sent (--strict)")
     if not valid:
         raise UsageError(f"none of the {len(inputs)} events is valid; nothing was sent", "see the lines above")
     return valid
+
+
+FIRST_LINES = 5  # line numbers named in a warning shared by many lines
+
+
+def problem_warnings(inputs: list[InputEvent]) -> list[str]:
+    """`line 7: Source is missing` for a problem of one line; `3 lines (2, 5, 9): Source is missing` for one
+    shared by several (the first FIRST_LINES numbers, then `…`): 100,000 bad lines are a few warnings, not 100,000."""
+    lines_of: dict[str, list[int]] = {}
+    for event in inputs:
+        for problem in event.problems:
+            lines_of.setdefault(problem, []).append(event.line or 0)
+    warnings = []
+    for problem, lines in lines_of.items():
+        if len(lines) == 1:
+            warnings.append(f"line {lines[0]}: {problem}")
+        else:
+            more = ", …" if len(lines) > FIRST_LINES else ""
+            shown = ", ".join(str(n) for n in lines[:FIRST_LINES])
+            warnings.append(f"{len(lines)} lines ({shown}{more}): {problem}")
+    return warnings
