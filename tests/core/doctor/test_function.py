@@ -162,3 +162,46 @@ def test_a_small_account_pool_is_found_from_get_account_settings(seed: DoctorSee
     [finding] = seed.doctor(only={"F-ACCT-1"}).findings
     assert finding.evidence == {"UnreservedConcurrentExecutions": 10, "ConcurrentExecutions": 10}
     assert (finding.fix.command or "").startswith("aws service-quotas request-service-quota-increase ")
+
+
+def _answer(seed: DoctorSeed, operation: str, parsed: dict[str, Any]) -> None:
+    """Answer a call moto does not implement with AWS's response shape."""
+
+    def reply(**_: object) -> tuple[object, dict[str, Any]]:
+        class Http:
+            status_code = 200
+
+        return Http(), dict(parsed)
+
+    seed.lambda_.meta.events.register(f"before-call.lambda.{operation}", reply)
+
+
+@pytest.mark.parametrize("setting", ["Terminate", "Allow"])
+def test_a_function_allowed_to_feed_its_own_queue_is_found_when_loops_are_stopped(
+    seed: DoctorSeed, setting: str
+) -> None:
+    seed.iam.put_role_policy(
+        RoleName=pv.ROLE,
+        PolicyName="requeue",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": QUEUE}],
+            }
+        ),
+    )
+    _answer(seed, "GetFunctionRecursionConfig", {"RecursiveLoop": setting})  # moto: not yet implemented
+    findings = seed.doctor(only={"F-RECUR-1"}).findings
+    if setting == "Allow":
+        assert findings == []
+        return
+    [finding] = findings
+    assert finding.check == "F-RECUR-1" and finding.evidence["queue"] == QUEUE
+    assert finding.evidence["sqs:SendMessage"]["decision"] == "allow"
+    assert finding.fix.command == (
+        "aws lambda put-function-recursion-config --function-name user-signup-handler --recursive-loop Allow"
+    )
+
+
+def test_without_send_permission_f_recur_1_passes_without_reading_the_recursion_config(seed: DoctorSeed) -> None:
+    assert [o.status for o in seed.doctor(only={"F-RECUR-1"}).outcomes] == ["pass"]

@@ -132,3 +132,18 @@ def test_two_functions_reading_one_queue_are_found_and_the_fix_removes_the_other
     assert f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:audit-handler" in mine[0].related
     seed.apply(mine[0].fix)
     assert seed.doctor(only={"E-COMPETE-1"}).findings == []
+
+
+def test_a_mapping_on_the_dlq_instead_of_the_rules_queue_is_found_and_the_fix_maps_the_right_one(
+    seed: DoctorSeed,
+) -> None:
+    seed.lambda_.delete_event_source_mapping(UUID=esm(seed))
+    dlq = f"arn:aws:sqs:{REGION}:{ACCOUNT}:user-signup-dlq"
+    wrong = seed.lambda_.create_event_source_mapping(EventSourceArn=dlq, FunctionName="user-signup-handler")["UUID"]
+    targets = ("user-signup-queue", "user-signup-handler")
+    [finding] = seed.doctor(targets, only={"E-SOURCE-1"}).findings
+    assert finding.resource.endswith(wrong) and finding.evidence["EventSourceArn"] == dlq
+    assert finding.evidence["rule_target_queues_without_consumer"] == [QUEUE]
+    assert finding.evidence["rules"] == ["user-signup-rule"] and "the DLQ of user-signup-queue" in finding.message
+    seed.apply(finding.fix)
+    assert seed.doctor(targets, only={"E-SOURCE-1"}).findings == []
