@@ -33,3 +33,12 @@ def test_publish_time_takes_epoch_seconds_as_its_message_says() -> None:
         ["-o", "json", "publish", "--source", "s", "--detail-type", "t", "--time", "1700000000", "--dry-run"]
     )
     assert '"Time": "2023-11-14T22:13:20Z"' in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("when", ["99999999999999", "1e300", "-99999999999999"])
+def test_an_event_time_out_of_range_is_bad_input_for_rules_test(when: str) -> None:
+    """An entry's epoch-seconds Time goes through the same range check (it crashed with exit 5 before)."""
+    event = f'{{"Source": "a", "DetailType": "t", "Detail": "{{}}", "Time": {when}}}'
+    result = run_cli(["rules", "test", "--pattern", '{"source": ["a"]}', "--event", event])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("evctl: error: invalid event: Time ") and "out of range" in result.stderr

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from evctl.core.common.json_types import describe_json_type
+from evctl.core.common.time import TimeFormatError, parse_datetime
 from evctl.errors import UsageError
 
 from .values import address_digits, comparable, ip_address, java_text, loads, number_text
@@ -234,5 +235,11 @@ def _entry_time(value: Any) -> Any:
         stamp = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
         return stamp.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:  # epoch seconds, range-checked where every time is (common.time)
+            moment = parse_datetime(value)
+        except TimeFormatError:
+            raise EventError(
+                f"Time {value!r} is out of range", "give a time between 1970-01-01 and 9999-12-31"
+            ) from None
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return value
