@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from evctl.core.pipeline import DEFAULT_WORKERS, DescribeCache, Graph, Node, PipelineClients, discover
-from evctl.errors import UsageError
+from evctl.errors import UsageError, error_code
 
 from .catalogue import BY_ID, CATALOGUE
 from .context import DEFAULT_LOG_MAX_EVENTS, DEFAULT_LOG_WINDOW_SECONDS, DoctorClients, DoctorContext, Sample
@@ -48,6 +48,7 @@ __all__ = [
 CHECK_HINT = "check ids are listed in docs/doctor.md (a pattern such as 'Q-*' selects several)"
 NOT_IMPLEMENTED = "not implemented yet in this evctl"
 NO_LOGS = "log events not read (--no-logs)"
+UNAVAILABLE = "not available from this endpoint"
 _LOG_EVENT_READS = frozenset({"filter_log_events", "get_log_events", "start_query", "get_query_results",
                               "start_live_tail"})  # fmt: skip
 
@@ -139,6 +140,32 @@ class _NoLogEvents:
         return self._client.get_paginator(operation)
 
 
+class _EndpointGaps:
+    """A client whose calls the endpoint does not route (moto's server answers an unknown API path with a bare
+    HTTP 404, error code "404": GetAccountSettings, say) raise NotChecked("not available from this endpoint"), as
+    the runner does for NotImplemented; every other answer and error passes through unchanged."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name == "get_paginator":
+            return lambda operation: _EndpointGaps(attribute(operation))
+        if not callable(attribute) or name.startswith("_") or name in ("meta", "exceptions"):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return attribute(*args, **kwargs)
+            except Exception as exc:
+                if error_code(exc) == "404":
+                    raise NotChecked(UNAVAILABLE) from exc
+                raise
+
+        return call
+
+
 @dataclass
 class DoctorSession:
     """The reads and the checks of one run, through one DescribeCache."""
@@ -181,16 +208,20 @@ class DoctorSession:
     ) -> DoctorContext:
         """The checks' view: the graph, the cached clients (log-event reads refused when `logs` is False)."""
         c, cache = self.clients, self.cache
-        logs_client: Any = cache.wrap(c.logs, "logs")
+
+        def wrap(client: Any, service: str) -> Any:
+            return _EndpointGaps(cache.wrap(client, service))
+
+        logs_client = wrap(c.logs, "logs")
         clients = DoctorClients(
-            events=cast("EventBridgeClient", cache.wrap(c.events, "events")),
-            sqs=cast("SQSClient", cache.wrap(c.sqs, "sqs")),
-            lambda_=cast("LambdaClient", cache.wrap(c.lambda_, "lambda")),
+            events=cast("EventBridgeClient", wrap(c.events, "events")),
+            sqs=cast("SQSClient", wrap(c.sqs, "sqs")),
+            lambda_=cast("LambdaClient", wrap(c.lambda_, "lambda")),
             logs=cast("CloudWatchLogsClient", logs_client if logs else _NoLogEvents(logs_client)),
-            iam=cast("IAMClient", cache.wrap(c.iam, "iam")) if c.iam is not None else None,
-            kms=cast("KMSClient", cache.wrap(c.kms, "kms")) if c.kms is not None else None,
+            iam=cast("IAMClient", wrap(c.iam, "iam")) if c.iam is not None else None,
+            kms=cast("KMSClient", wrap(c.kms, "kms")) if c.kms is not None else None,
             cloudwatch=(
-                cast("CloudWatchClient", cache.wrap(c.cloudwatch, "cloudwatch"))
+                cast("CloudWatchClient", wrap(c.cloudwatch, "cloudwatch"))
                 if c.cloudwatch is not None and self.metrics
                 else None
             ),
