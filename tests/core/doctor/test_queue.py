@@ -105,11 +105,29 @@ def test_a_queue_without_its_mapping_is_q_consumer_1(seed: DoctorSeed) -> None:
     report = seed.doctor(only={"Q-CONSUMER-1"})
     [finding] = report.findings
     assert finding.resource == QUEUE and finding.evidence["rules"] == [RULE]
+    assert finding.evidence["NumberOfMessagesDeleted (24 h)"] == "no datapoints"
     assert _statuses(report, "Q-CONSUMER-1", DLQ) == [("pass", None)]  # a DLQ is not expected to have a consumer
     assert finding.fix.command
     seed.apply(
         type(finding.fix)(
             finding.fix.summary, finding.fix.value, finding.fix.command.replace("FUNCTION_NAME", "user-signup-handler")
         )
+    )
+    assert seed.doctor(only={"Q-CONSUMER-1"}).findings == []
+
+
+def test_a_queue_whose_messages_something_deletes_is_not_q_consumer_1(seed: DoctorSeed) -> None:
+    """No mapping, but SQS counted deletes in the last day: a consumer evctl does not see (a container, ...)."""
+    [mapping] = seed.lambda_.list_event_source_mappings(EventSourceArn=QUEUE)["EventSourceMappings"]
+    seed.lambda_.delete_event_source_mapping(UUID=mapping["UUID"])
+    seed.raw["cloudwatch"].put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "NumberOfMessagesDeleted",
+                "Value": 12.0,
+                "Dimensions": [{"Name": "QueueName", "Value": "user-signup-queue"}],
+            }
+        ],
     )
     assert seed.doctor(only={"Q-CONSUMER-1"}).findings == []

@@ -28,9 +28,11 @@ from .queue_common import (
     queue_arn,
     redrive,
     set_attributes_command,
+    sqs_metric_sum,
     url,
 )
 
+CONSUMER_METRIC_SECONDS = 86_400  # Q-CONSUMER-1: deletes in the last day mean some consumer reads the queue
 MIN_RECEIVE_COUNT = 5  # AWS: "set the maxReceiveCount on the source queue's redrive policy to at least 5"
 
 
@@ -296,6 +298,10 @@ def nothing_consumes_the_queue(ctx: DoctorContext, node: Node) -> Iterator[Findi
     if unread:
         raise NotChecked("the queue's event source mappings were not read (" + "; ".join(unread) + ")")
     attributes = ctx.queue_attributes(node)
+    # Something other than Lambda (a container, an instance) may read it: SQS counts the deletes it makes.
+    deleted = sqs_metric_sum(ctx, "NumberOfMessagesDeleted", node, CONSUMER_METRIC_SECONDS)
+    if isinstance(deleted, float) and deleted > 0:
+        return
     visible = number(attributes, "ApproximateNumberOfMessages")
     retention = number(attributes, "MessageRetentionPeriod", SQS_DEFAULT_RETENTION)
     yield Finding(
@@ -307,6 +313,7 @@ def nothing_consumes_the_queue(ctx: DoctorContext, node: Node) -> Iterator[Findi
             "ListEventSourceMappings(EventSourceArn)": [],
             "ApproximateNumberOfMessages": visible,
             "MessageRetentionPeriod": retention,
+            "NumberOfMessagesDeleted (24 h)": deleted,
             "rules": [rule.id for rule in ctx.upstream(node, "routes_to")],
         },
         fix=Fix(
