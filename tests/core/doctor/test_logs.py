@@ -87,3 +87,17 @@ def test_the_scan_reads_at_most_log_max_events_once_per_run(seed: DoctorSeed) ->
     assert scan_logs(ctx, GROUP) is scan and len(calls) == 1
     early = DoctorContext(Graph(), clients, DescribeCache(), log_window_seconds=60, now=lambda: 1_000_000.0)
     assert scan_logs(early, GROUP).read == 0  # a window that ends before the lines were written reads none
+
+
+def test_denied_log_reads_are_not_checked(seed: DoctorSeed) -> None:
+    def deny(**_: object) -> tuple[object, dict[str, object]]:
+        class Http:
+            status_code = 400
+
+        return Http(), {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
+
+    seed.logs.meta.events.register("before-call.logs.FilterLogEvents", deny)
+    report = seed.doctor(only={"L-ERR-1", "F-TIMEOUT-1", "F-SHAPE-1"})
+    assert {(o.check, o.status, o.reason) for o in report.outcomes} == {
+        (check, "not_checked", "logs:FilterLogEvents denied") for check in ("L-ERR-1", "F-TIMEOUT-1", "F-SHAPE-1")
+    }

@@ -127,3 +127,28 @@ def test_a_key_policy_that_does_not_delegate_to_iam_gets_a_key_policy_fix(seed: 
     assert statements[0]["Sid"] == "Admin" and statements[-1]["Principal"] == {"AWS": ROLE}
     seed.apply(finding.fix)
     assert seed.doctor(only={"I-KMS-1"}).findings == []
+
+
+def _deny(seed: DoctorSeed, client: Any, operation: str) -> None:
+    def deny(**_: object) -> tuple[object, dict[str, object]]:
+        class Http:
+            status_code = 403
+
+        return Http(), {"Error": {"Code": "AccessDenied", "Message": "no"}}
+
+    client.meta.events.register(f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}", deny)
+
+
+def test_a_denied_role_read_is_not_checked_for_every_role_check(seed: DoctorSeed) -> None:
+    _deny(seed, seed.iam, "GetRole")
+    report = seed.doctor(only={"I-TRUST-1", "I-SQS-1", "I-LOGS-1", "F-RECUR-1"})
+    assert {(o.check, o.status, o.reason) for o in report.outcomes} == {
+        (check, "not_checked", "iam:GetRole denied") for check in ("I-TRUST-1", "I-SQS-1", "I-LOGS-1", "F-RECUR-1")
+    }
+
+
+def test_a_denied_key_policy_read_is_not_checked(seed: DoctorSeed) -> None:
+    _encrypt_queue(seed)
+    _deny(seed, seed.raw["kms"], "GetKeyPolicy")
+    [outcome] = seed.doctor(only={"I-KMS-1"}).outcomes
+    assert (outcome.status, outcome.reason) == ("not_checked", "kms:GetKeyPolicy denied")

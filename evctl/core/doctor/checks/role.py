@@ -24,7 +24,8 @@ from evctl.core.iam import (
     role_context,
     service_context,
 )
-from evctl.core.pipeline import Node
+from evctl.core.pipeline import Node, denied_action
+from evctl.errors import EvctlError
 
 from ..context import DoctorContext
 from ..model import Finding, Fix, NotChecked
@@ -44,7 +45,13 @@ def role_of(ctx: DoctorContext, function: Node) -> tuple[str, RolePolicies]:
     role_arn = str(ctx.function(function).get("Role") or "")
     if not role_arn:
         raise NotChecked(f"{function.name} has no Role in its configuration")
-    return role_arn, ctx.role_policies(role_arn)
+    try:
+        return role_arn, ctx.role_policies(role_arn)
+    except EvctlError as exc:  # read_role_policies wraps AWS errors: a denial is "not checked", not a crash
+        action = denied_action(exc)
+        if action:
+            raise NotChecked(f"{action} denied") from exc
+        raise
 
 
 def _put_role_policy(role: RolePolicies, name: str, statements: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
