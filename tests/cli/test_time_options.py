@@ -8,7 +8,15 @@ from moto import mock_aws
 
 from tests.helpers import run_cli
 
-HOSTILE_TIMES = ["99999999d", "99999999999999999999", "0001-01-01T00:00:00Z", "9999-12-31T23:00:00-02:00", "nan"]
+HOSTILE_TIMES = [
+    "",
+    " ",
+    "99999999d",
+    "99999999999999999999",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:00:00-02:00",
+    "nan",
+]
 COMMANDS = [
     (["tail", "logs", "some-group", "--since"], "--since"),
     (["tail", "logs", "some-group", "--until"], "--until"),

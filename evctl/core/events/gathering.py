@@ -72,7 +72,9 @@ def gather(
             raise UsageError("nothing to publish", "give a template name, --source and --detail-type, or --file")
         entry = {"Source": flags.source, "DetailType": flags.detail_type, "EventBusName": settings.bus}
         entry["Detail"] = "{}" if flags.detail is None else read_text(flags.detail, stdin, what="--detail")
-    when = parse_event_time(flags.time, "--time") if flags.time else None  # exit 2 naming --time, before reading
+    when = (
+        parse_event_time(flags.time, "--time") if flags.time is not None else None
+    )  # exit 2 naming --time, before reading
     extra = {"Resources": flags.resource, "Time": when, "TraceHeader": flags.trace_header}
     entry |= {key: value for key, value in extra.items() if value}  # a template's Resources stay unless given
     entry = {k: v for k, v in entry.items() if v is not None}

@@ -99,7 +99,7 @@ def options_from_cli(
     now_ms: int | None = None,
 ) -> TailOptions:
     """TailOptions from the command line's strings; every mistake is a UsageError before any call is made."""
-    if live and since:
+    if live and since is not None:
         raise UsageError("--live shows new events only and takes no --since", "drop --since, or use --follow")
     if live:
         check_live_targets(targets)
