@@ -79,6 +79,25 @@ def test_a_source_arn_of_another_rule_is_q_policy_2_with_the_near_miss_as_eviden
     assert seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2"}).findings == []
 
 
+def test_a_near_miss_after_a_deny_is_named_by_its_own_statement_number(seed: DoctorSeed) -> None:
+    guard = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": QUEUE,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    near = {**SEND, "Condition": {"StringEquals": {"aws:SourceAccount": "210987654321"}}}
+    _policy(seed, guard, near)
+    [finding] = seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2", "Q-POLICY-3"}).findings
+    assert finding.check == "Q-POLICY-2"
+    assert finding.evidence["near_misses"][0]["statement"] == near
+    assert finding.evidence["near_misses"][0]["label"] == "statement #1"
+    assert "aws:SourceAccount 210987654321 (request: 123456789012)" in finding.message
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2", "Q-POLICY-3"}).findings == []
+
+
 def test_an_org_guard_deny_is_q_policy_3_and_the_fix_exempts_aws_services(seed: DoctorSeed) -> None:
     guard = {
         "Sid": "OrgOnly",

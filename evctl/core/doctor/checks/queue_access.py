@@ -65,10 +65,8 @@ def _document(text: str | None) -> dict[str, Any] | None:
     return document
 
 
-def _statements_of(document: dict[str, Any] | None, effect: str | None = None) -> list[Any]:
-    if document is None:
-        return []
-    return [s for s in document["Statement"] if effect is None or (isinstance(s, dict) and s.get("Effect") == effect)]
+def _statements_of(document: dict[str, Any] | None) -> list[Any]:
+    return [] if document is None else list(document["Statement"])
 
 
 def _send_request(queue: str, rule_arn: str) -> Request:
@@ -81,13 +79,20 @@ def _send_request(queue: str, rule_arn: str) -> Request:
     )
 
 
-def _policy(document: dict[str, Any] | None, text: str | None, effect: str | None = None) -> Policy | None:
-    """The queue policy (or only its statements of one effect) for the evaluator; None: there is none."""
+def _neutral(statement: Any) -> Any:
+    """A Deny that can never apply, in the Deny's place (so statement numbers stay those of the real policy)."""
+    if isinstance(statement, dict) and statement.get("Effect") == "Deny":
+        return {"Effect": "Deny", "Principal": "*", "Action": "evctl:NothingAtAll", "Resource": "*"}
+    return statement
+
+
+def _policy(document: dict[str, Any] | None, text: str | None, allows_only: bool = False) -> Policy | None:
+    """The queue policy (or only its Allow statements) for the evaluator; None: there is none."""
     if not text:
         return None
-    if effect is None or document is None:
+    if not allows_only or document is None:
         return load_policy(text, name="queue policy")
-    return load_policy(dict(document, Statement=_statements_of(document, effect)), name="queue policy")
+    return load_policy(dict(document, Statement=[_neutral(s) for s in document["Statement"]]), name="queue policy")
 
 
 def _raw(policy: Policy | None, ref: StatementRef) -> Any:
@@ -117,11 +122,11 @@ def _policy_fix(queue_url: str, policy: dict[str, Any], summary: str, value: Any
     return Fix(summary=summary, value=value, command=set_attributes_command(queue_url, {"Policy": compact(policy)}))
 
 
-def _decisions(ctx: DoctorContext, node: Node, effect: str | None) -> Iterator[tuple[Node, str, Result, Policy | None]]:
+def _decisions(ctx: DoctorContext, node: Node, allows_only: bool) -> Iterator[tuple[Node, str, Result, Policy | None]]:
     attributes = ctx.queue_attributes(node)
     text = attributes.get("Policy") or None
     document = _document(text)
-    policy = _policy(document, text, effect)
+    policy = _policy(document, text, allows_only)
     for rule, rule_arn in routing_rules(ctx, node):
         yield rule, rule_arn, evaluate(_send_request(queue_arn(node, attributes), rule_arn), resource=policy), policy
 
@@ -140,7 +145,7 @@ def _allow_finding(ctx: DoctorContext, node: Node, check_id: str) -> Iterator[Fi
     arn = queue_arn(node, attributes)
     findings: list[Finding] = []
     uncertain: list[tuple[str, Result]] = []
-    for rule, rule_arn, result, policy in _decisions(ctx, node, "Allow"):
+    for rule, rule_arn, result, policy in _decisions(ctx, node, allows_only=True):
         if result.decision is not Decision.IMPLICIT_DENY:
             uncertain.append((rule_arn, result))
             continue
@@ -156,10 +161,10 @@ def _allow_finding(ctx: DoctorContext, node: Node, check_id: str) -> Iterator[Fi
             "reason": result.reason,
         }
         if near:
-            evidence["near_misses"] = [{"statement": raw, "why": ref.note} for ref, raw in near]
+            evidence["near_misses"] = [{"label": ref.statement, "statement": raw, "why": ref.note} for ref, raw in near]
             message = (
-                f"{node.name}'s policy allows EventBridge only under a condition rule {rule.name} does not meet "
-                f"(its ARN is {rule_arn})"
+                f"{node.name}'s policy allows EventBridge only under a condition rule {rule.name} does not meet: "
+                f"{near[0][0].note}"
             )
         else:
             evidence["Policy"] = document if document is not None else (attributes.get("Policy") or None)
@@ -211,7 +216,7 @@ def queue_policy_deny_catches_eventbridge(ctx: DoctorContext, node: Node) -> Ite
     arn = queue_arn(node, attributes)
     findings: list[Finding] = []
     uncertain: list[tuple[str, Result]] = []
-    for rule, rule_arn, result, policy in _decisions(ctx, node, None):
+    for rule, rule_arn, result, policy in _decisions(ctx, node, allows_only=False):
         if result.decision is not Decision.EXPLICIT_DENY:
             if any(ref.effect == "Deny" for ref in result.uncertain) or result.decision in (
                 Decision.INDETERMINATE,
