@@ -163,3 +163,15 @@ def test_the_dlq_drained_by_the_same_function_is_d_drain_1(seed: DoctorSeed) -> 
 def test_allow_all_passes_d_allow_1(seed: DoctorSeed) -> None:
     _redrive_allow(seed, {"redrivePermission": "allowAll"})
     assert _statuses(seed.doctor(only={"D-ALLOW-1"}), "D-ALLOW-1", DLQ) == [("pass", None)]
+
+
+def test_denied_alarm_reads_are_not_checked_never_a_pass(seed: DoctorSeed) -> None:
+    class Http:
+        status_code = 400
+
+    def deny(**_: object) -> tuple[Http, dict[str, Any]]:
+        return Http(), {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
+
+    seed.raw["cloudwatch"].meta.events.register("before-call.monitoring.DescribeAlarmsForMetric", deny)
+    report = seed.doctor(only={"D-WATCH-1"})
+    assert _statuses(report, "D-WATCH-1", DLQ) == [("not_checked", "cloudwatch:DescribeAlarmsForMetric denied")]

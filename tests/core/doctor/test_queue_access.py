@@ -233,3 +233,26 @@ def test_alias_aws_sqs_is_not_checked_by_q_kms_2_and_3_never_passed(seed: Doctor
     _encrypt(seed, "alias/aws/sqs")
     report = seed.doctor(only={"Q-KMS-2", "Q-KMS-3"})
     assert [o.status for o in report.outcomes if o.resource == QUEUE] == ["not_checked", "not_checked"]
+
+
+def _deny(client: Any, operation: str) -> None:
+    class Http:
+        status_code = 400
+
+    def deny(**_: object) -> tuple[Http, dict[str, Any]]:
+        return Http(), {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}
+
+    client.meta.events.register(f"before-call.{client.meta.service_model.endpoint_prefix}.{operation}", deny)
+
+
+def test_a_denied_describe_key_or_key_policy_is_not_checked_never_a_pass(seed: DoctorSeed) -> None:
+    kms = seed.raw["kms"]
+    _encrypt(seed, kms.create_key()["KeyMetadata"]["Arn"])
+    _deny(kms, "GetKeyPolicy")
+    report = seed.doctor(only={"Q-KMS-1", "Q-KMS-2", "Q-KMS-3"})
+    assert _statuses(report, "Q-KMS-2") == [("not_checked", "kms:GetKeyPolicy denied")]
+    _deny(kms, "DescribeKey")
+    report = seed.doctor(only={"Q-KMS-1", "Q-KMS-2", "Q-KMS-3"})
+    assert {check: _statuses(report, check) for check in ("Q-KMS-1", "Q-KMS-2", "Q-KMS-3")} == {
+        check: [("not_checked", "kms:DescribeKey denied")] for check in ("Q-KMS-1", "Q-KMS-2", "Q-KMS-3")
+    }
