@@ -101,3 +101,28 @@ def test_two_rules_matching_one_event_and_targeting_the_queue_are_a_duplicate(se
     seed.events.put_targets(Rule="signup-copy", Targets=[{"Id": "copy", "Arn": QUEUE}])
     seed.events.put_targets(Rule="user-signup-rule", Targets=[{"Id": "user-signup-queue", "Arn": QUEUE}])
     assert _only(seed, "R-DUP-1", samples=[Sample(other, "default", "other")]) == []
+
+
+def test_a_consumer_that_may_put_events_and_a_pattern_without_source_is_a_loop(seed: DoctorSeed) -> None:
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": "*"}]}
+    seed.iam.put_role_policy(RoleName="user-signup-handler-role", PolicyName="emit", PolicyDocument=json.dumps(allow))
+    assert _only(seed, "R-LOOP-1") == []  # the seed's pattern selects the producer's source: not decidable, no finding
+    seed.events.put_rule(
+        Name="user-signup-rule", EventBusName="default", EventPattern=json.dumps({"detail-type": ["UserSignup"]})
+    )
+    [finding] = _only(seed, "R-LOOP-1")
+    assert finding.resource == RULE and finding.evidence["events:PutEvents"]["decision"] == "allow"
+    assert finding.evidence["role"].endswith(":role/user-signup-handler-role")
+    seed.apply(finding.fix)
+    report = seed.doctor(only={"R-LOOP-1"})
+    assert report.findings == []
+    [outcome] = [o for o in report.outcomes if o.resource == RULE]
+    assert outcome.status == "not_checked" and "user-signup-handler may put events" in (outcome.reason or "")
+
+
+def test_a_consumer_that_cannot_put_events_is_no_loop(seed: DoctorSeed) -> None:
+    seed.events.put_rule(
+        Name="user-signup-rule", EventBusName="default", EventPattern=json.dumps({"detail-type": ["X"]})
+    )
+    report = seed.doctor(only={"R-LOOP-1"})
+    assert [o.status for o in report.outcomes if o.resource == RULE] == ["pass"]

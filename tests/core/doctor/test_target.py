@@ -173,3 +173,10 @@ def test_a_target_naming_a_missing_queue_is_found_and_pointed_at_the_real_one(se
     seed.apply(finding.fix)
     assert _only(seed, "T-ARN-1", targets=("default",)) == []
     assert _target(seed)["Arn"] == QUEUE
+
+
+def test_a_constant_message_group_is_a_medium_finding_with_no_command(seed: DoctorSeed) -> None:
+    _fifo(seed, True)
+    [finding] = _only(seed, "T-FIFO-3")
+    assert finding.evidence["SqsParameters"] == {"MessageGroupId": "signups"}
+    assert finding.fix.command is None and "standard queue" in finding.fix.summary

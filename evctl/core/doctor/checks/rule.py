@@ -8,6 +8,7 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
+from evctl.core.iam import Decision, Principal, Request, evaluate, load_policy, role_context
 from evctl.core.patterns import compile_pattern
 from evctl.core.pipeline import Node
 
@@ -290,3 +291,77 @@ def queue_reached_twice(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
             related=tuple(r.id for r, _ in hits),
         )
         return  # one finding per queue: the fix is the same for every further sample
+
+
+def _consumers(ctx: DoctorContext, rule: Node) -> list[Node]:
+    """The functions downstream of a rule (rule → queue → mapping → function)."""
+    found: dict[str, Node] = {}
+    for queue in ctx.downstream(rule, "routes_to"):
+        for mapping in ctx.downstream(queue, "polls"):
+            for function in ctx.downstream(mapping, "invokes"):
+                if function.exists:
+                    found[function.id] = function
+    return [found[k] for k in sorted(found)]
+
+
+@check("R-LOOP-1", on="rule")
+def rule_matches_its_own_output(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """A consumer allowed to put events on the rule's bus, and a pattern that would take them: an infinite loop."""
+    rule = ctx.rule(node)
+    if pattern_of(rule) is None:
+        raise NotChecked("a scheduled rule: it has no event pattern")
+    bus = dict(ctx.clients.events.describe_event_bus(Name=bus_of(rule)))
+    bus_arn = str(bus.get("Arn") or "")
+    bus_policy = load_policy(str(bus["Policy"]), name="bus policy") if bus.get("Policy") else None
+    current = pattern_dict(rule)
+    broad = _broadness(current)
+    undecided: list[str] = []
+    for function in _consumers(ctx, node):
+        role_arn = str(ctx.function(function).get("Role") or "")
+        if not role_arn:
+            continue
+        role = ctx.role_policies(role_arn)
+        request = Request(Principal.of_arn(role.arn), "events:PutEvents", bus_arn, context=role_context(role.arn))
+        result = evaluate(request, role.identity, role.boundary, bus_policy)
+        if result.decision in (Decision.INDETERMINATE, Decision.NOT_CHECKED):
+            undecided.append(f"{role.name}: {result.reason}")
+            continue
+        if not result.allowed:
+            continue
+        if broad is None:
+            undecided.append(
+                f"{function.name} may put events on bus {bus_of(rule)}; whether they match depends on the source it "
+                "uses (keep it out of the pattern's sources)"
+            )
+            continue
+        matched = [env for _, env in samples(ctx) if (p := pattern_of(rule)) is not None and p.matches(env)]
+        fix_value: dict[str, Any] | None = None
+        command = None
+        if matched and isinstance(current, dict) and "$or" not in current:
+            fix_value = {**current, "source": sorted({str(e.get("source")) for e in matched})}
+            command = put_rule_command(rule, fix_value)
+        yield Finding(
+            check="R-LOOP-1",
+            resource=str(rule.get("Arn") or node.id),
+            message=(
+                f"{function.name}, fed by rule {node.name}, may put events on bus {bus_of(rule)} and the rule's pattern "
+                f"({broad}) would match them: a loop that multiplies events and cost"
+            ),
+            evidence={
+                "function": function.id,
+                "role": role.arn,
+                "EventPattern": current,
+                "why_broad": broad,
+                "events:PutEvents": result.as_dict(),
+            },
+            fix=Fix(
+                summary="narrow the pattern to the producer's source, and emit the function's events under a source "
+                "the pattern does not select" + ("" if fix_value else " (pass --sample to have the source suggested)"),
+                value=fix_value,
+                command=command,
+            ),
+            related=(function.id, role.arn),
+        )
+        return
+    if undecided:
+        raise NotChecked("; ".join(undecided))

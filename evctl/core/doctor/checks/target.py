@@ -561,3 +561,31 @@ def target_queue_missing(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
             ),
             related=(queue_arn,),
         )
+
+
+@check("T-FIFO-3", on="rule")
+def constant_message_group(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
+    """One fixed MessageGroupId puts every event in one group: the FIFO queue's consumer runs one batch at a time."""
+    for rule, target, queue, _ in _fifo_targets(ctx, node):
+        group = str((target.get("SqsParameters") or {}).get("MessageGroupId") or "")
+        if not group or group.startswith("$"):
+            continue  # no group (T-FIFO-1's), or a path
+        yield Finding(
+            check="T-FIFO-3",
+            resource=_arn(rule, node),
+            message=(
+                f"target {target.get('Id')} of rule {node.name} puts every event in message group {group!r} of "
+                f"{queue.name}: Lambda processes one batch at a time"
+            ),
+            evidence={"SqsParameters": target.get("SqsParameters"), "queue": queue.id},
+            fix=Fix(
+                summary=(
+                    "a rule target's MessageGroupId is one value for all events: if order across all events is not "
+                    "needed, target a standard queue; for per-entity order (e.g. detail.user_id) route through "
+                    "something that sets the group per event (EventBridge Pipes, or a function)"
+                ),
+                value={"SqsParameters": target.get("SqsParameters")},
+                command=None,
+            ),
+            related=(queue.id,),
+        )
