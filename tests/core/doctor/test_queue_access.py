@@ -39,6 +39,7 @@ def test_no_queue_policy_is_q_policy_1_and_the_fix_adds_the_rule_statement(seed:
     [finding] = seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2"}).findings
     assert finding.check == "Q-POLICY-1" and finding.resource == QUEUE and finding.related == (RULE,)
     assert finding.evidence["rule"] == RULE and finding.evidence["Policy"] is None
+    assert finding.evidence["FailedInvocations (24 h)"] == "no datapoints"  # moto emits no service metrics
     assert finding.evidence["decision"] == "implicit_deny"
     assert finding.fix.value["Condition"] == {"ArnEquals": {"aws:SourceArn": RULE}}
     assert finding.fix.command and finding.fix.command.startswith("aws sqs set-queue-attributes --queue-url ")
@@ -47,6 +48,16 @@ def test_no_queue_policy_is_q_policy_1_and_the_fix_adds_the_rule_statement(seed:
 
 
 def test_a_policy_for_another_service_only_is_q_policy_1_and_the_fix_keeps_its_statements(seed: DoctorSeed) -> None:
+    seed.raw["cloudwatch"].put_metric_data(
+        Namespace="AWS/Events",
+        MetricData=[
+            {
+                "MetricName": "FailedInvocations",
+                "Value": 7.0,
+                "Dimensions": [{"Name": "RuleName", "Value": "user-signup-rule"}],
+            }
+        ],
+    )
     other = {
         "Sid": "Sns",
         "Effect": "Allow",
@@ -57,6 +68,7 @@ def test_a_policy_for_another_service_only_is_q_policy_1_and_the_fix_keeps_its_s
     _policy(seed, other)
     [finding] = seed.doctor(only={"Q-POLICY-1"}).findings
     assert finding.evidence["Policy"]["Statement"] == [other]
+    assert finding.evidence["FailedInvocations (24 h)"] == 7.0
     seed.apply(finding.fix)
     stored = json.loads(
         seed.sqs.get_queue_attributes(QueueUrl=seed.queue_url, AttributeNames=["Policy"])["Attributes"]["Policy"]

@@ -32,13 +32,14 @@ from evctl.errors import error_code
 from ..context import DoctorContext
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
-from .queue_common import arn_parts, compact, queue_arn, routing_rules, set_attributes_command, url
+from .queue_common import arn_parts, compact, queue_arn, routing_rules, rule_metric_sum, set_attributes_command, url
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
 EVENTS = "events.amazonaws.com"
 AWS_MANAGED_SQS_ALIAS = "alias/aws/sqs"
+METRIC_SECONDS = 86_400  # supporting evidence: the rule's FailedInvocations over the last day
 KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 _UNUSABLE_FIXES = {
     "Disabled": ("enable the key", "aws kms enable-key --key-id {key}"),
@@ -168,6 +169,7 @@ def _allow_finding(ctx: DoctorContext, node: Node, check_id: str) -> Iterator[Fi
             )
         else:
             evidence["Policy"] = document if document is not None else (attributes.get("Policy") or None)
+            evidence["FailedInvocations (24 h)"] = rule_metric_sum(ctx, "FailedInvocations", rule, METRIC_SECONDS)
             message = f"{node.name}'s policy does not let EventBridge send for rule {rule.name}: every event is dropped"
         findings.append(
             Finding(

@@ -100,9 +100,11 @@ def create_queue_command(name: str, retention: int = SQS_MAX_RETENTION) -> str:
     return f"aws sqs create-queue --queue-name {shlex.quote(name)} --attributes {shlex.quote(compact(attributes))}"
 
 
-def sqs_metric_sum(ctx: DoctorContext, metric: str, queue: Node, seconds: int) -> float | str:
-    """The Sum of an AWS/SQS metric of the queue over the last `seconds`; a string says why there is no number
-    (no datapoints, metrics not read, the call denied): metrics are supporting evidence, never required."""
+def metric_sum(
+    ctx: DoctorContext, namespace: str, metric: str, dimensions: dict[str, str], seconds: int
+) -> float | str:
+    """The Sum of a CloudWatch metric over the last `seconds`; a string says why there is no number (no datapoints,
+    metrics not read, the call denied): metrics are supporting evidence, never required."""
     cloudwatch = ctx.clients.cloudwatch
     if cloudwatch is None:
         return "metrics not read"
@@ -110,9 +112,9 @@ def sqs_metric_sum(ctx: DoctorContext, metric: str, queue: Node, seconds: int) -
     end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC) + dt.timedelta(seconds=60)
     try:
         answer = cloudwatch.get_metric_statistics(
-            Namespace="AWS/SQS",
+            Namespace=namespace,
             MetricName=metric,
-            Dimensions=[{"Name": "QueueName", "Value": queue.name}],
+            Dimensions=[{"Name": name, "Value": value} for name, value in dimensions.items()],
             StartTime=end - dt.timedelta(seconds=seconds),
             EndTime=end,
             Period=seconds,
@@ -127,3 +129,16 @@ def sqs_metric_sum(ctx: DoctorContext, metric: str, queue: Node, seconds: int) -
     if not points:
         return "no datapoints"
     return float(sum(float(p.get("Sum") or 0.0) for p in points))
+
+
+def sqs_metric_sum(ctx: DoctorContext, metric: str, queue: Node, seconds: int) -> float | str:
+    """metric_sum of an AWS/SQS metric of the queue."""
+    return metric_sum(ctx, "AWS/SQS", metric, {"QueueName": queue.name}, seconds)
+
+
+def rule_metric_sum(ctx: DoctorContext, metric: str, rule: Node, seconds: int) -> float | str:
+    """metric_sum of an AWS/Events metric of the rule: RuleName alone is the default bus's; a custom bus's rule
+    carries EventBusName too (a wrong dimension set reads as "no traffic")."""
+    bus = str(rule.attributes.get("event_bus") or "default")
+    dimensions = {"RuleName": rule.name} if bus == "default" else {"EventBusName": bus, "RuleName": rule.name}
+    return metric_sum(ctx, "AWS/Events", metric, dimensions, seconds)
