@@ -1,8 +1,8 @@
 """The installed `evctl doctor` against a moto server holding the seed pipeline (evctl.sandbox.provision): the clean
 seed exits 0; a planted mistake (the function's timeout raised above the queue's visibility timeout after the mapping
 was made, the catalogue's Q-VIS-1 drift) is the JSON finding with its evidence and fix, exit 1, and the printed aws
-command, run by the aws CLI against the same server, makes it go. A stop signal while it waits on AWS is exit
-128 + the signal, in one line."""
+command, run by the aws CLI against the same server, makes it go. A stop signal (Ctrl-C, SIGTERM, SIGHUP) while it
+waits on AWS is exit 128 + the signal, in one line."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_a_planted_mistake_is_found_exit_1_and_its_printed_fix_removes_it(moto_s
     assert json.loads(again.stdout)["findings"] == []
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_stop_signal_while_waiting_on_aws_is_128_plus_the_signal(signum: signal.Signals) -> None:
     with socket.socket() as server:  # an endpoint that accepts and never answers
         server.bind(("127.0.0.1", 0))
