@@ -268,3 +268,25 @@ def test_a_denied_describe_key_or_key_policy_is_not_checked_never_a_pass(seed: D
     assert {check: _statuses(report, check) for check in ("Q-KMS-1", "Q-KMS-2", "Q-KMS-3")} == {
         check: [("not_checked", "kms:DescribeKey denied")] for check in ("Q-KMS-1", "Q-KMS-2", "Q-KMS-3")
     }
+
+
+def test_a_custom_bus_rule_under_the_default_bus_arn_form_is_q_policy_2(seed: DoctorSeed) -> None:
+    """The rule ARN is DescribeRule's (rule/<bus>/<rule> on a custom bus), never built from the name."""
+    seed.events.create_event_bus(Name="signups")
+    custom = seed.events.put_rule(
+        Name="vip-signup-rule", EventBusName="signups", EventPattern=json.dumps({"source": ["my.webapp"]})
+    )["RuleArn"]
+    assert custom == f"arn:aws:events:{REGION}:{ACCOUNT}:rule/signups/vip-signup-rule"
+    seed.events.put_targets(Rule="vip-signup-rule", EventBusName="signups", Targets=[{"Id": "q", "Arn": QUEUE}])
+    guessed = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/vip-signup-rule"
+    _policy(
+        seed,
+        {**SEND, "Sid": "AllowUserSignupRule", "Condition": {"ArnEquals": {"aws:SourceArn": RULE}}},
+        {**SEND, "Sid": "AllowVip", "Condition": {"ArnEquals": {"aws:SourceArn": guessed}}},
+    )
+    [finding] = seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2"}).findings
+    assert finding.check == "Q-POLICY-2" and finding.evidence["rule"] == custom
+    assert [n["label"] for n in finding.evidence["near_misses"]] == ["Sid 'AllowUserSignupRule'", "Sid 'AllowVip'"]
+    assert finding.fix.value["Condition"] == {"ArnEquals": {"aws:SourceArn": custom}}
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2"}).findings == []
