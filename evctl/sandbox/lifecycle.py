@@ -262,6 +262,9 @@ def stop_running(
     """
     current = state_file.read()
     if current is None:
+        starting = state_file.unrecorded()  # a sandbox still starting is not "none running"
+        if starting is not None:
+            raise starting
         return {"stopped": False, "reason": "no sandbox is running"}
     verdict = process.signal_if(current.pid, lambda: state_file.verify(current), signal.SIGTERM)
     if verdict != "same":

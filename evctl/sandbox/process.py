@@ -21,6 +21,7 @@ import os
 import signal
 import stat
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,7 @@ def signal_if_same(pid: int, expected: Identity, signum: signal.Signals) -> Verd
 
 # ---- the lock -----------------------------------------------------------------------------------------------------
 
+LOCK_ATTEMPTS = 5  # over ~80 ms: "fails at once" still, and never because of another command's probe
 LOCK_FD_ENV = "EVCTL_SANDBOX_LOCK_FD"  # `sandbox up --detach` hands its held lock to the child through this
 
 
@@ -176,15 +178,20 @@ class SandboxLock:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
             raise LockError(f"cannot open the sandbox lock file {path}: it is not a regular file")
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise LockHeld(holder) from None
-        except OSError as exc:
-            os.close(fd)
-            raise LockError(f"cannot lock {path}: {exc.strerror}") from exc
+        for attempt in range(LOCK_ATTEMPTS):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if attempt + 1 < LOCK_ATTEMPTS:
+                    time.sleep(0.02)  # a lock_holder() probe holds it for an instant: not a holder
+                    continue
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise LockHeld(holder) from None
+            except OSError as exc:
+                os.close(fd)
+                raise LockError(f"cannot lock {path}: {exc.strerror}") from exc
         lock = cls(path, fd, inherited=inherited is not None)
         lock.record_holder(os.getpid())
         return lock

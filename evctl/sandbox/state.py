@@ -232,11 +232,23 @@ def stale_reason(state: SandboxState, verdict: Verdict) -> str:
     return f"process {state.pid} is now another program"
 
 
+def unrecorded() -> ConfigError | None:
+    """With no state file: the error for a sandbox that holds the lock all the same (starting, or its state file was
+    removed by hand), or None when there is none."""
+    holder = process.lock_holder(lock_path())
+    if holder is None:
+        return None
+    return ConfigError(
+        f"a sandbox (pid {holder}) holds the lock but has no state file: it is starting, or {state_path()} was removed",
+        f"wait for `evctl sandbox up` to return and try again; otherwise stop it with `kill {holder}`",
+    )
+
+
 def running() -> SandboxState:
     """The running sandbox, or ConfigError (exit 4) saying none is running or the record is stale."""
     state = read()
     if state is None:
-        raise ConfigError("no sandbox is running", START_HINT)
+        raise unrecorded() or ConfigError("no sandbox is running", START_HINT)
     verdict = verify(state)
     if verdict != "same":
         raise ConfigError(

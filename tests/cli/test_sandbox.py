@@ -459,6 +459,24 @@ def test_up_while_another_start_holds_the_lock_fails_at_once(detach: bool) -> No
     assert state.read() is None
 
 
+@pytest.mark.parametrize("command", ["status", "down", "--sandbox"])
+def test_a_sandbox_still_starting_is_not_reported_as_none(command: str) -> None:
+    """It holds the lock, and has not written its state file yet: status, down and --sandbox say so (exit 4)."""
+    from evctl.sandbox import lifecycle
+
+    args = {"status": ["sandbox", "status"], "down": ["sandbox", "down"], "--sandbox": ["--sandbox", "queue", "list"]}
+    with lifecycle.take_lock():
+        result = run_cli(args[command])
+    assert (result.exit_code, result.stdout) == (4, "")
+    assert result.stderr == (
+        f"evctl: error: a sandbox (pid {os.getpid()}) holds the lock but has no state file: it is starting, or "
+        f"{state.state_path()} was removed — wait for `evctl sandbox up` to return and try again; otherwise stop it "
+        f"with `kill {os.getpid()}`\n"
+    )
+    with lifecycle.take_lock():  # the probes took nothing
+        pass
+
+
 # ---- a corrupt state file: one line, exit 4, the file named, the fix given --------------------------------------
 
 CORRUPT_SHAPES: dict[str, Callable[[Path], object]] = {
