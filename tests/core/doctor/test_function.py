@@ -205,3 +205,15 @@ def test_a_function_allowed_to_feed_its_own_queue_is_found_when_loops_are_stoppe
 
 def test_without_send_permission_f_recur_1_passes_without_reading_the_recursion_config(seed: DoctorSeed) -> None:
     assert [o.status for o in seed.doctor(only={"F-RECUR-1"}).outcomes] == ["pass"]
+
+
+def test_a_handler_that_never_decodes_the_body_is_f_shape_1_too(seed: DoctorSeed) -> None:
+    plant_logs(
+        seed,
+        "[ERROR] TypeError: string indices must be integers, not 'str'\rTraceback (most recent call last):",
+        "[ERROR] JSONDecodeError: Expecting value: line 1 column 1 (char 0)",
+    )
+    [finding] = seed.doctor(only={"F-SHAPE-1"}).findings
+    assert finding.evidence["signatures"] == {"envelope_key": 0, "json_decode": 1, "string_indices": 1}
+    assert finding.evidence["keys"] == [] and finding.evidence["count"] == 2
+    assert "TypeError: string indices" in finding.message and "JSONDecodeError" in finding.message

@@ -222,22 +222,40 @@ def wrong_envelope(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     config = ctx.function(node)
     scan = scan_function_logs(ctx, node)
     since = last_modified_ms(config)  # lines from before the last deployment are about older code
-    hits = scan.hits("envelope_key", since)
+    key_hits = scan.hits("envelope_key", since)
+    decode_hits = scan.hits("json_decode", since)
+    string_hits = scan.hits("string_indices", since)
+    hits = sorted([*key_hits, *decode_hits, *string_hits], key=lambda hit: hit.timestamp_ms)
     if not hits:
         return
-    keys = sorted({hit.line.split("KeyError: ")[-1].strip().strip("'\"") for hit in hits})
+    keys = sorted({hit.line.split("KeyError: ")[-1].strip().strip("'\"") for hit in key_hits})
     sns = "Message" in keys or "Sns" in keys or "TopicArn" in keys
+    causes = []
+    if keys:
+        causes.append(f"KeyError {', '.join(repr(k) for k in keys)}")
+    if decode_hits:
+        causes.append("JSONDecodeError (the body is not the JSON it expects)")
+    if string_hits:
+        causes.append("TypeError: string indices (a JSON string used as an object: json.loads missing)")
     yield Finding(
         check="F-SHAPE-1",
         resource=node.id,
-        message=f"{node.name}'s handler fails with KeyError {', '.join(repr(k) for k in keys)} on "
-        f"{len(hits)} line(s): "
+        message=f"{node.name}'s handler fails with {'; '.join(causes)} on {len(hits)} line(s): "
         + (
             "it parses an SNS envelope, but the queue receives the EventBridge event itself"
             if sns
-            else "it reads a field the message body does not have"
+            else "it does not parse the body the queue receives (the EventBridge event as JSON)"
         ),
-        evidence={"keys": keys, "LastModified": config.get("LastModified"), **scan.evidence(hits)},
+        evidence={
+            "keys": keys,
+            "signatures": {
+                "envelope_key": len(key_hits),
+                "json_decode": len(decode_hits),
+                "string_indices": len(string_hits),
+            },
+            "LastModified": config.get("LastModified"),
+            **scan.evidence(hits),
+        },
         fix=Fix(
             summary="read the EventBridge event from the SQS body: detail = json.loads(record['body'])['detail'] "
             "(no 'Message': that is SNS's envelope); then deploy the corrected handler",
