@@ -210,8 +210,8 @@ def dlq_unwatched(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
             MetricName=metric, Namespace="AWS/SQS", Dimensions=[{"Name": "QueueName", "Value": node.name}]
         )
         alarms += [str(alarm.get("AlarmName")) for alarm in answer.get("MetricAlarms", [])]
-    if alarms:
-        return
+        if alarms:
+            return  # watched (the second metric is read only when the first has no alarm)
     depth = number(ctx.queue_attributes(node), "ApproximateNumberOfMessages")
     name = f"{node.name}-not-empty"
     command = (
