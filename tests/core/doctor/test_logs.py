@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
+
+import pytest
 
 from evctl.core.doctor import DoctorClients, DoctorContext
 from evctl.core.doctor.logscan import scan_logs
 from evctl.core.pipeline import DescribeCache, Graph
+from evctl.sandbox import provision as pv
 from tests.core.doctor.seed import ACCOUNT, FUNCTION, REGION, DoctorSeed
 from tests.core.doctor.test_function import GROUP, inject, plant_logs
 
 GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{GROUP}"
 
 
-def test_a_missing_log_group_is_found_and_the_fix_creates_it(seed: DoctorSeed) -> None:
+@pytest.mark.parametrize("can_create", [True, False])
+def test_a_missing_log_group_is_found_and_the_fix_creates_it(seed: DoctorSeed, can_create: bool) -> None:
     seed.logs.delete_log_group(logGroupName=GROUP)
+    if not can_create:
+        seed.iam.put_role_policy(
+            RoleName=pv.ROLE,
+            PolicyName="user-signup-handler",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": "*"}
+                    ],
+                }
+            ),
+        )
     [finding] = seed.doctor(only={"L-GROUP-1"}).findings
     assert finding.check == "L-GROUP-1" and finding.resource == FUNCTION
+    assert finding.severity == ("info" if can_create else "high")
+    assert finding.evidence["logs:CreateLogGroup"]["decision"] == ("allow" if can_create else "implicit_deny")
     assert finding.evidence["log_group"] == GROUP and finding.evidence["exists"] is False
     assert finding.fix.command == f"aws logs create-log-group --log-group-name {GROUP}"
     seed.apply(finding.fix)

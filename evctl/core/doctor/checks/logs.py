@@ -5,13 +5,16 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 
+from evctl.core.iam import Principal, Request, evaluate, role_context
 from evctl.core.pipeline import Node
 
 from ..context import DoctorContext
 from ..logscan import MAX_EXAMPLES, SIGNATURES, scan_logs
 from ..model import Finding, Fix
 from ..registry import check
+from .flow import metric
 from .function import sqs_mappings
+from .role import role_of
 
 # The values PutRetentionPolicy accepts.
 RETENTION_DAYS = (
@@ -57,15 +60,48 @@ def _group(ctx: DoctorContext, function: Node) -> Node | None:
 
 @check("L-GROUP-1", on="function")
 def log_group_missing(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
-    """No log group: the function has never logged (or it was deleted, or the role cannot create it)."""
+    """No log group: what the function did so far left no trace. Lambda creates the group on the next invocation
+    when the role may (then it is info: nothing has run since); when the role may not, nothing is ever logged."""
     group = _group(ctx, node)
     if group is None or group.exists:
         return
+    role_arn, role = role_of(ctx, node)
+    region = ctx.region or node.id.split(":")[3]
+    account = ctx.account or node.id.split(":")[4]
+    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group.name}:*"
+    principal = Principal.of_arn(role.arn or role_arn)
+    create = evaluate(
+        Request(principal, "logs:CreateLogGroup", group_arn, context=role_context(principal.arn or "")),
+        role.identity,
+        role.boundary,
+    )
+    invocations = (
+        metric(ctx, "AWS/Lambda", "Invocations", {"FunctionName": node.name}, "Sum", ctx.log_window_seconds)
+        if ctx.clients.cloudwatch is not None
+        else None
+    )
+    if create.decision.denied or invocations:
+        severity = "high"
+        why = (
+            f"the role may not create it ({create.reason})"
+            if create.decision.denied
+            else f"yet it ran {invocations:g} times in the last {ctx.log_window_seconds // 60} min"
+        )
+    else:
+        severity = "info"
+        why = "the role may create it: Lambda will on the next invocation (none seen in the metrics)"
     yield Finding(
         check="L-GROUP-1",
         resource=node.id,
-        message=f"{node.name}'s log group {group.name} does not exist: its failures so far left no trace",
-        evidence={"log_group": group.name, "exists": False, "mappings": [m.id for m, _ in sqs_mappings(ctx, node)]},
+        severity=severity,  # type: ignore[arg-type]
+        message=f"{node.name}'s log group {group.name} does not exist: {why}",
+        evidence={
+            "log_group": group.name,
+            "exists": False,
+            "logs:CreateLogGroup": create.as_dict(),
+            "AWS/Lambda Invocations": invocations,
+            "mappings": [m.id for m, _ in sqs_mappings(ctx, node)],
+        },
         fix=Fix(
             summary="create the log group (with a retention), and let the role write to it (I-LOGS-1)",
             value={"logGroupName": group.name},
