@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from botocore.exceptions import ClientError
 
 from evctl.core.pipeline import Node, denied_action
-from evctl.errors import error_code
+from evctl.errors import EvctlError, error_code
 
 from . import checks as _checks  # noqa: F401  importing the package registers every implemented check
 from .catalogue import BY_ID, CATALOGUE
@@ -46,6 +46,11 @@ def _one(ctx: DoctorContext, registered: Registered, node: Node) -> Outcome:
         raise
     except NotImplementedError:  # moto raises it for calls it lacks
         return Outcome(registered.id, node.id, "not_checked", reason="not available from this endpoint")
+    except EvctlError as exc:  # a core reader (fetch_rules, fetch_targets, read_role_policies) wrapped the denial
+        action = denied_action(exc)
+        if action:
+            return Outcome(registered.id, node.id, "not_checked", reason=f"{action} denied")
+        raise
     return Outcome(registered.id, node.id, "fail" if findings else "pass", findings=findings)
 
 

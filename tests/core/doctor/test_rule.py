@@ -9,7 +9,7 @@ import awscli
 import pytest
 
 from evctl.core.doctor import Sample
-from tests.core.doctor.seed import QUEUE, RULE, SIGNUP, DoctorSeed
+from tests.core.doctor.seed import BUS, QUEUE, RULE, SIGNUP, DoctorSeed
 
 CLOUDTRAIL = {"source": ["aws.cloudtrail"], "detail-type": ["AWS API Call via CloudTrail"]}
 SEED_PATTERN = {"source": ["my.webapp"], "detail-type": ["UserSignup"]}
@@ -126,3 +126,32 @@ def test_a_consumer_that_cannot_put_events_is_no_loop(seed: DoctorSeed) -> None:
     )
     report = seed.doctor(only={"R-LOOP-1"})
     assert [o.status for o in report.outcomes if o.resource == RULE] == ["pass"]
+
+
+def _deny(**_: object) -> tuple[object, dict[str, object]]:
+    class Http:
+        status_code = 403
+
+    return Http(), {"Error": {"Code": "AccessDeniedException", "Message": "no"}}
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "checks"),
+    [
+        ("events", "ListRules", {"R-STATE-1", "R-PATTERN-1", "R-DUP-1", "B-BUS-1", "T-RETRY-1", "TD-TYPE-1"}),
+        ("events", "ListTargetsByRule", {"R-TARGETS-1", "T-RETRY-1", "T-INPUT-1", "T-ARN-1", "TD-TYPE-1"}),
+        ("events", "DescribeEventBus", {"B-POLICY-1", "B-KMS-1", "B-ARCHIVE-1", "R-LOOP-1"}),
+        ("iam", "GetRole", {"R-LOOP-1"}),
+    ],
+)
+def test_a_denied_read_makes_the_eventbridge_checks_not_checked_never_a_pass(
+    seed: DoctorSeed, service: str, operation: str, checks: set[str]
+) -> None:
+    seed.raw[service].meta.events.register(
+        f"before-call.{seed.raw[service].meta.service_model.service_id.hyphenize()}.{operation}", _deny
+    )
+    report = seed.doctor(("user-signup-queue",), only=checks)
+    action = f"{service}:{operation}"
+    outcomes = {(o.check, o.status, o.reason) for o in report.outcomes if o.resource in (RULE, QUEUE, BUS)}
+    assert {c for c, _, _ in outcomes} == checks
+    assert all(status == "not_checked" and reason == f"{action} denied" for _, status, reason in outcomes), outcomes
