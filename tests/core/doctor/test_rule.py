@@ -155,3 +155,21 @@ def test_a_denied_read_makes_the_eventbridge_checks_not_checked_never_a_pass(
     outcomes = {(o.check, o.status, o.reason) for o in report.outcomes if o.resource in (RULE, QUEUE, BUS)}
     assert {c for c, _, _ in outcomes} == checks
     assert all(status == "not_checked" and reason == f"{action} denied" for _, status, reason in outcomes), outcomes
+
+
+def test_the_tutorials_pipeline_gets_the_eventbridge_findings_section_7_predicts(seed: DoctorSeed) -> None:
+    """Rule on default selecting CloudTrail, events published to a custom bus, an {"event": "$"} transform, no DLQ."""
+    seed.events.put_rule(
+        Name="user-signup-rule",
+        EventBusName="default",
+        EventPattern=json.dumps({"detail-type": ["AWS API Call via CloudTrail"]}),
+    )
+    transformer = {"InputPathsMap": {"event": "$"}, "InputTemplate": '{"event": <event>}'}
+    seed.events.put_targets(
+        Rule="user-signup-rule", Targets=[{"Id": "user-signup-queue", "Arn": QUEUE, "InputTransformer": transformer}]
+    )
+    samples = [Sample(SIGNUP, "my-event-bus", "template signup")]
+    report = seed.doctor(samples=samples, only={"R-PATTERN-1", "B-BUS-1", "T-INPUT-1", "T-RETRY-1", "R-STATE-1"})
+    assert sorted(f.check for f in report.findings) == ["B-BUS-1", "R-PATTERN-1", "T-INPUT-1", "T-RETRY-1"]
+    [t_input] = [f for f in report.findings if f.check == "T-INPUT-1"]
+    assert json.loads(t_input.evidence["queue_receives"])["event"]["source"] == "my.webapp"

@@ -22,6 +22,7 @@ from .eb_support import (
     put_rule_command,
     put_targets_command,
     require_samples,
+    rule_metric_sum,
     sample_evidence,
     samples,
     why_not,
@@ -88,6 +89,7 @@ def pattern_matches_no_sample(ctx: DoctorContext, node: Node) -> Iterator[Findin
             "matched": 0,
             "sample": sample_evidence(sample, envelope),
             "why_not": why_not(pattern, envelope),
+            "MatchedEvents": rule_metric_sum(ctx, rule, "MatchedEvents"),  # AWS/Events, the log window (None: no data)
         },
         fix=Fix(
             summary=f"rewrite the pattern to select what the producer sends: {json.dumps(suggested)}",
