@@ -33,6 +33,7 @@ EVENT = json.dumps({"source": "s", "detail-type": "t", "detail": {"n": 1}})
 
 # Cheap, valid arguments for every command (the test below fails when a command is missing here).
 COMMANDS: dict[str, list[str]] = {
+    "doctor": ["doctor", "queue:sq", "--check", "Q-VIS-1"],
     "pipeline show": ["pipeline", "show", "queue:sq"],
     "publish": ["publish", "--source", "s", "--detail-type", "t", "--detail", "{}"],
     "queue drain": ["queue", "drain", "empty", "--to", "-", "--yes", "--wait", "0", "--empty-polls", "1"],
