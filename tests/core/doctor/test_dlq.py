@@ -175,3 +175,12 @@ def test_denied_alarm_reads_are_not_checked_never_a_pass(seed: DoctorSeed) -> No
     seed.raw["cloudwatch"].meta.events.register("before-call.monitoring.DescribeAlarmsForMetric", deny)
     report = seed.doctor(only={"D-WATCH-1"})
     assert _statuses(report, "D-WATCH-1", DLQ) == [("not_checked", "cloudwatch:DescribeAlarmsForMetric denied")]
+
+
+def test_an_alarm_on_the_oldest_message_age_alone_watches_the_dlq(seed: DoctorSeed) -> None:
+    seed.raw["cloudwatch"].put_metric_alarm(
+        AlarmName="dlq-age", Namespace="AWS/SQS", MetricName="ApproximateAgeOfOldestMessage",
+        Dimensions=[{"Name": "QueueName", "Value": "user-signup-dlq"}], Statistic="Maximum", Period=300,
+        EvaluationPeriods=1, Threshold=3600, ComparisonOperator="GreaterThanThreshold",
+    )  # fmt: skip
+    assert _statuses(seed.doctor(only={"D-WATCH-1"}), "D-WATCH-1", DLQ) == [("pass", None)]
