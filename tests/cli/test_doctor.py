@@ -393,3 +393,30 @@ def test_no_logs_makes_log_event_reads_not_checked(seed: pv.Pipeline) -> None:
         ctx.clients.logs.get_paginator("filter_log_events")
     assert ctx.clients.logs.describe_log_groups()["logGroups"]  # other reads go through
     assert doctor("user-signup-queue", "--no-logs", "--check", "Q-VIS-1").exit_code == 0
+
+
+def test_a_call_the_endpoint_does_not_route_is_not_checked(seed: pv.Pipeline) -> None:
+    """moto's server answers an API path it lacks (lambda GetAccountSettings) with a bare 404: not available."""
+    lam = boto3.client("lambda", region_name=REGION)
+
+    class Http:
+        status_code = 404
+
+    def unrouted(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return Http(), {"Error": {"Code": "404", "Message": "Not Found"}, "ResponseMetadata": {"HTTPStatusCode": 404}}
+
+    lam.meta.events.register("before-call.lambda.GetAccountSettings", unrouted)  # type: ignore[arg-type]
+    session = DoctorSession(
+        SessionClients(
+            boto3.client("events", region_name=REGION),
+            boto3.client("sqs", region_name=REGION),
+            lam,
+            boto3.client("logs", region_name=REGION),
+        ),
+        region=REGION,
+        metrics=False,
+    )
+    ctx = session.context(session.discover(["user-signup-queue"]), [])
+    with pytest.raises(NotChecked, match="not available from this endpoint"):
+        ctx.clients.lambda_.get_account_settings()
+    assert ctx.clients.lambda_.get_function_configuration(FunctionName="user-signup-handler")["Timeout"] == 3
