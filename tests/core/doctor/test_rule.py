@@ -173,3 +173,18 @@ def test_the_tutorials_pipeline_gets_the_eventbridge_findings_section_7_predicts
     assert sorted(f.check for f in report.findings) == ["B-BUS-1", "R-PATTERN-1", "T-INPUT-1", "T-RETRY-1"]
     [t_input] = [f for f in report.findings if f.check == "T-INPUT-1"]
     assert json.loads(t_input.evidence["queue_receives"])["event"]["source"] == "my.webapp"
+
+
+def test_a_rule_for_another_producer_is_not_checked_when_every_sample_is_taken_by_another_rule(
+    seed: DoctorSeed,
+) -> None:
+    seed.events.put_rule(Name="orders", EventBusName="default", EventPattern=json.dumps({"source": ["my.shop"]}))
+    seed.events.put_targets(Rule="orders", Targets=[{"Id": "q", "Arn": QUEUE}])
+    report = seed.doctor(only={"R-PATTERN-1"})
+    assert report.findings == []
+    [outcome] = [o for o in report.outcomes if o.resource.endswith(":rule/orders")]
+    assert outcome.status == "not_checked" and "taken by another rule" in (outcome.reason or "")
+    # a sample no rule takes fails both rules: it is someone's event
+    lost = {**SIGNUP, "source": "my.webap"}
+    findings = _only(seed, "R-PATTERN-1", samples=[Sample(lost, "default", "typo")])
+    assert sorted(f.resource.rsplit("/", 1)[-1] for f in findings) == ["orders", "user-signup-rule"]

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from evctl.core.iam import Decision, Principal, Request, evaluate, load_policy, role_context
-from evctl.core.patterns import compile_pattern
+from evctl.core.patterns import Pattern, compile_pattern
 from evctl.core.pipeline import Node
 
 from ..context import DoctorContext
@@ -23,6 +23,7 @@ from .eb_support import (
     put_targets_command,
     require_samples,
     rule_metric_sum,
+    same_bus,
     sample_evidence,
     samples,
     why_not,
@@ -63,6 +64,17 @@ def _suggested_pattern(current: Any, envelope: dict[str, Any]) -> dict[str, Any]
     return wanted
 
 
+def _live_pattern(ctx: DoctorContext, rule: Node) -> Pattern | None:
+    """An enabled rule's compiled pattern (None: disabled, scheduled, or a pattern evctl cannot compile)."""
+    listed = ctx.rule(rule)
+    if listed.get("State") == "DISABLED":
+        return None
+    try:
+        return pattern_of(listed)
+    except NotChecked:
+        return None
+
+
 @check("R-PATTERN-1", on="rule")
 def pattern_matches_no_sample(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """The rule's pattern matches none of the producer's events (the tutorial's CloudTrail pattern)."""
@@ -73,7 +85,22 @@ def pattern_matches_no_sample(ctx: DoctorContext, node: Node) -> Iterator[Findin
     given = require_samples(ctx)
     if any(pattern.matches(envelope) for _, envelope in given):
         return
-    sample, envelope = given[0]
+    # Samples another rule of the pipeline takes are that rule's producer's, not necessarily this one's: the rule
+    # fails only if some sample reaches no rule at all (on a bus of many rules, templates cover some producers only).
+    others = [
+        (str(other.attributes.get("event_bus") or "default"), _live_pattern(ctx, other))
+        for other in ctx.graph.sorted_nodes()
+        if other.kind == "rule" and other.exists and other.id != node.id
+    ]
+    orphans = [
+        (s, e) for s, e in given if not any(p is not None and same_bus(b, s.bus) and p.matches(e) for b, p in others)
+    ]
+    if not orphans:
+        raise NotChecked(
+            f"each of the {len(given)} sample event(s) is taken by another rule: pass --sample with the events "
+            f"{node.name} is meant for"
+        )
+    sample, envelope = orphans[0]
     current = pattern_dict(rule)
     suggested = _suggested_pattern(current, envelope)
     yield Finding(

@@ -30,6 +30,7 @@ from ..registry import check
 from .eb_support import (
     arn_parts,
     is_sqs,
+    pattern_of,
     put_target,
     put_targets_command,
     queue_node,
@@ -160,7 +161,11 @@ def _renders(
     context = RuleContext(
         str(rule.get("Name", "")), str(rule.get("Arn", "")), dt.datetime.fromtimestamp(ctx.now(), dt.UTC)
     )
-    return [(sample, envelope, render_target(target, envelope, context)) for sample, envelope in require_samples(ctx)]
+    given = require_samples(ctx)
+    pattern = pattern_of(rule)
+    matched = [(s, e) for s, e in given if pattern is not None and pattern.matches(e)]
+    # the events this rule takes (all samples when it takes none: R-PATTERN-1 says so; the body is still shown)
+    return [(sample, envelope, render_target(target, envelope, context)) for sample, envelope in matched or given]
 
 
 def _input_fields(target: Mapping[str, Any]) -> dict[str, Any]:
