@@ -106,10 +106,11 @@ def test_the_sns_envelope_keyerror_is_found_and_deploying_fixed_code_retires_it(
     assert "SNS envelope" in finding.message
     assert finding.fix.value == "detail = json.loads(record['body'])['detail']"
     monkeypatch.chdir(tmp_path)  # the command deploys ./function.zip: the corrected handler
-    (tmp_path / "function.zip").write_bytes(pv.handler_zip(pv.DEFAULT_HANDLER))
+    package = pv.handler_zip(pv.DEFAULT_HANDLER)
+    (tmp_path / "function.zip").write_bytes(package)
     seed.apply(finding.fix)  # the command runs against moto (proves its text) ...
     deployed = seed.lambda_.get_function(FunctionName="user-signup-handler")["Configuration"]["CodeSha256"]
-    assert deployed == base64.b64encode(hashlib.sha256(pv.handler_zip(pv.DEFAULT_HANDLER)).digest()).decode()
+    assert deployed == base64.b64encode(hashlib.sha256(package).digest()).decode()
     # ... but moto keeps LastModified on update-function-code, where AWS sets it to the deployment's time.
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
     inject(seed, "GetFunctionConfiguration", {"LastModified": stamp})
