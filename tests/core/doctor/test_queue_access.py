@@ -290,3 +290,12 @@ def test_a_custom_bus_rule_under_the_default_bus_arn_form_is_q_policy_2(seed: Do
     assert finding.fix.value["Condition"] == {"ArnEquals": {"aws:SourceArn": custom}}
     seed.apply(finding.fix)
     assert seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2"}).findings == []
+
+
+def test_rules_not_all_read_make_the_access_checks_not_checked_never_a_pass(seed: DoctorSeed) -> None:
+    _deny(seed.events, "ListRuleNamesByTarget")
+    report = seed.doctor(only={"Q-POLICY-1", "Q-POLICY-2", "Q-POLICY-3"})
+    reason = "the rules that target the queue were not all read (not read: events:ListRuleNamesByTarget denied)"
+    assert {check: _statuses(report, check) for check in ("Q-POLICY-1", "Q-POLICY-2", "Q-POLICY-3")} == {
+        check: [("not_checked", reason)] for check in ("Q-POLICY-1", "Q-POLICY-2", "Q-POLICY-3")
+    }

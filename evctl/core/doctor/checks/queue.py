@@ -27,6 +27,7 @@ from .queue_common import (
     number,
     queue_arn,
     redrive,
+    rules_not_all_read,
     set_attributes_command,
     sqs_metric_sum,
     url,
@@ -231,6 +232,9 @@ def _bodies(ctx: DoctorContext, node: Node) -> Iterator[tuple[Node, Sample, str]
 def maximum_message_size_below_events(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """A sample event's delivered body is larger than the queue's MaximumMessageSize: SendMessage refuses it."""
     if not ctx.upstream(node, "routes_to"):
+        incomplete = rules_not_all_read(node)
+        if incomplete:
+            raise NotChecked(incomplete)
         return
     if not ctx.samples:
         raise NotChecked("no sample events (pass --sample or name the producer's templates)")

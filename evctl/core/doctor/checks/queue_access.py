@@ -32,7 +32,16 @@ from evctl.errors import error_code
 from ..context import DoctorContext
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
-from .queue_common import arn_parts, compact, queue_arn, routing_rules, rule_metric_sum, set_attributes_command, url
+from .queue_common import (
+    arn_parts,
+    compact,
+    queue_arn,
+    routing_rules,
+    rule_metric_sum,
+    rules_not_all_read,
+    set_attributes_command,
+    url,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -132,8 +141,12 @@ def _decisions(ctx: DoctorContext, node: Node, allows_only: bool) -> Iterator[tu
         yield rule, rule_arn, evaluate(_send_request(queue_arn(node, attributes), rule_arn), resource=policy), policy
 
 
-def _undecided(results: list[tuple[str, Result]]) -> None:
-    """Raise NotChecked for the first rule whose answer is uncertain (when nothing failed)."""
+def _undecided(results: list[tuple[str, Result]], queue: Node) -> None:
+    """Raise NotChecked for the first rule whose answer is uncertain, or when the rules may be incomplete (called
+    when nothing failed: a pass must cover every rule)."""
+    incomplete = rules_not_all_read(queue)
+    if incomplete:
+        raise NotChecked(incomplete)
     for rule_arn, result in results:
         if result.decision in (Decision.INDETERMINATE, Decision.NOT_CHECKED):
             keys = f" (unknown keys: {', '.join(result.unknown_keys)})" if result.unknown_keys else ""
@@ -187,7 +200,7 @@ def _allow_finding(ctx: DoctorContext, node: Node, check_id: str) -> Iterator[Fi
             )
         )
     if not findings:
-        _undecided(uncertain)
+        _undecided(uncertain, node)
     yield from findings
 
 
@@ -267,7 +280,7 @@ def queue_policy_deny_catches_eventbridge(ctx: DoctorContext, node: Node) -> Ite
             )
         )
     if not findings:
-        _undecided(uncertain)
+        _undecided(uncertain, node)
     yield from findings
 
 
@@ -305,10 +318,13 @@ def _sse_sqs_fix(queue_url: str, why: str) -> Fix:
 @check("Q-KMS-1", on="queue")
 def queue_on_aws_managed_key(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """SSE-KMS with alias/aws/sqs (or any AWS managed key): its policy cannot let EventBridge encrypt."""
-    if not ctx.upstream(node, "routes_to"):
-        return
     key_id = ctx.queue_attributes(node).get("KmsMasterKeyId") or ""
     if not key_id:
+        return
+    if not ctx.upstream(node, "routes_to"):
+        incomplete = rules_not_all_read(node)
+        if incomplete:
+            raise NotChecked(incomplete)
         return
     evidence: dict[str, Any] = {"KmsMasterKeyId": key_id}
     if not _is_aws_managed_alias(key_id):
@@ -333,7 +349,10 @@ def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iter
     """The queue's customer managed key: does its policy let EventBridge GenerateDataKey and Decrypt for each rule?"""
     key_id = ctx.queue_attributes(node).get("KmsMasterKeyId") or ""
     rules = routing_rules(ctx, node)
-    if not key_id or not rules:
+    if not key_id:
+        return
+    if not rules:
+        _undecided([], node)
         return
     if _is_aws_managed_alias(key_id):
         raise NotChecked(f"{key_id} is the AWS managed key (Q-KMS-1)")
@@ -397,7 +416,7 @@ def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iter
             )
         )
     if not findings:
-        _undecided(uncertain)
+        _undecided(uncertain, node)
     yield from findings
 
 

@@ -64,6 +64,13 @@ def routing_rules(ctx: DoctorContext, queue: Node) -> list[tuple[Node, str]]:
     return rules
 
 
+def rules_not_all_read(queue: Node) -> str | None:
+    """Why the rules that route to the queue may be incomplete (a denied ListRuleNamesByTarget or ListEventBuses
+    in discovery), or None: a check that found nothing wrong must then say `not checked`, not pass."""
+    notes = [note for note in queue.not_read if "ListRuleNamesByTarget" in note or "ListEventBuses" in note]
+    return f"the rules that target the queue were not all read ({'; '.join(notes)})" if notes else None
+
+
 def max_batching_window(ctx: DoctorContext, queue: Node) -> int:
     windows = [int(m.attributes.get("batching_window") or 0) for m in ctx.downstream(queue, "polls")]
     return max(windows, default=0)
