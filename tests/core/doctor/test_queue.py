@@ -131,3 +131,18 @@ def test_a_queue_whose_messages_something_deletes_is_not_q_consumer_1(seed: Doct
         ],
     )
     assert seed.doctor(only={"Q-CONSUMER-1"}).findings == []
+
+
+def test_an_unknown_dlq_role_is_not_checked_never_a_false_consumer_alarm(seed: DoctorSeed) -> None:
+    class Http:
+        status_code = 400
+
+    def deny(**_: object) -> tuple[Http, dict[str, Any]]:
+        return Http(), {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
+
+    seed.sqs.meta.events.register("before-call.sqs.ListDeadLetterSourceQueues", deny)
+    report = seed.doctor(("user-signup-dlq",), only={"Q-CONSUMER-1", "Q-REDRIVE-1"})
+    reason = "whether the queue is a DLQ is unknown (not read: sqs:ListDeadLetterSourceQueues denied)"
+    assert report.findings == []
+    assert _statuses(report, "Q-CONSUMER-1", DLQ) == [("not_checked", reason)]
+    assert _statuses(report, "Q-REDRIVE-1", DLQ) == [("not_checked", reason)]

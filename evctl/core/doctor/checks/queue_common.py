@@ -36,8 +36,14 @@ def redrive(attributes: dict[str, str]) -> RedrivePolicy | None:
 
 
 def is_dlq(ctx: DoctorContext, queue: Node) -> bool:
-    """A queue some queue dead-letters to, or some rule target's DLQ."""
-    return bool(ctx.upstream(queue, "dead_letters_to") or ctx.upstream(queue, "target_dlq"))
+    """A queue some queue dead-letters to, or some rule target's DLQ. NotChecked when that cannot be known (the
+    queue's DLQ sources were not read): a check that holds only for source queues must not guess."""
+    if ctx.upstream(queue, "dead_letters_to") or ctx.upstream(queue, "target_dlq"):
+        return True
+    unread = [note for note in queue.not_read if "ListDeadLetterSourceQueues" in note]
+    if unread:
+        raise NotChecked(f"whether the queue is a DLQ is unknown ({'; '.join(unread)})")
+    return False
 
 
 def queue_arn(queue: Node, attributes: dict[str, str]) -> str:
