@@ -17,7 +17,7 @@ from evctl.core.doctor import BY_ID, CATALOGUE, REGISTRY, SEVERITIES, Finding, O
 from evctl.core.doctor.model import HOPS
 from evctl.core.doctor.run import finding_severity
 from evctl.core.pipeline import Graph
-from evctl.render.jsontext import dumps
+from evctl.render.jsontext import dumps, to_jsonable
 from evctl.render.tables import printable
 
 __all__ = ["SCHEMA", "TEXT_COLUMNS", "DoctorMeta", "document", "pipeline_name", "report_lines", "text_rows"]
@@ -102,7 +102,22 @@ def _summary(report: Report, fail_on: str) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     """Plain JSON data (datetimes as ISO-8601 text, tuples and sets as lists), as the document will hold it."""
-    return json.loads(dumps(value))
+    return json.loads(_dumps(value))
+
+
+def _dumps(value: Any) -> str:
+    """Compact strict JSON; a value JSON has no form for (a check's own object) as its text, never a crash."""
+    try:
+        return dumps(value)
+    except TypeError:
+        return dumps(json.loads(json.dumps(value, default=_or_text)))
+
+
+def _or_text(value: Any) -> Any:
+    try:
+        return to_jsonable(value)
+    except TypeError:
+        return str(value)
 
 
 def _fix(finding: Finding) -> dict[str, Any]:
@@ -124,7 +139,7 @@ def document(report: Report, graph: Graph, meta: DoctorMeta) -> dict[str, Any]:
                 "severity": _severity(finding),
                 "effects": list(info.effects),
                 "resource": finding.resource,
-                "pipelines": where.get(finding.resource, []),
+                "pipelines": where.get(finding.resource) or where.get(outcome.resource, []),
                 "message": finding.message,
                 "evidence": _plain(finding.evidence),
                 "fix": _fix(finding),
@@ -188,7 +203,8 @@ def text_rows(report: Report, graph: Graph) -> list[dict[str, Any]]:
         base = {"check": outcome.check, "hop": info.hop if info else "", "resource": outcome.resource}
         if outcome.status == "fail":
             for finding in sorted(outcome.findings, key=_finding_key):
-                rows.append({**base, "status": "fail", "severity": _severity(finding), "detail": finding.message})
+                rows.append({**base, "status": "fail", "severity": _severity(finding), "resource": finding.resource,
+                             "detail": finding.message})  # fmt: skip
         else:
             detail = outcome.reason or ""
             rows.append({**base, "status": outcome.status, "severity": info.severity if info else "", "detail": detail})
@@ -205,7 +221,7 @@ def _paint(text: str, style: str, color: bool) -> str:
 def _compact(value: Any) -> str:
     if isinstance(value, str):
         return value
-    return dumps(value)
+    return _dumps(value)
 
 
 def _name(graph: Graph, resource: str) -> str:
