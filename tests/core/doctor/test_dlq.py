@@ -184,3 +184,18 @@ def test_an_alarm_on_the_oldest_message_age_alone_watches_the_dlq(seed: DoctorSe
         EvaluationPeriods=1, Threshold=3600, ComparisonOperator="GreaterThanThreshold",
     )  # fmt: skip
     assert _statuses(seed.doctor(only={"D-WATCH-1"}), "D-WATCH-1", DLQ) == [("pass", None)]
+
+
+def test_unread_dlq_sources_make_the_dlq_checks_not_checked(seed: DoctorSeed) -> None:
+    class Http:
+        status_code = 400
+
+    def deny(**_: object) -> tuple[Http, dict[str, Any]]:
+        return Http(), {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
+
+    seed.sqs.meta.events.register("before-call.sqs.ListDeadLetterSourceQueues", deny)
+    report = seed.doctor(("user-signup-dlq",), only={"D-RET-1", "D-ALLOW-1", "D-WATCH-1", "D-DRAIN-1"})
+    reason = "the queue's DLQ sources were not read (not read: sqs:ListDeadLetterSourceQueues denied)"
+    assert {o.check: (o.status, o.reason) for o in report.outcomes if o.resource == DLQ} == {
+        check: ("not_checked", reason) for check in ("D-RET-1", "D-ALLOW-1", "D-WATCH-1", "D-DRAIN-1")
+    }

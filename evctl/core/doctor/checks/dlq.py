@@ -34,7 +34,13 @@ MAX_REDRIVE_SOURCES = 10  # RedriveAllowPolicy byQueue: up to 10 source queue AR
 
 
 def _sources(ctx: DoctorContext, dlq: Node) -> list[Node]:
-    return [source for source in ctx.upstream(dlq, "dead_letters_to") if source.exists]
+    """The queues that dead-letter to this one (none: it is no DLQ, or NotChecked when that could not be read)."""
+    sources = ctx.upstream(dlq, "dead_letters_to")
+    if not sources:
+        unread = [note for note in dlq.not_read if "ListDeadLetterSourceQueues" in note]
+        if unread:
+            raise NotChecked(f"the queue's DLQ sources were not read ({'; '.join(unread)})")
+    return [source for source in sources if source.exists]
 
 
 def _is_fifo(name: str) -> bool:
@@ -200,7 +206,7 @@ def dlq_redrive_allow_excludes_source(ctx: DoctorContext, node: Node) -> Iterato
 @check("D-WATCH-1", on="queue")
 def dlq_unwatched(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """No CloudWatch alarm on the DLQ's visible messages or oldest age: messages pile up unnoticed."""
-    if not ctx.upstream(node, "dead_letters_to"):
+    if not _sources(ctx, node):
         return
     if ctx.clients.cloudwatch is None:
         raise NotChecked("CloudWatch is not read in this run")
