@@ -3,6 +3,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -334,6 +335,19 @@ def test_exit_status_rules() -> None:
     stopping.reset()
 
 
+@contextlib.contextmanager
+def as_in_the_foreground(sig: int) -> Iterator[None]:
+    """The signal's disposition as a command started in the foreground has it. A background job or CI runner starts
+    with SIGINT ignored (nohup: SIGHUP), and an ignored signal stays ignored (test_a_signal_ignored_at_start_...)."""
+    import signal
+
+    started_with = signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        signal.signal(sig, started_with)
+
+
 @pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGHUP"])
 def test_stop_signals_raise_keyboard_interrupt_and_are_recorded(signum: str) -> None:
     import os
@@ -343,12 +357,13 @@ def test_stop_signals_raise_keyboard_interrupt_and_are_recorded(signum: str) -> 
     from evctl.cli import stopping
 
     sig = getattr(signal, signum)
-    before = signal.getsignal(sig)
-    with pytest.raises(KeyboardInterrupt), stopping.stop_signals():
-        os.kill(os.getpid(), sig)
-        time.sleep(5)  # the handler raises as soon as the signal arrives
-    assert stopping.received() == sig and stopping.exit_code() == 128 + sig
-    assert signal.getsignal(sig) == before  # restored
+    with as_in_the_foreground(sig):
+        before = signal.getsignal(sig)
+        with pytest.raises(KeyboardInterrupt), stopping.stop_signals():
+            os.kill(os.getpid(), sig)
+            time.sleep(5)  # the handler raises as soon as the signal arrives
+        assert stopping.received() == sig and stopping.exit_code() == 128 + sig
+        assert signal.getsignal(sig) == before  # restored
     stopping.reset()
 
 
@@ -361,7 +376,9 @@ def test_graceful_stop_first_signal_sets_the_event_second_quits(signum: str) -> 
 
     sig = getattr(signal, signum)
     output, _, err = make()
-    with pytest.raises(KeyboardInterrupt), stopping.graceful_stop(output, "finishing the batch in hand") as stop:
+    with as_in_the_foreground(sig), pytest.raises(KeyboardInterrupt), stopping.graceful_stop(
+        output, "finishing the batch in hand"
+    ) as stop:
         os.kill(os.getpid(), sig)
         assert stop.wait(5)
         assert "finishing the batch in hand" in err.getvalue() and f"{signum} again" in err.getvalue()

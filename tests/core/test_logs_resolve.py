@@ -146,7 +146,7 @@ def test_access_denied_on_the_function_arn_path_is_not_swallowed_for_other_error
         stub.add_client_error("get_function_configuration", "InvalidClientTokenId", "bad token", 403)
         with pytest.raises(ConfigError) as raised:
             resolve_sources(["user-signup-handler"], logs, lam)
-    assert raised.value.message == "access denied: bad token"
+    assert raised.value.message == "the AWS credentials were refused (InvalidClientTokenId: bad token)"
 
 
 def test_denied_describe_log_groups_assumes_the_group_exists(aws: tuple[Any, Any]) -> None:
