@@ -420,3 +420,24 @@ def test_a_call_the_endpoint_does_not_route_is_not_checked(seed: pv.Pipeline) ->
     with pytest.raises(NotChecked, match="not available from this endpoint"):
         ctx.clients.lambda_.get_account_settings()
     assert ctx.clients.lambda_.get_function_configuration(FunctionName="user-signup-handler")["Timeout"] == 3
+
+
+def test_no_target_mode_resolves_the_listed_queues_without_a_call_each(seed: pv.Pipeline) -> None:
+    sqs = boto3.client("sqs", region_name=REGION)
+    for n in range(5):
+        sqs.create_queue(QueueName=f"extra-{n}")
+    calls: list[str] = []
+    sqs.meta.events.register("before-call.sqs.GetQueueUrl", lambda **kw: calls.append(kw["params"]["QueueName"]))
+    session = DoctorSession(
+        SessionClients(
+            boto3.client("events", region_name=REGION),
+            sqs,
+            boto3.client("lambda", region_name=REGION),
+            boto3.client("logs", region_name=REGION),
+        ),
+        region=REGION,
+        metrics=False,
+    )
+    graph = session.discover([])
+    assert len([n for n in graph.nodes.values() if n.kind == "queue"]) == 7
+    assert calls == []
