@@ -20,28 +20,62 @@ AGE_WINDOW_SECONDS = 900  # the newest ApproximateAgeOfOldestMessage: last 15 mi
 SQS_MAX_RETENTION = 1_209_600
 
 
-def metric(
-    ctx: DoctorContext, namespace: str, name: str, dimensions: dict[str, str], statistic: str, seconds: int
-) -> float | None:
-    """One statistic of one metric over the last `seconds` (Sum: added up; Maximum: the largest); None: no data."""
+Query = tuple[str, str, dict[str, str], str]  # namespace, metric name, dimensions, statistic (Sum, Maximum)
+
+
+def metrics(ctx: DoctorContext, queries: list[Query], seconds: int) -> list[float | None]:
+    """Each query's statistic over the last `seconds` (Sum added up, Maximum the largest; None: no datapoints),
+    from one GetMetricData call. The window ends on a whole minute, so checks asking the same thing share the
+    cached answer."""
     cloudwatch = ctx.clients.cloudwatch
     if cloudwatch is None:
         raise NotChecked("CloudWatch metrics are not read in this run")
-    end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC)
-    answer = cloudwatch.get_metric_statistics(
-        Namespace=namespace,
-        MetricName=name,
-        Dimensions=[{"Name": k, "Value": v} for k, v in dimensions.items()],
-        StartTime=end - dt.timedelta(seconds=seconds),
-        EndTime=end,
-        Period=max(60, seconds),
-        Statistics=[statistic],  # type: ignore[list-item]
-    )
-    points: list[dict[str, Any]] = [dict(p) for p in answer.get("Datapoints") or []]
-    values = [float(p.get(statistic) or 0.0) for p in points]
-    if not values:
-        return None
-    return sum(values) if statistic == "Sum" else max(values)
+    if not queries:
+        return []
+    end_s = int(ctx.now()) // 60 * 60
+    period = max(60, -(-seconds // 60) * 60)
+    end = dt.datetime.fromtimestamp(end_s, dt.UTC)
+    params: dict[str, Any] = {
+        "MetricDataQueries": [
+            {
+                "Id": f"m{i}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": namespace,
+                        "MetricName": name,
+                        "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    },
+                    "Period": period,
+                    "Stat": statistic,
+                },
+                "ReturnData": True,
+            }
+            for i, (namespace, name, dimensions, statistic) in enumerate(queries)
+        ],
+        "StartTime": end - dt.timedelta(seconds=period),
+        "EndTime": end,
+    }
+    found: dict[str, list[float]] = {}
+    while True:
+        answer = cloudwatch.get_metric_data(**params)
+        for result in answer.get("MetricDataResults") or []:
+            found.setdefault(str(result.get("Id")), []).extend(float(v) for v in result.get("Values") or [])
+        token = answer.get("NextToken")
+        if not token:
+            break
+        params["NextToken"] = token
+    values: list[float | None] = []
+    for i, query in enumerate(queries):
+        points = found.get(f"m{i}") or []
+        values.append(None if not points else sum(points) if query[3] == "Sum" else max(points))
+    return values
+
+
+def metric(
+    ctx: DoctorContext, namespace: str, name: str, dimensions: dict[str, str], statistic: str, seconds: int
+) -> float | None:
+    """One statistic of one metric over the last `seconds` (see metrics)."""
+    return metrics(ctx, [(namespace, name, dimensions, statistic)], seconds)[0]
 
 
 def rule_dimensions(rule: Node) -> dict[str, str]:
@@ -103,21 +137,24 @@ def flow_balance(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     if not rules and not mappings:
         return
     window = ctx.log_window_seconds
+    rule_names = (
+        "MatchedEvents",
+        "Invocations",
+        "FailedInvocations",
+        "InvocationsSentToDlq",
+        "InvocationsFailedToBeSentToDlq",
+    )
+    queue_names = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")
+    function_names = ("Invocations", "Errors", "Throttles")
+    queries: list[Query] = [("AWS/Events", n, rule_dimensions(r), "Sum") for r in rules for n in rule_names]
+    queries += [("AWS/SQS", n, {"QueueName": node.name}, "Sum") for n in queue_names]
+    queries += [("AWS/Lambda", n, {"FunctionName": f.name}, "Sum") for f in functions for n in function_names]
+    answers = iter(metrics(ctx, queries, window))
     hops: list[dict[str, Any]] = []
     drops: list[str] = []
     matched_total = delivered_total = 0.0
     for rule in rules:
-        dims = rule_dimensions(rule)
-        values = {
-            name: metric(ctx, "AWS/Events", name, dims, "Sum", window)
-            for name in (
-                "MatchedEvents",
-                "Invocations",
-                "FailedInvocations",
-                "InvocationsSentToDlq",
-                "InvocationsFailedToBeSentToDlq",
-            )
-        }
+        values = {name: next(answers) for name in rule_names}
         hops.append(_hop(f"rule {rule.name}", rule.id, values))
         matched_total += values["MatchedEvents"] or 0
         delivered_total += (values["Invocations"] or 0) - (values["FailedInvocations"] or 0)
@@ -126,10 +163,7 @@ def flow_balance(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
                 f"rule {rule.name}: {values['FailedInvocations']:g} failed deliveries to its targets "
                 f"({values['InvocationsSentToDlq'] or 0:g} to its DLQ)"
             )
-    queue_values = {
-        name: metric(ctx, "AWS/SQS", name, {"QueueName": node.name}, "Sum", window)
-        for name in ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")
-    }
+    queue_values = {name: next(answers) for name in queue_names}
     hops.append(_hop(f"queue {node.name}", node.id, queue_values))
     sent = queue_values["NumberOfMessagesSent"]
     if matched_total and sent is not None and sent < delivered_total:
@@ -137,10 +171,7 @@ def flow_balance(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     if matched_total and not sent:
         drops.append(f"queue {node.name}: rules matched {matched_total:g} events but the queue received none")
     for function in functions:
-        values = {
-            name: metric(ctx, "AWS/Lambda", name, {"FunctionName": function.name}, "Sum", window)
-            for name in ("Invocations", "Errors", "Throttles")
-        }
+        values = {name: next(answers) for name in function_names}
         hops.append(_hop(f"function {function.name}", function.id, values))
         if values["Throttles"]:
             drops.append(f"function {function.name}: {values['Throttles']:g} throttles")

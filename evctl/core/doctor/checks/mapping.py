@@ -13,6 +13,7 @@ from evctl.core.pipeline import Node
 from ..context import DoctorContext, Sample
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
+from .flow import Query, metrics
 
 # ESM states on the way to Enabled: not decided yet (re-run doctor once the change settles).
 _TRANSITIONS = frozenset({"Creating", "Enabling", "Updating"})
@@ -183,29 +184,6 @@ def no_partial_batch_response(ctx: DoctorContext, node: Node) -> Iterator[Findin
     )
 
 
-def _metric_sum(ctx: DoctorContext, namespace: str, metric: str, dimension: tuple[str, str]) -> float | None:
-    cloudwatch = ctx.clients.cloudwatch
-    if cloudwatch is None:
-        return None
-    import datetime as dt
-
-    end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC)
-    start = end - dt.timedelta(seconds=ctx.log_window_seconds)
-    answer = cloudwatch.get_metric_statistics(
-        Namespace=namespace,
-        MetricName=metric,
-        Dimensions=[{"Name": dimension[0], "Value": dimension[1]}],
-        StartTime=start,
-        EndTime=end,
-        Period=max(60, ctx.log_window_seconds),
-        Statistics=["Sum"],
-    )
-    points = answer.get("Datapoints") or []
-    if not points:
-        return None
-    return float(sum(p.get("Sum", 0.0) for p in points))
-
-
 @check("E-PBR-2", on="mapping")
 def reports_nothing(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """With ReportBatchItemFailures on, an empty/missing batchItemFailures is complete success (caught failures
@@ -216,16 +194,20 @@ def reports_nothing(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     queue, function = polled_queue(ctx, node), invoked_function(ctx, node)
     if queue is None or function is None:
         raise NotChecked("the mapping's queue or function is not in this pipeline")
-    values = {
-        "AWS/Lambda Invocations": _metric_sum(ctx, "AWS/Lambda", "Invocations", ("FunctionName", function.name)),
-        "AWS/Lambda Errors": _metric_sum(ctx, "AWS/Lambda", "Errors", ("FunctionName", function.name)),
-        "AWS/SQS NumberOfMessagesReceived": _metric_sum(
-            ctx, "AWS/SQS", "NumberOfMessagesReceived", ("QueueName", queue.name)
-        ),
-        "AWS/SQS NumberOfMessagesDeleted": _metric_sum(
-            ctx, "AWS/SQS", "NumberOfMessagesDeleted", ("QueueName", queue.name)
-        ),
-    }
+    labels = (
+        "AWS/Lambda Invocations",
+        "AWS/Lambda Errors",
+        "AWS/SQS NumberOfMessagesReceived",
+        "AWS/SQS NumberOfMessagesDeleted",
+    )
+    queries: list[Query] = [
+        ("AWS/Lambda", "Invocations", {"FunctionName": function.name}, "Sum"),
+        ("AWS/Lambda", "Errors", {"FunctionName": function.name}, "Sum"),
+        ("AWS/SQS", "NumberOfMessagesReceived", {"QueueName": queue.name}, "Sum"),
+        ("AWS/SQS", "NumberOfMessagesDeleted", {"QueueName": queue.name}, "Sum"),
+    ]
+    read = metrics(ctx, queries, ctx.log_window_seconds) if ctx.clients.cloudwatch is not None else [None] * 4
+    values = dict(zip(labels, read, strict=True))
     invocations, errors = values["AWS/Lambda Invocations"], values["AWS/Lambda Errors"]
     received, deleted = values["AWS/SQS NumberOfMessagesReceived"], values["AWS/SQS NumberOfMessagesDeleted"]
     if invocations and received and errors == 0 and not deleted:
