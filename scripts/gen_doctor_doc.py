@@ -83,7 +83,10 @@ producer really sends:
 - `--sample` repeats; samples are used in the order given.
 - **Default** (no `--sample`): the templates whose `source` one of the discovered rules names in its pattern (an
   exact string, or a `prefix` / `suffix` / `wildcard` / `equals-ignore-case` condition that matches it). With none,
-  the checks that need samples are not checked, and the report says so on its second line.
+  the checks that need samples are not checked, and the report says so on its second line. The tutorial's own
+  mistake is of this kind: its rule selects CloudTrail events, so it names no template of the producer (`my.webapp`);
+  `evctl doctor user-signup-queue --sample signup` (or the producer's template in evctl.toml, named with
+  `--sample`) shows R-PATTERN-1 with the pattern's *why not*.
 
 A bad sample is exit 2 in one line, before any AWS call: an unknown template, a file that cannot be read or is not
 UTF-8, a line that is not JSON or not an event (`--sample @events.jsonl:3: not valid JSON (...)`), an event
