@@ -4,15 +4,17 @@ The account: 5 buses × 60 rules (300 rules), 120 queues of which 40 are DLQs (e
 RedrivePolicy to one of them), 40 functions each with an SQS event source mapping on a source queue, and their log
 groups. Every rule targets a source queue; half of them also have a target DLQ.
 
-Measured, for "doctor of everything" (every queue as a target: discovery of the whole graph, then every implemented
-check), with the library evctl's command runs (evctl.core.pipeline.discover + evctl.core.doctor.run_checks):
+Measured, for "doctor of everything" (no target: every queue's pipeline, then every implemented check), with the
+library evctl's command runs (evctl.core.pipeline.discover_all + evctl.core.doctor.run_checks):
   - API calls made, per resource in the graph (target: ≤ 2; each read is made once per run by the describe cache);
   - wall time against the same calls made one after another by a plain boto3 loop (target: evctl ≥ 3× faster).
 Both are run twice: as moto answers (CPU-bound: moto answers one request at a time on this 2-core machine), and
 with 30 ms added to every call on the client side (as a round trip to an AWS Region would add), where evctl's
 bounded concurrency can show.
 
-    .venv/bin/python bench/doctor.py [--latency-ms 30] [--workers 8]
+`--discovery-only` measures discovery alone (no checks), the part evctl.core.pipeline owns.
+
+    .venv/bin/python bench/doctor.py [--latency-ms 30] [--workers 8] [--discovery-only]
 """
 
 from __future__ import annotations
@@ -53,21 +55,29 @@ def provision(c: dict[str, Any]) -> None:
     role = c["iam"].create_role(
         RoleName="bench-role",
         AssumeRolePolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
-                                                     "Action": "sts:AssumeRole"}]}
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
         ),
     )["Role"]["Arn"]
     dlq_arns = []
     for i in range(DLQS):
         url = c["sqs"].create_queue(QueueName=f"bench-dlq-{i:03d}")["QueueUrl"]
-        dlq_arns.append(c["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+        dlq_arns.append(
+            c["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
     queue_arns = []
     for i in range(SOURCE_QUEUES):
         redrive = json.dumps({"deadLetterTargetArn": dlq_arns[i % DLQS], "maxReceiveCount": "5"})
         url = c["sqs"].create_queue(
             QueueName=f"bench-queue-{i:03d}", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "180"}
         )["QueueUrl"]
-        queue_arns.append(c["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+        queue_arns.append(
+            c["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        )
     buses = ["default"] + [f"bench-bus-{b}" for b in range(1, BUSES)]
     for bus in buses[1:]:
         c["events"].create_event_bus(Name=bus)
@@ -95,7 +105,10 @@ def provision(c: dict[str, Any]) -> None:
             Timeout=30,
         )  # fmt: skip
         c["lambda"].create_event_source_mapping(
-            EventSourceArn=queue_arns[f], FunctionName=name, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"]
+            EventSourceArn=queue_arns[f],
+            FunctionName=name,
+            BatchSize=10,
+            FunctionResponseTypes=["ReportBatchItemFailures"],
         )
         c["logs"].create_log_group(logGroupName=f"/aws/lambda/{name}")
         c["logs"].put_retention_policy(logGroupName=f"/aws/lambda/{name}", retentionInDays=14)
@@ -108,6 +121,7 @@ class Recorder:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self.lock = threading.Lock()
         for service, client in clients.items():
+
             def record(model: Any, params: Any, service: str = service, **_: Any) -> None:
                 with self.lock:
                     self.calls.append((service, model.name, dict(params)))
@@ -117,29 +131,36 @@ class Recorder:
                 client.meta.events.register("before-send.*.*", lambda **_: time.sleep(latency))
 
 
-def doctor_everything(clients: dict[str, Any], workers: int) -> tuple[int, int]:
-    """Discovery of every queue's pipeline and every implemented check; returns (nodes, outcomes)."""
+def doctor_everything(clients: dict[str, Any], workers: int, checks: bool = True) -> tuple[int, int, int]:
+    """Discovery of every queue's pipeline and every implemented check; returns (nodes, outcomes, discovery calls)."""
     from evctl.core.doctor import DoctorClients, DoctorContext, run_checks
-    from evctl.core.pipeline import DescribeCache, PipelineClients, discover
-    from evctl.core.queues import ref_from_url
+    from evctl.core.pipeline import DescribeCache, PipelineClients, discover_all
 
     cache = DescribeCache()
-    pages = cache.wrap(clients["sqs"], "sqs").get_paginator("list_queues").paginate()
-    targets = [ref_from_url(url, REGION).arn for page in pages for url in page.get("QueueUrls", [])]
-    graph = discover(
+    graph = discover_all(
         PipelineClients(clients["events"], clients["sqs"], clients["lambda"], clients["logs"], clients["cloudwatch"]),
-        targets, workers=workers, cache=cache,
+        workers=workers, cache=cache,
     )  # fmt: skip
+    discovery_calls = cache.total_calls
+    if not checks:
+        return len([n for n in graph.nodes.values() if n.exists]), 0, discovery_calls
     wrapped = {name: cache.wrap(client, name) for name, client in clients.items()}
     ctx = DoctorContext(
         graph,
-        DoctorClients(wrapped["events"], wrapped["sqs"], wrapped["lambda"], wrapped["logs"], wrapped["iam"],
-                      wrapped["kms"], wrapped["cloudwatch"]),
+        DoctorClients(
+            wrapped["events"],
+            wrapped["sqs"],
+            wrapped["lambda"],
+            wrapped["logs"],
+            wrapped["iam"],
+            wrapped["kms"],
+            wrapped["cloudwatch"],
+        ),
         cache,
         region=REGION,
     )
     report = run_checks(ctx, workers=workers)
-    return len([n for n in graph.nodes.values() if n.exists]), len(report.outcomes)
+    return len([n for n in graph.nodes.values() if n.exists]), len(report.outcomes), discovery_calls
 
 
 def replay(clients: dict[str, Any], calls: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -154,11 +175,11 @@ def replay(clients: dict[str, Any], calls: list[tuple[str, str, dict[str, Any]]]
             getattr(client, name)(**params)
 
 
-def run(endpoint: str, latency_ms: float, workers: int) -> dict[str, Any]:
+def run(endpoint: str, latency_ms: float, workers: int, checks: bool = True) -> dict[str, Any]:
     clients = _clients(endpoint)
     recorder = Recorder(clients, latency_ms / 1000)
     started = time.perf_counter()
-    nodes, outcomes = doctor_everything(clients, workers)
+    nodes, outcomes, discovery_calls = doctor_everything(clients, workers, checks)
     evctl_s = time.perf_counter() - started
     calls = list(recorder.calls)
     fresh = _clients(endpoint)
@@ -169,8 +190,9 @@ def run(endpoint: str, latency_ms: float, workers: int) -> dict[str, Any]:
     per_op = Counter(f"{s}:{o}" for s, o, _ in calls)
     return {
         "latency_ms": latency_ms, "nodes": nodes, "outcomes": outcomes, "calls": len(calls),
+        "discovery_calls": discovery_calls,
         "calls_per_resource": len(calls) / max(1, nodes), "evctl_s": evctl_s, "sequential_s": sequential_s,
-        "speedup": sequential_s / evctl_s if evctl_s else 0.0, "top_calls": per_op.most_common(6),
+        "speedup": sequential_s / evctl_s if evctl_s else 0.0, "top_calls": per_op.most_common(8),
     }  # fmt: skip
 
 
@@ -178,6 +200,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency-ms", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--discovery-only", action="store_true", help="discovery alone (discover_all), no checks")
     args = parser.parse_args()
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     proc, endpoint = start_moto()
@@ -190,10 +213,12 @@ def main() -> int:
         print()
         print("added latency  resources  outcomes  API calls  calls/resource  evctl s  one-by-one s  evctl is")
         for latency in (0.0, args.latency_ms):
-            r = run(endpoint, latency, args.workers)
+            r = run(endpoint, latency, args.workers, checks=not args.discovery_only)
             print(f"{r['latency_ms']:>10.0f} ms  {r['nodes']:>9}  {r['outcomes']:>8}  {r['calls']:>9}  "
                   f"{r['calls_per_resource']:>14.2f}  {r['evctl_s']:>7.2f}  {r['sequential_s']:>12.2f}  "
                   f"{r['speedup']:>6.1f}x")  # fmt: skip
+            print(f"{'':>14}  discovery: {r['discovery_calls']} calls ({r['discovery_calls'] / max(1, r['nodes']):.2f} "
+                  f"per resource), checks: {r['calls'] - r['discovery_calls']}")  # fmt: skip
             print(f"{'':>14}  most made: {', '.join(f'{op} {n}' for op, n in r['top_calls'])}")
     finally:
         proc.terminate()
