@@ -188,3 +188,14 @@ def test_a_rule_for_another_producer_is_not_checked_when_every_sample_is_taken_b
     lost = {**SIGNUP, "source": "my.webap"}
     findings = _only(seed, "R-PATTERN-1", samples=[Sample(lost, "default", "typo")])
     assert sorted(f.resource.rsplit("/", 1)[-1] for f in findings) == ["orders", "user-signup-rule"]
+
+
+def test_a_rule_targeting_the_wrong_queue_is_found_and_the_fix_targets_the_consumed_one(seed: DoctorSeed) -> None:
+    seed.sqs.create_queue(QueueName="user-signup-queue-old")
+    old = QUEUE + "-old"
+    seed.events.put_targets(Rule="user-signup-rule", Targets=[{"Id": "user-signup-queue", "Arn": old}])
+    [finding] = _only(seed, "R-TARGETS-1", targets=("default", "user-signup-queue"))
+    assert finding.evidence["Targets"] == [old] and finding.evidence["candidate_queues"] == [QUEUE]
+    assert "user-signup-handler reads" in finding.message
+    seed.apply(finding.fix)
+    assert _only(seed, "R-TARGETS-1", targets=("default", "user-signup-queue")) == []

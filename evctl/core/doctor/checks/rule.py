@@ -17,6 +17,7 @@ from ..model import Finding, Fix, NotChecked
 from ..registry import check
 from .eb_support import (
     bus_of,
+    is_sqs,
     pattern_dict,
     pattern_of,
     put_rule_command,
@@ -211,9 +212,42 @@ def rule_has_no_targets(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """The rule matches but delivers nowhere: it has no targets."""
     rule = ctx.rule(node)
     targets = ctx.targets(node)
-    if targets:
-        return
     arn = str(rule.get("Arn") or node.id)
+    targeted = {str(t.get("Arn", "")) for t in targets}
+    if targets:
+        # Fine if some target is not a queue, or is a queue something consumes. Otherwise: is there a consumed queue
+        # whose policy names this very rule, that the rule does not target (the wrong queue was targeted)?
+        for target_arn in targeted:
+            queue = ctx.graph.nodes.get(target_arn)
+            if not is_sqs(target_arn) or (queue is not None and ctx.downstream(queue, "polls")):
+                return
+        candidates = [
+            q
+            for q in _candidate_queues(ctx, arn, targeted)
+            if ctx.downstream(q, "polls") and arn in (ctx.queue_attributes(q).get("Policy") or "")
+        ]
+        if not candidates:
+            return
+        queue = candidates[0]
+        readers = [f.name for m in ctx.downstream(queue, "polls") for f in ctx.downstream(m, "invokes")]
+        wanted = {"Id": queue.name.replace(".", "-")[:64], "Arn": queue.id}
+        yield Finding(
+            check="R-TARGETS-1",
+            resource=arn,
+            message=(
+                f"rule {node.name} targets {', '.join(sorted(a.rsplit(':', 1)[-1] for a in targeted))}, which nothing "
+                f"consumes, but not {queue.name}, whose policy allows this rule and which "
+                f"{', '.join(readers) or 'a mapping'} reads"
+            ),
+            evidence={"Targets": sorted(targeted), "candidate_queues": [q.id for q in candidates]},
+            fix=Fix(
+                summary=f"add queue {queue.name} as the rule's target (and remove the wrong one once it is unused)",
+                value=wanted,
+                command=put_targets_command(rule, wanted),
+            ),
+            related=(queue.id,),
+        )
+        return
     candidates = _candidate_queues(ctx, arn, set())
     command = None
     value: dict[str, Any] | None = None
