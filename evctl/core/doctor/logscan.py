@@ -6,20 +6,22 @@
     scan.evidence("timeout")                     # JSON-able: count, window, the first lines with their times
 
 Reads go through evctl.core.logs.fetch_events (FilterLogEvents paging, throttling waited out) on the run's cached
-logs client; the scan itself is memoised in the run's DescribeCache, so every check reading one group shares one
-read. Nothing here prints.
+logs client; the scan itself is memoised per run (beside its DescribeCache), so every check reading one group
+shares one read. Nothing here prints.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from evctl.core.common.time import iso_utc
 from evctl.core.logs import classify_message, fetch_events
-from evctl.core.pipeline import denied_action
+from evctl.core.pipeline import DescribeCache, denied_action
 from evctl.errors import EvctlError, error_code
 
 from .model import NotChecked
@@ -27,6 +29,8 @@ from .model import NotChecked
 if TYPE_CHECKING:
     from .context import DoctorContext
 
+_LOCK = threading.Lock()
+_SCANS: weakref.WeakKeyDictionary[DescribeCache, DescribeCache] = weakref.WeakKeyDictionary()
 MAX_EXAMPLES = 5  # log lines kept as evidence, per signature
 
 # Signatures: a name, and the regular expression a line must contain.
@@ -131,7 +135,9 @@ def scan_logs(ctx: DoctorContext, group: str) -> LogScan:
             raise
         return scan
 
-    result: LogScan = ctx.cache.read(("doctor", "logscan", group), "logs:FilterLogEvents", read)
+    with _LOCK:  # scans are memoised beside the run's cache, so its call counts stay AWS calls only
+        scans = _SCANS.setdefault(ctx.cache, DescribeCache())
+    result: LogScan = scans.read(("doctor", "logscan", group), "logs:FilterLogEvents", read)
     return result
 
 
