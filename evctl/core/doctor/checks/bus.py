@@ -165,11 +165,13 @@ def _aws_sources(pattern: Any) -> list[str]:
     for branch in branches:
         if not isinstance(branch, dict):
             continue
-        for value in branch.get("source") or []:
+        sources = branch.get("source") or []
+        kinds = branch.get("detail-type") or []
+        for value in sources if isinstance(sources, list) else []:
             text = value if isinstance(value, str) else (value.get("prefix") if isinstance(value, dict) else None)
             if isinstance(text, str) and text.startswith("aws."):
                 found.append(text)
-        for value in branch.get("detail-type") or []:
+        for value in kinds if isinstance(kinds, list) else []:
             if isinstance(value, str) and value.startswith("AWS API Call via CloudTrail"):
                 found.append(value)
     return found
@@ -240,7 +242,7 @@ def _grants(policy_text: str | None) -> list[Any]:
 @check("B-POLICY-1", on="bus")
 def bus_policy_refuses_producer(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """A producer in another account may put events only if the bus policy lets its account (or org) do so."""
-    bus = dict(ctx.clients.events.describe_event_bus(Name=node.name))
+    bus = dict(ctx.clients.events.describe_event_bus(Name=node.id))
     bus_arn = str(bus.get("Arn") or node.id)
     bus_account = arn_parts(bus_arn)[4]
     known, unknown = _producer_accounts(ctx, node, bus_account)
@@ -303,7 +305,7 @@ def bus_policy_refuses_producer(ctx: DoctorContext, node: Node) -> Iterator[Find
 @check("B-KMS-1", on="bus")
 def bus_key_unusable(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """A bus encrypted with a customer managed key that is disabled, pending deletion, or closed to EventBridge."""
-    bus = dict(ctx.clients.events.describe_event_bus(Name=node.name))
+    bus = dict(ctx.clients.events.describe_event_bus(Name=node.id))
     key_id = str(bus.get("KmsKeyIdentifier") or "")
     if not key_id:
         return
@@ -389,7 +391,7 @@ def bus_key_unusable(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
 @check("B-ARCHIVE-1", on="bus")
 def no_archive(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """Without an archive, events lost downstream cannot be replayed."""
-    bus = dict(ctx.clients.events.describe_event_bus(Name=node.name))
+    bus = dict(ctx.clients.events.describe_event_bus(Name=node.id))
     bus_arn = str(bus.get("Arn") or node.id)
     archives = ctx.clients.events.list_archives(EventSourceArn=bus_arn).get("Archives", [])
     if archives:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from evctl.core.patterns import Pattern, PatternError, compile_pattern, normalize_event
+from evctl.core.patterns import EventError, Pattern, PatternError, compile_pattern, normalize_event
 from evctl.core.pipeline import Node
 
 from ..context import DoctorContext, Sample
@@ -53,7 +53,10 @@ def samples(ctx: DoctorContext) -> list[tuple[Sample, dict[str, Any]]]:
     """Each sample with its full envelope (fields a pattern may test filled in as EventBridge would)."""
     out = []
     for sample in ctx.samples:
-        envelope, _ = normalize_event(sample.event, account=ctx.account or None, region=ctx.region or None)
+        try:
+            envelope, _ = normalize_event(sample.event, account=ctx.account or None, region=ctx.region or None)
+        except EventError as exc:
+            raise NotChecked(f"sample {sample.origin or ''} is not an event: {exc.reason}".replace("  ", " ")) from exc
         out.append((sample, dict(envelope)))
     return out
 

@@ -135,7 +135,8 @@ def _broadness(pattern: Any) -> str | None:
     if not isinstance(pattern, dict):
         return None
     if "$or" in pattern:
-        reasons = [_broadness(branch) for branch in pattern["$or"] if isinstance(branch, dict)]
+        branches = pattern["$or"] if isinstance(pattern["$or"], list) else []
+        reasons = [_broadness(branch) for branch in branches if isinstance(branch, dict)]
         return next((r for r in reasons if r), None)
     source = pattern.get("source")
     if source is None:
