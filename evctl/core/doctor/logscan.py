@@ -3,7 +3,7 @@
     scan = scan_logs(ctx, group_name)            # the last ctx.log_window_seconds, at most ctx.log_max_events lines
     scan.hits("timeout")                         # [LogHit(timestamp_ms, stream, line)], oldest first
     scan.count("envelope_key")                   # how many lines carried the signature
-    scan.evidence("timeout")                     # JSON-able: count, window, the first lines with their times
+    scan.evidence(scan.hits("timeout"))          # JSON-able: count, window, the first lines with their times
 
 Reads go through evctl.core.logs.fetch_events (FilterLogEvents paging, throttling waited out) on the run's cached
 logs client; the scan itself is memoised per run (beside its DescribeCache), so every check reading one group
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from evctl.core.common.time import iso_utc
 from evctl.core.logs import classify_message, fetch_events
+from evctl.core.logs.classify import parse_json_message
 from evctl.core.pipeline import DescribeCache, denied_action
 from evctl.errors import EvctlError, error_code
 
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 _LOCK = threading.Lock()
 _SCANS: weakref.WeakKeyDictionary[DescribeCache, DescribeCache] = weakref.WeakKeyDictionary()
 MAX_EXAMPLES = 5  # log lines kept as evidence, per signature
+# Asked of FilterLogEvents so that the line budget (log_max_events) is spent on lines that can carry a signature:
+# any of these terms (Lambda's "[ERROR]" lines, "Task timed out", JSON-format "level":"ERROR"/"timeout" records).
+FILTER_PATTERN = "?ERROR ?timed ?timeout ?KeyError ?JSONDecodeError ?TypeError ?AccessDenied ?Exception ?error"
 
 # Signatures: a name, and the regular expression a line must contain.
 SIGNATURES: dict[str, re.Pattern[str]] = {
@@ -86,6 +90,7 @@ class LogScan:
             "to": iso_utc(self.end_ms, precision="seconds"),
             "lines_read": self.read,
             "truncated": self.truncated,
+            "filter_pattern": FILTER_PATTERN,
         }
 
     def evidence(self, hits: list[LogHit]) -> dict[str, Any]:
@@ -101,6 +106,26 @@ def first_line(message: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def _record(scan: LogScan, timestamp: int, stream: str, message: str) -> None:
+    """Classify one line and file it under every signature it carries (Lambda's JSON log format too)."""
+    parsed = parse_json_message(message)
+    kind, _ = classify_message(message, parsed)
+    text = message
+    if isinstance(parsed, dict) and parsed.get("errorType"):  # JSON format: {"errorType": "KeyError", ...}
+        text = f"{parsed.get('errorType')}: {parsed.get('errorMessage', '')}\n{message}"
+    hit = LogHit(timestamp, stream, first_line(text))
+    if kind in ("error", "timeout", "traceback"):
+        scan.errors += 1
+        if len(scan.error_examples) < MAX_EXAMPLES:
+            scan.error_examples.append(hit)
+    for name, signature in SIGNATURES.items():
+        if signature.search(text):
+            scan.found.setdefault(name, []).append(hit)
+    json_timeout = isinstance(parsed, dict) and parsed.get("type") == "platform.report"
+    if kind == "timeout" and json_timeout and not SIGNATURES["timeout"].search(text):
+        scan.found.setdefault("timeout", []).append(hit)  # one per invocation: the report, not runtimeDone too
+
+
 def scan_logs(ctx: DoctorContext, group: str) -> LogScan:
     """The group's last ctx.log_window_seconds (at most ctx.log_max_events lines), read once per run."""
 
@@ -110,22 +135,13 @@ def scan_logs(ctx: DoctorContext, group: str) -> LogScan:
         scan = LogScan(group, start_ms, end_ms)
         try:
             page = min(ctx.log_max_events + 1, 10_000)  # FilterLogEvents returns at most 10,000 a page
-            events = fetch_events(ctx.clients.logs, group, start_ms, end_ms, page_size=page)
+            events = fetch_events(ctx.clients.logs, group, start_ms, end_ms, FILTER_PATTERN, page_size=page)
             for event in itertools.islice(events, ctx.log_max_events + 1):
                 if scan.read == ctx.log_max_events:
                     scan.truncated = True
                     break
                 scan.read += 1
-                message = event["message"]
-                hit = LogHit(event["timestamp"], event["stream"], first_line(message))
-                kind, _ = classify_message(message)
-                if kind in ("error", "timeout", "traceback"):
-                    scan.errors += 1
-                    if len(scan.error_examples) < MAX_EXAMPLES:
-                        scan.error_examples.append(hit)
-                for name, signature in SIGNATURES.items():
-                    if signature.search(message):
-                        scan.found.setdefault(name, []).append(hit)
+                _record(scan, event["timestamp"], event["stream"], event["message"])
         except EvctlError as exc:
             action = denied_action(exc)
             if action:

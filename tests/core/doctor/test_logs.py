@@ -121,3 +121,19 @@ def test_denied_log_reads_are_not_checked(seed: DoctorSeed) -> None:
     assert {(o.check, o.status, o.reason) for o in report.outcomes} == {
         (check, "not_checked", "logs:FilterLogEvents denied") for check in ("L-ERR-1", "F-TIMEOUT-1", "F-SHAPE-1")
     }
+
+
+def test_lambda_json_log_format_lines_carry_the_same_signatures(seed: DoctorSeed) -> None:
+    key_error = {"timestamp": "2026-12-02T12:00:00Z", "level": "ERROR", "requestId": "r1",
+                 "errorMessage": "'Message'", "errorType": "KeyError", "stackTrace": ["..."]}  # fmt: skip
+    report = {"time": "2026-12-02T12:00:03Z", "type": "platform.report",
+              "record": {"requestId": "r2", "status": "timeout", "metrics": {"durationMs": 3000}}}  # fmt: skip
+    done = {"time": "2026-12-02T12:00:03Z", "type": "platform.runtimeDone",
+            "record": {"requestId": "r2", "status": "timeout"}}  # fmt: skip
+    plant_logs(seed, json.dumps(key_error), json.dumps(done), json.dumps(report))
+    [finding] = seed.doctor(only={"L-ERR-1"}).findings
+    assert finding.evidence["signatures"] == {"timeout": 1, "envelope_key": 1}
+    assert finding.evidence["examples"]["envelope_key"][0]["line"] == "KeyError: 'Message'"
+    assert finding.evidence["filter_pattern"].startswith("?ERROR ")
+    [shape] = seed.doctor(only={"F-SHAPE-1"}).findings
+    assert shape.evidence["keys"] == ["Message"]
