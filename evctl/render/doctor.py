@@ -69,12 +69,13 @@ def _outcome_key(outcome: Outcome) -> tuple[int, str]:
 
 
 def pipeline_name(graph: Graph, members: Sequence[str]) -> str:
-    """A pipeline's name: the queues it ends in (not its DLQs), else its first resource's name."""
+    """A pipeline's name: the queues it ends in (not its DLQs), else its first resource's name (a bus's last)."""
     dlqs = {e.target for e in graph.edges if e.kind in ("dead_letters_to", "target_dlq")}
     queues = [graph.nodes[m].name for m in members if graph.nodes[m].kind == "queue" and m not in dlqs]
     if queues:
         return ", ".join(queues)
-    return graph.nodes[members[0]].name if members else "-"
+    others = [m for m in members if graph.nodes[m].kind != "bus"] or list(members)
+    return graph.nodes[others[0]].name if others else "-"
 
 
 def _pipelines_of_resource(report: Report) -> dict[str, list[int]]:
