@@ -218,3 +218,16 @@ def test_a_handler_that_never_decodes_the_body_is_f_shape_1_too(seed: DoctorSeed
     assert finding.evidence["signatures"] == {"envelope_key": 0, "json_decode": 1, "string_indices": 1}
     assert finding.evidence["keys"] == [] and finding.evidence["count"] == 2
     assert "TypeError: string indices" in finding.message and "JSONDecodeError" in finding.message
+
+
+def test_an_on_failure_destination_is_the_same_false_comfort(seed: DoctorSeed) -> None:
+    seed.sqs.set_queue_attributes(QueueUrl=seed.queue_url, Attributes={"RedrivePolicy": ""})
+    seed.lambda_.put_function_event_invoke_config(
+        FunctionName="user-signup-handler", DestinationConfig={"OnFailure": {"Destination": DLQ}}
+    )
+    [finding] = seed.doctor(only={"F-DLQ-1"}).findings
+    assert (
+        finding.evidence["DestinationConfig.OnFailure.Destination"] == DLQ and "failure destination" in finding.message
+    )
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"F-DLQ-1"}).findings == []

@@ -178,12 +178,20 @@ def invocations_time_out(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
 @check("F-DLQ-1", on="function")
 def dlq_on_the_function(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """A function's DeadLetterConfig serves asynchronous invocations only; SQS-fed failures never reach it."""
-    config = ctx.function(node)
-    target = str((config.get("DeadLetterConfig") or {}).get("TargetArn") or "")
-    if not target:
-        return
     pairs = sqs_mappings(ctx, node)
     if not pairs:
+        return
+    config = ctx.function(node)
+    target = str((config.get("DeadLetterConfig") or {}).get("TargetArn") or "")
+    where = "DeadLetterConfig.TargetArn"
+    if not target:  # an asynchronous-invocation on-failure destination is the same false comfort
+        answer = ctx.clients.lambda_.list_function_event_invoke_configs(FunctionName=node.name)
+        for item in answer.get("FunctionEventInvokeConfigs") or []:
+            destination = ((item.get("DestinationConfig") or {}).get("OnFailure") or {}).get("Destination")
+            if destination:
+                target, where = str(destination), "DestinationConfig.OnFailure.Destination"
+                break
+    if not target:
         return
     bare = []
     for _, queue in pairs:
@@ -203,9 +211,10 @@ def dlq_on_the_function(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     yield Finding(
         check="F-DLQ-1",
         resource=node.id,
-        message=f"{node.name} has a dead-letter queue ({target.rsplit(':', 1)[-1]}), but it is fed by "
+        message=f"{node.name} has a {'dead-letter queue' if where.startswith('Dead') else 'failure destination'} "
+        f"({target.rsplit(':', 1)[-1]}), but it is fed by "
         f"{', '.join(q.name for q, _ in bare)} with no RedrivePolicy: failed messages never reach a DLQ",
-        evidence={"DeadLetterConfig.TargetArn": target, "queues_without_RedrivePolicy": [q.id for q, _ in bare]},
+        evidence={where: target, "queues_without_RedrivePolicy": [q.id for q, _ in bare]},
         fix=Fix(
             summary="put the DLQ on the source queue (RedrivePolicy), not on the function: a function's DLQ is for "
             "asynchronous invocations only",
