@@ -99,7 +99,7 @@ without `source` and `detail-type`, an empty file, more than 1000 events.
 | `--sample`, `-s TEMPLATE\\|@FILE` | the templates a rule names | the producer's events (above) |
 | `--fail-on` | `high` | exit 1 when a finding is at or above this severity |
 | `--check`, `-c ID` | every check | run only these (an id, or a pattern: `'Q-*'`, `'*-PBR-*'`); an id that names no check is exit 2 |
-| `--log-window` | `1h` | how far back the log checks read (`30m`, `2h`, `1d`) |
+| `--log-window` | `1h` | how far back the log checks read (`30m`, `2h`, `1d`; at most `30d`) |
 | `--log-max-events` | 2000 | at most this many log events per log group |
 | `--no-logs` | logs read | read no log events: the checks that need them are not checked |
 | `--no-metrics` | metrics read | no CloudWatch GetMetricData: metric evidence is left out, metric-only checks are not checked |

@@ -10,6 +10,7 @@ import typer
 from evctl.cli.context import app_context
 
 FailOn = Literal["critical", "high", "medium", "info"]
+MAX_LOG_WINDOW_SECONDS = 30 * 86400  # log checks read recent signatures; further back is not "recent"
 
 
 def doctor(
@@ -50,7 +51,7 @@ def doctor(
         ),
     ] = None,
     log_window: Annotated[
-        str, typer.Option(metavar="DURATION", help="How far back the log checks read (30m, 2h, 1d).")
+        str, typer.Option(metavar="DURATION", help="How far back the log checks read (30m, 2h, 1d; at most 30d).")
     ] = "1h",
     log_max_events: Annotated[
         int, typer.Option(help="At most this many log events read per log group.", min=1, max=100_000)
@@ -80,10 +81,10 @@ def doctor(
     specs = list(sample or [])
     chosen = select_checks(list(check or []))
     window = int(parse_duration(log_window, "--log-window"))
-    if window < 1:
+    if not 1 <= window <= MAX_LOG_WINDOW_SECONDS:
         from evctl.errors import UsageError
 
-        raise UsageError("--log-window must be at least 1s", "give e.g. 30m, 2h, 1d")
+        raise UsageError(f"--log-window {log_window!r} is out of range", "give 1s to 30d, e.g. 30m, 2h, 1d")
     config = load_config()
     default_bus = str(config.setting("publish", "bus", "default"))
     samples_from_specs(specs, config, account=None, region=None, default_bus=default_bus)  # bad ones: exit 2 now

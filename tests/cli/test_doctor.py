@@ -179,6 +179,7 @@ def test_a_malformed_target_is_exit_2_in_one_line(seed: pv.Pipeline, target: str
         ("--check", ""),
         ("--log-window", "soon"),
         ("--log-window", "0s"),
+        ("--log-window", "31d"),
         ("--log-max-events", "0"),
         ("--workers", "0"),
     ],
