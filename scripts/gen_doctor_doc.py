@@ -112,7 +112,8 @@ queues it ends in — with its hops in flow order (bus, rule and pattern, rule t
 event source mapping, function, execution role, logs, across hops). In each hop every finding is shown in full
 (severity, id, title, effects; the resource; the message; the evidence, compact; the fix, its value and the `$ aws
 ...` command), passed checks are collapsed to a count with their ids, and checks not run are listed with the
-reason. The last lines count findings by severity and say whether the run fails `--fail-on`.
+reason; a pipeline where every check passed is a single line (`✓ all 87 checks passed on its 7 resources`). The
+last lines count findings by severity and say whether the run fails `--fail-on`.
 
 ```
 pipeline 1: user-signup-queue  (bus default → rule user-signup-rule → queue user-signup-queue → function user-signup-handler)

@@ -302,6 +302,9 @@ def report_lines(report: Report, graph: Graph, meta: DoctorMeta, *, color: bool 
         lines.append(_paint(f"pipeline {index}: {name}", "1", color) + (f"  ({flow})" if flow else ""))
         if not mine:
             lines.append("  (no check ran on these resources)")
+        elif all(o.status == "pass" for o in mine):  # a clean pipeline: one line, however many hops
+            lines.append(_paint(f"  ✓ all {len(mine)} checks passed on its {len(members)} resources", "32", color))
+            continue
         for hop, outcomes in _grouped(mine):
             lines.extend(_hop_lines(hop, outcomes, graph, color))
     rest = [o for o in report.outcomes if id(o) not in placed]

@@ -85,3 +85,13 @@ def test_text_rows() -> None:
         ("pass", "Q-VIS-1", DLQ),
         ("not_checked", "Q-VIS-2", QUEUE),
     ]
+
+
+def test_a_clean_pipeline_is_one_line() -> None:
+    clean = Report(
+        outcomes=[Outcome("Q-VIS-1", QUEUE, "pass"), Outcome("Q-VIS-1", DLQ, "pass")], pipelines=[[DLQ, QUEUE]]
+    )
+    lines = report_lines(clean, graph(), meta())
+    assert "  ✓ all 2 checks passed on its 2 resources" in lines
+    assert not any(line.startswith("    ") for line in lines)  # no hop sections
+    assert lines[-1] == "nothing at or above high"
