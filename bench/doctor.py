@@ -29,6 +29,7 @@ import threading
 import time
 import zipfile
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from _lib import start_moto
@@ -131,8 +132,11 @@ class Recorder:
                 client.meta.events.register("before-send.*.*", lambda **_: time.sleep(latency))
 
 
-def doctor_everything(clients: dict[str, Any], workers: int, checks: bool = True) -> tuple[int, int, int]:
-    """Discovery of every queue's pipeline and every implemented check; returns (nodes, outcomes, discovery calls)."""
+def doctor_everything(
+    clients: dict[str, Any], workers: int, checks: bool = True, made: Callable[[], int] = lambda: 0
+) -> tuple[int, int, int]:
+    """Discovery of every queue's pipeline and every implemented check; returns (nodes, outcomes, the calls made()
+    by the end of discovery: real requests, each page of a paginated listing counted)."""
     from evctl.core.doctor import DoctorClients, DoctorContext, run_checks
     from evctl.core.pipeline import DescribeCache, PipelineClients, discover_all
 
@@ -141,7 +145,7 @@ def doctor_everything(clients: dict[str, Any], workers: int, checks: bool = True
         PipelineClients(clients["events"], clients["sqs"], clients["lambda"], clients["logs"], clients["cloudwatch"]),
         workers=workers, cache=cache,
     )  # fmt: skip
-    discovery_calls = cache.total_calls
+    discovery_calls = made()
     if not checks:
         return len([n for n in graph.nodes.values() if n.exists]), 0, discovery_calls
     wrapped = {name: cache.wrap(client, name) for name, client in clients.items()}
@@ -179,7 +183,7 @@ def run(endpoint: str, latency_ms: float, workers: int, checks: bool = True) -> 
     clients = _clients(endpoint)
     recorder = Recorder(clients, latency_ms / 1000)
     started = time.perf_counter()
-    nodes, outcomes, discovery_calls = doctor_everything(clients, workers, checks)
+    nodes, outcomes, discovery_calls = doctor_everything(clients, workers, checks, lambda: len(recorder.calls))
     evctl_s = time.perf_counter() - started
     calls = list(recorder.calls)
     fresh = _clients(endpoint)
