@@ -29,16 +29,25 @@ def test_a_disabled_mapping_is_found_and_enabling_it_removes_the_finding(seed: D
     assert seed.doctor(only={"E-STATE-1"}).findings == []
 
 
-def test_a_filter_without_body_keys_deletes_the_samples_and_removing_it_fixes_that(seed: DoctorSeed) -> None:
+def test_a_filter_without_body_keys_deletes_every_message_even_without_samples(seed: DoctorSeed) -> None:
     pattern = json.dumps({"detail-type": ["UserSignup"]})  # the rule's keys, not under "body"
     seed.lambda_.update_event_source_mapping(UUID=esm(seed), FilterCriteria={"Filters": [{"Pattern": pattern}]})
-    [finding] = seed.doctor(only={"E-FILTER-1"}).findings
+    [finding] = seed.doctor(only={"E-FILTER-1"}, samples=[]).findings
     assert finding.check == "E-FILTER-1" and finding.resource.endswith(esm(seed))
     assert finding.evidence["Filters"] == [pattern]
-    [deleted] = finding.evidence["deleted"]
-    assert deleted["sample"] == "template signup" and deleted["event"]["detail-type"] == "UserSignup"
-    assert any("detail-type" in why for why in deleted["why_not"])
+    assert finding.evidence["fields_not_in_an_sqs_record"] == [["detail-type"]]
     assert shlex.split(finding.fix.command or "")[-2:] == ["--filter-criteria", '{"Filters": []}']
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"E-FILTER-1"}).findings == []
+
+
+def test_a_body_filter_the_samples_fail_deletes_them_and_removing_it_fixes_that(seed: DoctorSeed) -> None:
+    pattern = json.dumps({"body": {"detail": {"plan": ["pro"]}}})
+    seed.lambda_.update_event_source_mapping(UUID=esm(seed), FilterCriteria={"Filters": [{"Pattern": pattern}]})
+    [finding] = seed.doctor(only={"E-FILTER-1"}).findings
+    [deleted] = finding.evidence["deleted"]
+    assert deleted["sample"] == "template signup" and deleted["event"]["detail"]["plan"] == "free"
+    assert any("body.detail.plan" in why for why in deleted["why_not"]), deleted["why_not"]
     seed.apply(finding.fix)
     assert seed.doctor(only={"E-FILTER-1"}).findings == []
 

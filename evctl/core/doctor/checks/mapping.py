@@ -108,6 +108,49 @@ def _reaching_samples(ctx: DoctorContext, queue: Node) -> tuple[list[Sample], li
     return reaching, []
 
 
+RECORD_KEYS = frozenset(
+    {
+        "messageId",
+        "receiptHandle",
+        "body",
+        "attributes",
+        "messageAttributes",
+        "md5OfBody",
+        "eventSource",
+        "eventSourceARN",
+        "awsRegion",
+    }
+)
+
+
+def _keys_outside_the_record(text: object) -> list[str]:
+    """Top-level keys of a filter that no SQS record has and that the filter needs present ([] if none)."""
+    try:
+        pattern = json.loads(str(text))
+    except ValueError:
+        return []
+    if not isinstance(pattern, dict):
+        return []
+    needed = []
+    for key, value in pattern.items():
+        if key in RECORD_KEYS or key == "$or":
+            continue
+        values = value if isinstance(value, list) else []
+        if any(isinstance(v, dict) and v.get("exists") is False for v in values):
+            continue  # {"exists": false} matches a missing field
+        needed.append(key)
+    return needed
+
+
+def _filter_fix(node: Node) -> Fix:
+    return Fix(
+        summary="remove the mapping's filter (the rule already chooses the events), or rewrite it with the "
+        'event\'s keys under "body" (e.g. {"body": {"detail-type": ["UserSignup"]}})',
+        value={"FilterCriteria": {"Filters": []}},
+        command=update_command(node, "--filter-criteria", shlex.quote(json.dumps({"Filters": []}))),
+    )
+
+
 @check("E-FILTER-1", on="mapping")
 def filter_deletes_messages(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """Lambda deletes an SQS message its filter criteria reject: no retry, no DLQ, no trace."""
@@ -119,14 +162,27 @@ def filter_deletes_messages(ctx: DoctorContext, node: Node) -> Iterator[Finding]
     queue = polled_queue(ctx, node)
     if queue is None:
         raise NotChecked("the mapping's source is not an SQS queue in this pipeline")
-    if not ctx.samples:
-        raise NotChecked("no sample events (pass --sample)")
     patterns = []
     for text in filters:
         try:
             patterns.append((text, compile_pattern(str(text))))
         except PatternError as exc:
             raise NotChecked(f"filter pattern {text} is not one evctl's engine reads: {exc}") from exc
+    outside = [_keys_outside_the_record(text) for text in filters]
+    if all(outside):  # every filter needs a top-level field no SQS record has: every message is deleted
+        yield Finding(
+            check="E-FILTER-1",
+            resource=node.id,
+            message=f"every filter of mapping {uuid_of(node)} needs a field an SQS record does not have "
+            f'({", ".join(sorted({k for keys in outside for k in keys}))}; the event is under "body"): Lambda '
+            f"deletes every message from {queue.name} unprocessed",
+            evidence={"Filters": filters, "fields_not_in_an_sqs_record": outside, "record_fields": sorted(RECORD_KEYS)},
+            fix=_filter_fix(node),
+            related=(queue.id,),
+        )
+        return
+    if not ctx.samples:
+        raise NotChecked("no sample events (pass --sample)")
     samples, notes = _reaching_samples(ctx, queue)
     if not samples:
         raise NotChecked("none of the samples reaches the queue (see R-PATTERN-1)")
@@ -151,12 +207,7 @@ def filter_deletes_messages(ctx: DoctorContext, node: Node) -> Iterator[Finding]
             "notes": notes,
             "record_shape": "SQS record; body = the EventBridge event as JSON (keys under body)",
         },
-        fix=Fix(
-            summary="remove the mapping's filter (the rule already chooses the events), or rewrite it with the "
-            'event\'s keys under "body" (e.g. {"body": {"detail-type": ["UserSignup"]}})',
-            value={"FilterCriteria": {"Filters": []}},
-            command=update_command(node, "--filter-criteria", shlex.quote(json.dumps({"Filters": []}))),
-        ),
+        fix=_filter_fix(node),
         related=(queue.id,),
     )
 
