@@ -156,3 +156,18 @@ def test_a_mapping_on_the_dlq_instead_of_the_rules_queue_is_found_and_the_fix_ma
     assert finding.evidence["rules"] == ["user-signup-rule"] and "the DLQ of user-signup-queue" in finding.message
     seed.apply(finding.fix)
     assert seed.doctor(targets, only={"E-SOURCE-1"}).findings == []
+
+
+def test_a_mapping_pinned_to_an_old_version_is_found_and_the_fix_unpins_it(seed: DoctorSeed) -> None:
+    old = seed.lambda_.publish_version(FunctionName="user-signup-handler")["Version"]
+    seed.lambda_.update_function_configuration(FunctionName="user-signup-handler", Timeout=4)
+    seed.lambda_.publish_version(FunctionName="user-signup-handler")
+    seed.lambda_.delete_event_source_mapping(UUID=esm(seed))
+    pinned = seed.lambda_.create_event_source_mapping(
+        EventSourceArn=QUEUE, FunctionName=f"user-signup-handler:{old}", BatchSize=10
+    )["UUID"]
+    [finding] = seed.doctor(only={"E-ORPHAN-1"}).findings
+    assert finding.resource.endswith(pinned)
+    assert finding.evidence == {"FunctionArn": f"{FUNCTION}:{old}", "pinned_version": 1, "newest_version": 2}
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"E-ORPHAN-1"}).findings == []

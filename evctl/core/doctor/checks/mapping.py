@@ -356,11 +356,26 @@ def orphan_mapping(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         config = ctx.mapping(node)
         arn = str(config.get("FunctionArn") or "")
         qualifier = arn.split(":")[7] if len(arn.split(":")) > 7 else ""
-        if qualifier.isdigit():
-            raise NotChecked(
-                f"the mapping is pinned to version {qualifier}; whether that is stale needs the "
-                "function's deployed versions (not read)"
-            )
+        if not qualifier.isdigit():
+            return  # unqualified ($LATEST) or an alias: follows deployments
+        pages = ctx.clients.lambda_.get_paginator("list_versions_by_function").paginate(FunctionName=function.name)
+        versions = [int(v["Version"]) for page in pages for v in page.get("Versions", []) if v["Version"].isdigit()]
+        newest = max(versions, default=int(qualifier))
+        if newest <= int(qualifier):
+            return
+        yield Finding(
+            check="E-ORPHAN-1",
+            resource=node.id,
+            message=f"mapping {uuid_of(node)} is pinned to {function.name} version {qualifier}; version {newest} "
+            "is newer: the queue is processed by old code",
+            evidence={"FunctionArn": arn, "pinned_version": int(qualifier), "newest_version": newest},
+            fix=Fix(
+                summary=f"point the mapping at {function.name} (or at the alias you deploy), not at a fixed version",
+                value={"FunctionName": function.name},
+                command=update_command(node, f"--function-name {function.name}"),
+            ),
+            related=(function.id,),
+        )
         return
     queue = polled_queue(ctx, node)
     yield Finding(
