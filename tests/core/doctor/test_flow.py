@@ -55,3 +55,19 @@ def test_flow_balance_names_the_first_hop_where_events_drop(seed: DoctorSeed) ->
     rule_hop = finding.evidence["hops"][0]
     assert rule_hop["MatchedEvents"] == 10 and rule_hop["FailedInvocations"] == 4
     assert finding.evidence["hops"][1]["NumberOfMessagesSent"] == 6
+
+
+def test_denied_metrics_are_not_checked(seed: DoctorSeed) -> None:
+    def deny(**_: object) -> tuple[object, dict[str, object]]:
+        class Http:
+            status_code = 403
+
+        return Http(), {"Error": {"Code": "AccessDenied", "Message": "no"}}
+
+    seed.raw["cloudwatch"].meta.events.register("before-call.monitoring.GetMetricData", deny)
+    report = seed.doctor(only={"X-AGE-1", "X-FLOW-1", "E-PBR-2"})
+    assert {(o.check, o.status, o.reason) for o in report.outcomes if o.resource == QUEUE or o.check == "E-PBR-2"} == {
+        ("X-AGE-1", "not_checked", "cloudwatch:GetMetricData denied"),
+        ("X-FLOW-1", "not_checked", "cloudwatch:GetMetricData denied"),
+        ("E-PBR-2", "not_checked", "cloudwatch:GetMetricData denied"),
+    }
