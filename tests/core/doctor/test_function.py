@@ -231,3 +231,16 @@ def test_an_on_failure_destination_is_the_same_false_comfort(seed: DoctorSeed) -
     )
     seed.apply(finding.fix)
     assert seed.doctor(only={"F-DLQ-1"}).findings == []
+
+
+def test_durations_near_the_timeout_are_f_timeout_1_from_metrics(seed: DoctorSeed) -> None:
+    seed.raw["cloudwatch"].put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[{"MetricName": "Duration", "Dimensions": [{"Name": "FunctionName", "Value": "user-signup-handler"}],
+                     "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2), "Value": 2950.0}],
+    )  # fmt: skip
+    [finding] = seed.doctor(only={"F-TIMEOUT-1"}).findings
+    assert finding.evidence["AWS/Lambda Duration Maximum (ms)"] == 2950 and finding.evidence["Timeout"] == 3
+    assert "ran up to 2950 ms" in finding.message
+    seed.apply(finding.fix)
+    assert seed.doctor(only={"F-TIMEOUT-1"}).findings == []

@@ -59,6 +59,7 @@ def _graph_queries(ctx: DoctorContext) -> list[Query]:
             queries.append(("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": node.name}, "Maximum"))
         elif node.kind == "function":
             queries += [("AWS/Lambda", n, {"FunctionName": node.name}, "Sum") for n in FUNCTION_METRICS]
+            queries.append(("AWS/Lambda", "Duration", {"FunctionName": node.name}, "Maximum"))
     return queries
 
 

@@ -14,6 +14,7 @@ from ..context import DoctorContext
 from ..logscan import scan_function_logs
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
+from .flow import metrics
 
 LAMBDA_MAX_TIMEOUT = 900
 MIN_RESERVED = 5  # AWS: "set a minimum of five concurrent executions" for SQS
@@ -150,21 +151,47 @@ def invocations_time_out(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """An invocation that times out fails its whole batch: the messages come back and run again (or go to the DLQ)."""
     config = ctx.function(node)
     timeout = int(config.get("Timeout") or 3)
-    scan = scan_function_logs(ctx, node)
-    since = last_modified_ms(config)
-    hits = scan.hits("timeout", since)
-    # A line written under an older, shorter timeout says nothing about the current one.
-    current = [hit for hit in hits if (_timeout_seconds(hit.line) or timeout) >= timeout - 0.5]
-    if not current:
+    unread: list[str] = []
+    evidence: dict[str, Any] = {"Timeout": timeout, "LastModified": config.get("LastModified")}
+    current: list[Any] = []
+    try:
+        scan = scan_function_logs(ctx, node)
+    except NotChecked as exc:
+        unread.append(f"logs: {exc.reason}")
+    else:
+        hits = scan.hits("timeout", last_modified_ms(config))
+        # A line written under an older, shorter timeout says nothing about the current one.
+        current = [hit for hit in hits if (_timeout_seconds(hit.line) or timeout) >= timeout - 0.5]
+        evidence |= scan.evidence(current)
+    duration: float | None = None
+    try:
+        [duration] = metrics(
+            ctx, [("AWS/Lambda", "Duration", {"FunctionName": node.name}, "Maximum")], ctx.log_window_seconds
+        )
+    except NotChecked as exc:
+        unread.append(f"metrics: {exc.reason}")
+    if duration is not None:
+        evidence["AWS/Lambda Duration Maximum (ms)"] = duration
+    elif not unread or not unread[-1].startswith("metrics"):
+        unread.append("metrics: no AWS/Lambda Duration datapoints")
+    near = duration is not None and duration >= 0.9 * timeout * 1000
+    if not current and not near:
+        if len(unread) == 2:  # neither the logs nor the metrics were there to look at
+            raise NotChecked("; ".join(unread))
         return
     wanted = min(LAMBDA_MAX_TIMEOUT, max(timeout * 2, timeout + 1))
     queues = [q for _, q in sqs_mappings(ctx, node)]
     yield Finding(
         check="F-TIMEOUT-1",
         resource=node.id,
-        message=f"{node.name} timed out {len(current)} time(s) in the last {ctx.log_window_seconds // 60} min "
-        f"(timeout {timeout} s): each timeout returns its whole batch to the queue",
-        evidence={"Timeout": timeout, "LastModified": config.get("LastModified"), **scan.evidence(current)},
+        message=(
+            f"{node.name} timed out {len(current)} time(s) in the last {ctx.log_window_seconds // 60} min "
+            if current
+            else f"{node.name} ran up to {duration:g} ms in the last {ctx.log_window_seconds // 60} min, "
+            f"≥ 90% of its timeout "
+        )
+        + f"(timeout {timeout} s): each timeout returns its whole batch to the queue",
+        evidence=evidence,
         fix=Fix(
             summary=f"raise the timeout (here to {wanted} s) or shrink the batch, then keep each source queue's "
             f"visibility timeout ≥ 6 × {wanted} s (Q-VIS-1/Q-VIS-2)",
