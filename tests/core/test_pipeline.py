@@ -22,6 +22,7 @@ from evctl.core.pipeline import (
     SCHEMA,
     WIDE_TARGETS,
     DescribeCache,
+    Edge,
     Graph,
     Node,
     PipelineClients,
@@ -571,3 +572,34 @@ def test_discover_all_of_a_region_without_queues_is_empty() -> None:
         )
         graph = discover_all(clients)
     assert (graph.nodes, graph.edges, graph.targets) == ({}, set(), [])
+
+
+def test_a_nodes_edges_are_answered_from_an_index_kept_in_step_with_the_edges(monkeypatch: pytest.MonkeyPatch) -> None:
+    from evctl.core.pipeline import graph as graph_module
+
+    sorts: list[int] = []
+
+    def counting_sorted(*args: Any, **kwargs: Any) -> Any:
+        sorts.append(1)
+        return sorted(*args, **kwargs)
+
+    monkeypatch.setattr(graph_module, "sorted", counting_sorted, raising=False)
+    graph = Graph()
+    graph.connect("q", "m", "polls")
+    graph.connect("r", "q", "routes_to", target_id="b")
+    graph.connect("r", "q", "routes_to", target_id="a")
+    sorts.clear()  # (connect sorts an edge's attributes)
+    for _ in range(100):  # checks ask thousands of times: one sort per change of the edges, not one per question
+        assert [e.target for e in graph.out_edges("r")] == ["q", "q"]
+    assert len(sorts) == 1
+    assert [dict(e.attributes)["target_id"] for e in graph.in_edges("q")] == ["a", "b"]
+    graph.connect("q", "d", "dead_letters_to")  # an edge added: the index follows
+    sorts.clear()
+    assert [e.kind for e in graph.out_edges("q")] == ["dead_letters_to", "polls"]
+    graph.edges |= {Edge("m", "f", "invokes")}  # the set changed directly, as a merge does
+    assert graph.out_edges("m") == [Edge("m", "f", "invokes")] and graph.in_edges("f") == graph.out_edges("m")
+    graph.out_edges("m").clear()  # answers are copies
+    assert graph.sorted_edges() == sorted(
+        graph.edges, key=lambda e: (EDGE_KINDS.index(e.kind), e.source, e.target, e.attributes)
+    )
+    assert graph.out_edges("nobody") == [] and len(sorts) == 2  # once after connect, once after |=

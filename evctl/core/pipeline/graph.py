@@ -69,12 +69,19 @@ def _node_order(node: Node) -> tuple[int, str]:
     return NODE_KINDS.index(node.kind), node.id
 
 
+def _edge_order(edge: Edge) -> tuple[int, str, str, tuple[tuple[str, Any], ...]]:
+    return EDGE_KINDS.index(edge.kind), edge.source, edge.target, edge.attributes
+
+
 @dataclass
 class Graph:
     targets: list[str] = field(default_factory=list)  # what the user asked for, as given
     roots: list[str] = field(default_factory=list)  # the node ids they resolved to
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: set[Edge] = field(default_factory=set)
+    # The edges sorted and by node, built once per edge count (edges are only ever added): checks ask a node's in-
+    # and out-edges thousands of times, and sorting every edge for each question made doctor of a big account slow.
+    _index: Any = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, node: Node) -> Node:
         """Add a node, or merge it into the one with its id (attributes and notes add up; a read node wins)."""
@@ -96,14 +103,27 @@ class Graph:
     def sorted_nodes(self) -> list[Node]:
         return sorted(self.nodes.values(), key=_node_order)
 
+    def _edge_index(self) -> tuple[list[Edge], dict[str, list[Edge]], dict[str, list[Edge]]]:
+        key = (id(self.edges), len(self.edges))
+        index = self._index  # one read: another thread may replace it meanwhile (with an equal one)
+        if index is None or index[0] != key:
+            ordered = sorted(self.edges, key=_edge_order)
+            out: dict[str, list[Edge]] = {}
+            into: dict[str, list[Edge]] = {}
+            for edge in ordered:
+                out.setdefault(edge.source, []).append(edge)
+                into.setdefault(edge.target, []).append(edge)
+            index = self._index = (key, ordered, out, into)
+        return index[1], index[2], index[3]
+
     def sorted_edges(self) -> list[Edge]:
-        return sorted(self.edges, key=lambda e: (EDGE_KINDS.index(e.kind), e.source, e.target, e.attributes))
+        return list(self._edge_index()[0])
 
     def out_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self.sorted_edges() if e.source == node_id]
+        return list(self._edge_index()[1].get(node_id, ()))
 
     def in_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self.sorted_edges() if e.target == node_id]
+        return list(self._edge_index()[2].get(node_id, ()))
 
     def as_dict(self) -> dict[str, Any]:
         return {
