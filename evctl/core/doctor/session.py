@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from evctl.core.pipeline import DEFAULT_WORKERS, DescribeCache, Graph, Node, PipelineClients, discover
+from evctl.core.pipeline import DEFAULT_WORKERS, DescribeCache, Graph, Node, PipelineClients, discover, discover_all
 from evctl.errors import UsageError, error_code
 
 from .catalogue import BY_ID, CATALOGUE
@@ -140,29 +140,6 @@ class _NoLogEvents:
         return self._client.get_paginator(operation)
 
 
-class _KnownQueueUrls:
-    """The SQS client for discovery in the no-target mode: GetQueueUrl of a queue ListQueues just listed is
-    answered from that listing (resolving each target would otherwise be one call per queue, one after another)."""
-
-    def __init__(self, client: Any, urls: Iterable[str]) -> None:
-        self._client = client
-        self._urls: dict[tuple[str, str], str] = {}
-        for url in urls:
-            parts = url.rstrip("/").split("/")
-            if len(parts) >= 2:
-                self._urls[(parts[-1], parts[-2])] = url
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def get_queue_url(self, **kwargs: Any) -> Any:
-        key = (str(kwargs.get("QueueName", "")), str(kwargs.get("QueueOwnerAWSAccountId", "")))
-        known = self._urls.get(key)
-        if known is not None and set(kwargs) <= {"QueueName", "QueueOwnerAWSAccountId"}:
-            return {"QueueUrl": known}
-        return self._client.get_queue_url(**kwargs)
-
-
 class _EndpointGaps:
     """A client whose calls the endpoint does not route (moto's server answers an unknown API path with a bare
     HTTP 404, error code "404": GetAccountSettings, say) raise NotChecked("not available from this endpoint"), as
@@ -199,25 +176,15 @@ class DoctorSession:
     metrics: bool = True
     cache: DescribeCache = field(default_factory=DescribeCache)
 
-    def queue_targets(self) -> list[str]:
-        """Every queue of the region (ListQueues, all pages), as URLs: the no-target mode's targets."""
-        sqs: Any = self.cache.wrap(self.clients.sqs, "sqs")
-        urls: list[str] = []
-        for page in sqs.get_paginator("list_queues").paginate(PaginationConfig={"PageSize": 1000}):
-            urls.extend(str(url) for url in page.get("QueueUrls") or [])
-        return sorted(set(urls))
-
     def discover(self, targets: Sequence[str]) -> Graph:
-        """The connected graph of the targets; none given: of every queue in the region (an empty graph when the
-        region has none). Unknown target: NotFoundError (exit 3); malformed or ambiguous: UsageError (exit 2)."""
-        listed = [] if targets else self.queue_targets()
-        given = list(targets) or listed
-        if not given:
-            return Graph(targets=[])
-        sqs: Any = _KnownQueueUrls(self.clients.sqs, listed) if listed else self.clients.sqs
-        clients = PipelineClients(self.clients.events, sqs, self.clients.lambda_, self.clients.logs,
+        """The connected graph of the targets; none given: of every queue in the region (discover_all: ListQueues,
+        an empty graph when the region has none). Unknown target: NotFoundError (exit 3); malformed or ambiguous:
+        UsageError (exit 2); ListQueues denied: exit 4."""
+        clients = PipelineClients(self.clients.events, self.clients.sqs, self.clients.lambda_, self.clients.logs,
                                   self.clients.cloudwatch if self.metrics else None)  # fmt: skip
-        graph = discover(clients, given, workers=self.workers, cache=self.cache, metrics=self.metrics)
+        if not targets:
+            return discover_all(clients, workers=self.workers, cache=self.cache, metrics=self.metrics)
+        graph = discover(clients, list(targets), workers=self.workers, cache=self.cache, metrics=self.metrics)
         graph.targets = list(targets)
         return graph
 
