@@ -23,7 +23,11 @@ from .registry import REGISTRY, Registered
 
 DEFAULT_CHECK_WORKERS = 4
 # Error codes that mean "this endpoint does not serve that call" (moto, LocalStack, a partition without the API).
-_UNAVAILABLE_CODES = frozenset({"NotImplemented", "UnknownOperationException", "InvalidAction", "UnsupportedOperation"})
+# A bare "404" is what botocore makes of an HTML Not Found page: the endpoint has no such route (moto's
+# GetAccountSettings), not a missing resource (those carry a named code such as ResourceNotFoundException).
+_UNAVAILABLE_CODES = frozenset(
+    {"NotImplemented", "UnknownOperationException", "InvalidAction", "UnsupportedOperation", "404"}
+)
 
 
 def _not_implemented(exc: ClientError) -> bool:
@@ -70,7 +74,8 @@ def run_checks(
         for node in ctx.graph.sorted_nodes()
         if node.kind in registered.on and node.exists
     ]
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
         futures = [pool.submit(_one, ctx, registered, node) for registered, node in jobs]
         outcomes = []
         for future in futures:
@@ -78,6 +83,9 @@ def run_checks(
             outcomes.append(outcome)
             if on_outcome is not None:
                 on_outcome(outcome)
+    finally:
+        # Ctrl-C / SIGTERM while checks run: drop the queued checks instead of running them all before stopping.
+        pool.shutdown(wait=True, cancel_futures=True)
     return Report(outcomes=outcomes)
 
 

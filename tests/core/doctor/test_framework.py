@@ -37,3 +37,16 @@ def test_a_denied_read_is_not_checked_never_a_pass(seed: DoctorSeed) -> None:
     seed.lambda_.meta.events.register("before-call.lambda.GetFunctionConfiguration", deny)
     outcomes = [o for o in seed.doctor(only={"Q-VIS-1"}).outcomes if o.resource == QUEUE]
     assert [(o.status, o.reason) for o in outcomes] == [("not_checked", "lambda:GetFunctionConfiguration denied")]
+
+
+def test_a_bare_404_is_a_call_this_endpoint_lacks_not_a_crash(seed: DoctorSeed) -> None:
+    # What botocore makes of an HTML "Not Found" page (moto has no GetAccountSettings route, for one).
+    def not_found(**_: object) -> tuple[object, dict[str, object]]:
+        class Http:
+            status_code = 404
+
+        return Http(), {"Error": {"Code": "404", "Message": "Not Found"}, "ResponseMetadata": {"HTTPStatusCode": 404}}
+
+    seed.lambda_.meta.events.register("before-call.lambda.GetAccountSettings", not_found)
+    outcomes = seed.doctor(only={"F-ACCT-1"}).outcomes
+    assert [(o.status, o.reason) for o in outcomes] == [("not_checked", "not available from this endpoint")]
