@@ -50,9 +50,9 @@ Each finding carries:
 - the **resource** (its ARN) and a one-line message in the pipeline's own names;
 - the **evidence**: the exact field values it was decided on (the policy statement and the evaluator's decision,
   both timeouts, the sample event and the pattern's why-not, ...);
-- the **fix**: what to change, the exact value or statement, and the `aws` CLI command that applies it. Each
-  implemented check has a test that plants the mistake on the seed pipeline, runs the printed command and sees the
-  finding go.
+- the **fix**: what to change, the exact value or statement, and the `aws` CLI command that applies it (after
+  the `before` commands, when the fix needs something created first). Each implemented check has a test that plants
+  the mistake on the seed pipeline, runs the printed commands and sees the finding go.
 
 A check that cannot decide says why, and never passes silently: `not checked: sqs:GetQueueAttributes denied`,
 `not checked: not available from this endpoint` (moto and LocalStack lack some calls), `not checked: no sample
@@ -142,7 +142,7 @@ added, none removed or renamed without a new schema version.
 | `samples` | `[{origin, bus, source, detail-type}]`: the events the pattern checks used |
 | `log_window_seconds` | how far back log checks read (`null` with `--no-logs`) |
 | `pipelines` | `[{pipeline, name, resources}]`: numbered from 1; `resources` are node ids (ARNs) as in `evctl pipeline show -o json` |
-| `findings` | worst first: `{check, title, hop, severity, effects, resource, pipelines, message, evidence, fix: {summary, value, command}, related}` |
+| `findings` | worst first: `{check, title, hop, severity, effects, resource, pipelines, message, evidence, fix: {summary, value, before, command}, related}` (`before`: commands to run first, in order, e.g. creating the DLQ the command points at) |
 | `not_checked` | `{check, title, hop, resource, pipelines, reason}` (`resource` is `null` for a check not implemented yet) |
 | `passed` | `{check, title, hop, resource, pipelines}` |
 

@@ -122,7 +122,8 @@ def _or_text(value: Any) -> Any:
 
 
 def _fix(finding: Finding) -> dict[str, Any]:
-    return {"summary": finding.fix.summary, "value": _plain(finding.fix.value), "command": finding.fix.command}
+    fix = finding.fix
+    return {"summary": fix.summary, "value": _plain(fix.value), "before": list(fix.before), "command": fix.command}
 
 
 def document(report: Report, graph: Graph, meta: DoctorMeta) -> dict[str, Any]:
@@ -248,8 +249,8 @@ def _finding_lines(finding: Finding, graph: Graph, color: bool) -> list[str]:
     lines.append(f"      fix       {printable(finding.fix.summary, keep='')}")
     if finding.fix.value is not None:
         lines.append("                value: " + printable(_compact(finding.fix.value), keep=""))
-    if finding.fix.command:
-        lines.append("                " + _paint("$ " + printable(finding.fix.command, keep=""), "36", color))
+    for command in (*finding.fix.before, finding.fix.command) if finding.fix.command else finding.fix.before:
+        lines.append("                " + _paint("$ " + printable(command, keep=""), "36", color))
     return lines
 
 

@@ -95,3 +95,14 @@ def test_a_clean_pipeline_is_one_line() -> None:
     assert "  ✓ all 2 checks passed on its 2 resources" in lines
     assert not any(line.startswith("    ") for line in lines)  # no hop sections
     assert lines[-1] == "nothing at or above high"
+
+
+def test_commands_to_run_first_come_before_the_fix_command_in_both_outputs() -> None:
+    create = "aws sqs create-queue --queue-name q-events-dlq"
+    fix = Fix("give the target a DLQ", {"DeadLetterConfig": {"Arn": DLQ}}, "aws events put-targets ...", (create,))
+    finding = Finding(check="Q-VIS-1", resource=QUEUE, message="m", evidence={}, fix=fix)
+    planted = Report(outcomes=[Outcome("Q-VIS-1", QUEUE, "fail", findings=(finding,))], pipelines=[[DLQ, QUEUE]])
+    [listed] = document(planted, graph(), meta())["findings"]
+    assert listed["fix"]["before"] == [create] and listed["fix"]["command"] == "aws events put-targets ..."
+    commands = [line.strip() for line in report_lines(planted, graph(), meta()) if line.strip().startswith("$ ")]
+    assert commands == [f"$ {create}", "$ aws events put-targets ..."]

@@ -48,6 +48,7 @@ class Fix:
     summary: str
     value: Any = None  # the exact statement / attribute value (JSON-able), when there is one
     command: str | None = None  # an aws CLI command a user can paste
+    before: tuple[str, ...] = ()  # aws CLI commands to run first, in order (create the DLQ the command points at)
 
 
 @dataclass(frozen=True)

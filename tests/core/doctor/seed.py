@@ -82,7 +82,7 @@ class DoctorSeed:
         return run_checks(ctx, only=frozenset(only) if only else None)
 
     def apply(self, fix: Fix) -> None:
-        """Run the fix's aws CLI command in-process (awscli's driver) against this moto."""
+        """Run the fix's aws CLI commands (`before` ones first) in-process (awscli's driver) against this moto."""
         assert fix.command and fix.command.startswith("aws "), fix
         import awscli
         from awscli.clidriver import create_clidriver
@@ -90,9 +90,9 @@ class DoctorSeed:
         # awscli finds its own data (cli.json) through AWS_DATA_PATH, set once when it is first imported; the
         # suite's autouse fixture deletes every AWS_* variable before each test, so set it again here.
         os.environ["AWS_DATA_PATH"] = os.path.join(os.path.dirname(awscli.__file__), "data")
-        driver = create_clidriver()
-        code = driver.main([*shlex.split(fix.command)[1:], "--region", REGION])
-        assert code == 0, f"the fix command failed: {fix.command}"
+        for command in (*fix.before, fix.command):
+            code = create_clidriver().main([*shlex.split(command)[1:], "--region", REGION])
+            assert code == 0, f"the fix command failed: {command}"
 
 
 @pytest.fixture

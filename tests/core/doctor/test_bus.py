@@ -3,31 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 
-import awscli
 import boto3
 import pytest
 
-from evctl.core.doctor import Finding, Fix, Sample
+from evctl.core.doctor import Finding, Sample
 from tests.core.doctor.seed import ACCOUNT, BUS, QUEUE, REGION, RULE, SIGNUP, DoctorSeed
-
-
-@pytest.fixture(autouse=True)
-def _awscli_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """awscli sets AWS_DATA_PATH once, at import; the suite's env reset removes it before every later test."""
-    monkeypatch.setenv("AWS_DATA_PATH", os.path.join(os.path.dirname(awscli.__file__), "data"))
 
 
 def _only(seed: DoctorSeed, check: str, targets: tuple[str, ...] = ("user-signup-queue",),
           samples: list[Sample] | None = None) -> list[Finding]:  # fmt: skip
     return [f for f in seed.doctor(targets, only={check}, samples=samples).findings if f.check == check]
 
-
-def _apply_all(seed: DoctorSeed, finding: Finding) -> None:
-    for command in (finding.fix.value or {}).get("before", []):
-        seed.apply(Fix("before", command=command))
-    seed.apply(finding.fix)
 
 
 @pytest.mark.parametrize("exists", [True, False], ids=["bus-exists", "bus-missing"])
@@ -40,7 +27,7 @@ def test_a_producer_on_another_bus_is_found_and_forwarding_fixes_it(seed: Doctor
     assert finding.evidence["rule_bus"] == "default" and finding.evidence["sample_bus"] == "webapp-bus"
     assert finding.evidence["sample_bus_exists"] is exists and finding.evidence["rule_matches_sample"] is True
     assert finding.fix.value["EventBusName"] == BUS
-    _apply_all(seed, finding)
+    seed.apply(finding.fix)
     assert _only(seed, "B-BUS-1", samples=samples) == []
     # publishing to the rule's bus (the other fix) is no finding either
     assert _only(seed, "B-BUS-1") == []
@@ -64,7 +51,7 @@ def test_a_rule_for_aws_events_on_a_custom_bus_is_found_and_a_default_bus_forwar
     rule_arn = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/ops/s3-uploads"
     [finding] = _only(seed, "B-AWSSRC-1")
     assert finding.resource == rule_arn and finding.evidence["aws_sources"] == ["aws.s3"]
-    _apply_all(seed, finding)
+    seed.apply(finding.fix)
     assert _only(seed, "B-AWSSRC-1") == []
     [name] = seed.events.list_rule_names_by_target(
         TargetArn=f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/ops", EventBusName="default"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 
-import awscli
 import pytest
 
 from evctl.core.doctor import Sample
@@ -14,11 +12,6 @@ from tests.core.doctor.seed import BUS, QUEUE, RULE, SIGNUP, DoctorSeed
 CLOUDTRAIL = {"source": ["aws.cloudtrail"], "detail-type": ["AWS API Call via CloudTrail"]}
 SEED_PATTERN = {"source": ["my.webapp"], "detail-type": ["UserSignup"]}
 
-
-@pytest.fixture(autouse=True)
-def _awscli_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """awscli sets AWS_DATA_PATH once, at import; the suite's env reset removes it before every later test."""
-    monkeypatch.setenv("AWS_DATA_PATH", os.path.join(os.path.dirname(awscli.__file__), "data"))
 
 
 def _only(seed: DoctorSeed, check: str, **kwargs: object) -> list:  # type: ignore[type-arg]

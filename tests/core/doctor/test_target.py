@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
-
-import awscli
-import pytest
 
 from evctl.core.doctor import Finding
 from tests.core.doctor.seed import ACCOUNT, QUEUE, REGION, RULE, SIGNUP, DoctorSeed
 
 SEED_TARGET = {"Id": "user-signup-queue", "Arn": QUEUE}
-
-
-@pytest.fixture(autouse=True)
-def _awscli_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """awscli sets AWS_DATA_PATH once, at import; the suite's env reset removes it before every later test."""
-    monkeypatch.setenv("AWS_DATA_PATH", os.path.join(os.path.dirname(awscli.__file__), "data"))
 
 
 def _only(seed: DoctorSeed, check: str, targets: tuple[str, ...] = ("user-signup-queue",)) -> list[Finding]:
@@ -27,14 +17,6 @@ def _only(seed: DoctorSeed, check: str, targets: tuple[str, ...] = ("user-signup
 
 def _set_target(seed: DoctorSeed, **changes: Any) -> None:
     seed.events.put_targets(Rule="user-signup-rule", EventBusName="default", Targets=[{**SEED_TARGET, **changes}])
-
-
-def _apply_all(seed: DoctorSeed, finding: Finding) -> None:
-    from evctl.core.doctor import Fix
-
-    for command in (finding.fix.value or {}).get("before", []):
-        seed.apply(Fix("before", command=command))
-    seed.apply(finding.fix)
 
 
 def _target(seed: DoctorSeed) -> dict[str, Any]:
@@ -48,7 +30,7 @@ def test_the_seed_target_has_no_dlq_a_medium_finding_and_the_fix_creates_and_set
     assert finding.evidence["DeadLetterConfig"] is None and finding.evidence["target"]["Arn"] == QUEUE
     dlq = f"arn:aws:sqs:{REGION}:{ACCOUNT}:user-signup-rule-target-dlq"
     assert finding.fix.value["DeadLetterConfig"] == {"Arn": dlq}
-    _apply_all(seed, finding)
+    seed.apply(finding.fix)
     assert _only(seed, "T-RETRY-1") == []
     assert _target(seed)["DeadLetterConfig"] == {"Arn": dlq}
     # the DLQ the fix created lets EventBridge send for this rule (TD-POLICY-1)
@@ -159,7 +141,7 @@ def test_a_queue_in_another_account_without_a_role_is_found_and_the_fix_adds_one
     [finding] = _only(seed, "T-XACCT-1")
     assert finding.evidence["queue_account"] == "111122223333" and finding.evidence["target"]["RoleArn"] is None
     assert finding.fix.value["queue_policy_statement"]["Principal"] == {"AWS": finding.fix.value["RoleArn"]}
-    _apply_all(seed, finding)
+    seed.apply(finding.fix)
     report = seed.doctor(only={"T-XACCT-1"})
     assert report.findings == []
     [outcome] = [o for o in report.outcomes if o.resource == RULE]

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 
-import awscli
 import boto3
-import pytest
 
-from evctl.core.doctor import Finding, Fix
+from evctl.core.doctor import Finding
 from tests.core.doctor.seed import ACCOUNT, QUEUE, REGION, RULE, DoctorSeed
 
 DLQ_NAME = "signup-events-dlq"
 DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{DLQ_NAME}"
 
-
-@pytest.fixture(autouse=True)
-def _awscli_data_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """awscli sets AWS_DATA_PATH once, at import; the suite's env reset removes it before every later test."""
-    monkeypatch.setenv("AWS_DATA_PATH", os.path.join(os.path.dirname(awscli.__file__), "data"))
 
 
 def _only(seed: DoctorSeed, check: str) -> list[Finding]:
@@ -82,8 +74,6 @@ def test_a_fifo_target_dlq_is_found_and_replaced_by_a_standard_queue(seed: Docto
     _with_dlq(seed, "signup-events-dlq.fifo", FifoQueue="true")
     [finding] = _only(seed, "TD-TYPE-1")
     assert finding.resource == RULE and "FIFO" in finding.evidence["problems"][0]
-    for command in finding.fix.value["before"]:
-        seed.apply(Fix("before", command=command))
     seed.apply(finding.fix)
     assert _only(seed, "TD-TYPE-1") == []
     assert _only(seed, "TD-POLICY-1") == []

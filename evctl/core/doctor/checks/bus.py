@@ -105,10 +105,10 @@ def _forward_fix(rule: Mapping[str, Any], from_bus: str, exists: bool, why: str)
     return Fix(
         summary=(
             f"{why}; or forward: create rule {name} on bus {bus_name_of(from_bus)} with the same pattern "
-            f"(first: {'; then '.join(before)}) whose target is bus {bus_name_of(bus_of(rule))} (AWS recommends a "
-            "RoleArn on event-bus targets)"
+            f"whose target is bus {bus_name_of(bus_of(rule))} (AWS recommends a RoleArn on event-bus targets)"
         ),
-        value={"EventBusName": to_bus, "forward_rule": name, "forward_target": target, "before": before},
+        value={"EventBusName": to_bus, "forward_rule": name, "forward_target": target},
+        before=tuple(before),
         command=(
             f"aws events put-targets --rule {name} --event-bus-name {shlex.quote(bus_name_of(from_bus))} "
             f"--targets {quoted_json([target])}"

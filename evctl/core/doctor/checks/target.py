@@ -109,11 +109,12 @@ def target_without_dlq(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
             },
             fix=Fix(
                 summary=(
-                    f"create standard queue {dlq_name(rule)} with a policy letting this rule send to it "
-                    f"(first: {create}), then set it as the target's DeadLetterConfig"
+                    f"create standard queue {dlq_name(rule)} with a policy letting this rule send to it, "
+                    "then set it as the target's DeadLetterConfig"
                 ),
-                value={"DeadLetterConfig": {"Arn": arn}, "before": [create]},
+                value={"DeadLetterConfig": {"Arn": arn}},
                 command=put_targets_command(rule, changed),
+                before=(create,),
             ),
             # high only with evidence that deliveries fail now; a missing safety net alone is medium
             severity="high" if failed else "medium",
@@ -480,8 +481,9 @@ def cross_account_queue(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
                         f"set it as the target's RoleArn, and in account {queue_account} add the queue-policy "
                         "statement in value"
                     ),
-                    value={"RoleArn": new_role, "before": before, "queue_policy_statement": statement},
+                    value={"RoleArn": new_role, "queue_policy_statement": statement},
                     command=put_targets_command(rule, changed),
+                    before=tuple(before),
                 ),
                 related=(queue_arn,),
             )

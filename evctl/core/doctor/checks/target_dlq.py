@@ -152,9 +152,10 @@ def dlq_fifo_other_region_or_missing(ctx: DoctorContext, node: Node) -> Iterator
             },
             fix=Fix(
                 summary=f"point the target at a standard queue in {rule_region}: create {dlq_name(rule)} with a "
-                f"policy letting this rule send (first: {create})",
-                value={"DeadLetterConfig": {"Arn": new_arn}, "before": [create]},
+                f"policy letting this rule send, then set it as the target's DeadLetterConfig",
+                value={"DeadLetterConfig": {"Arn": new_arn}},
                 command=put_targets_command(rule, changed),
+                before=(create,),
             ),
             related=(dlq,),
         )
