@@ -10,7 +10,8 @@
 
 Modules: entries (the entry rules and limits), reading (JSON lines → InputEvent), gathering (what `evctl publish`
 reads: a file, a template or flags), settings (PublishSettings), publishing (batches, retries, PublishReport),
-outcome (summary, failed entries, exit error), templates (named events). Nothing here prints.
+outcome (summary, failed entries, exit error), templates (named events), placeholders ({uuid}, {seq}, {now}: the
+one place fresh values are filled). Nothing here prints.
 """
 
 from __future__ import annotations
@@ -37,9 +38,13 @@ from .publishing import (
     RETRYABLE_CODES,
     EntryResult,
     PublishReport,
+    PutEventsClient,
     plan_batches,
     publish,
+    send_batch,
 )
+from .placeholders import fill as fill_placeholders
+from .placeholders import widest as widest_placeholders
 from .reading import InputEvent, parse_event, read_jsonl
 from .settings import PublishSettings, parse_size
 from .templates import Template, all_templates, describe_template, get_template, parse_sets, render
@@ -58,6 +63,7 @@ __all__ = [
     "InvalidEntry",
     "PublishReport",
     "PublishSettings",
+    "PutEventsClient",
     "Template",
     "all_templates",
     "compact_json",
@@ -65,6 +71,7 @@ __all__ = [
     "entry_from_json",
     "entry_size",
     "entry_to_json",
+    "fill_placeholders",
     "gather",
     "get_template",
     "loads_strict",
@@ -78,7 +85,9 @@ __all__ = [
     "read_jsonl",
     "render",
     "select_valid",
+    "send_batch",
     "summarize",
     "unpublished_entries",
     "validate_entry",
+    "widest_placeholders",
 ]

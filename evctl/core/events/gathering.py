@@ -51,8 +51,10 @@ def gather(
     file: str | None,
     flags: EventFlags,
     stdin: IO[Any] | None,
+    fill: bool = True,
 ) -> list[InputEvent]:
-    """The input events, from exactly one of: `file` (a path or -), a template, or --source/--detail-type flags."""
+    """The input events, from exactly one of: `file` (a path or -), a template, or --source/--detail-type flags.
+    `fill=False` keeps a template's placeholders for the caller to fill per event (`publish --count`)."""
     given = flags.given()
     if file is not None:
         if template or given:
@@ -62,7 +64,7 @@ def gather(
         clash = [g for g in given if g in ("--source", "--detail-type", "--detail")]
         if clash:
             raise UsageError(f"{', '.join(clash)} cannot be combined with template {template!r}", "use --set KEY=VALUE")
-        entry = render(get_template(template, config), parse_sets(flags.sets))
+        entry = render(get_template(template, config), parse_sets(flags.sets), fill=fill)
         # --bus, then the template's bus, then [publish] bus / "default"
         entry["EventBusName"] = settings.bus_flag or entry.get("EventBusName") or settings.bus
     else:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from evctl.core.common.backoff import backoff_delay
 from evctl.core.common.batching import batches
@@ -25,7 +25,7 @@ from evctl.errors import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef
+    from mypy_boto3_events.type_defs import PutEventsRequestEntryTypeDef, PutEventsResponseTypeDef
 
 DEFAULT_CONCURRENCY = 4
 DEFAULT_MAX_ATTEMPTS = 5
@@ -33,6 +33,12 @@ RETRYABLE_CODES = frozenset({"InternalFailure", "ThrottlingException"})
 BACKOFF_BASE_SECONDS = 0.1
 BACKOFF_CAP_SECONDS = 20.0  # botocore's standard-mode cap
 NOT_SENT = "NotSent"
+
+
+class PutEventsClient(Protocol):
+    """What `send_batch` calls: an EventBridge client, or a wrapper around one (`publish --count` times each call)."""
+
+    def put_events(self, *, Entries: Sequence[PutEventsRequestEntryTypeDef]) -> PutEventsResponseTypeDef: ...
 
 
 def plan_batches(
@@ -124,48 +130,82 @@ def publish(
             report.retried_entries += retried
 
     def run_batch(batch: list[int]) -> list[int]:
-        pending, first = batch, True
-        while pending:
-            if not first:
-                attempt = results[pending[0]].attempts
-                if not stop.is_set():
-                    delay = backoff_delay(attempt, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS, rand=rand)
-                    (sleep or stop.wait)(delay)
-                if stop.is_set():  # stopping: the entries keep their retryable code and are reported failed
-                    break
-            count_call(0 if first else len(pending))
-            for index in pending:
-                results[index].attempts += 1
-            try:
-                request = cast("list[PutEventsRequestEntryTypeDef]", [dict(entries[i]) for i in pending])
-                response = client.put_events(Entries=request)
-            except Exception as exc:
-                message = str(getattr(exc, "response", {}).get("Error", {}).get("Message") or exc)
-                for index in pending:
-                    _fail(results[index], error_code(exc) or type(exc).__name__, message)
-                with lock:
-                    if report.fatal is None:
-                        report.fatal = exc
-                stop.set()
-                return batch
-            retry: list[int] = []
-            for index, answer in zip(pending, response.get("Entries", []), strict=False):
-                code = answer.get("ErrorCode")
-                if not code and answer.get("EventId"):
-                    results[index].status, results[index].event_id = "ok", answer["EventId"]
-                    results[index].error_code = results[index].error_message = None
-                    continue
-                _fail(results[index], code or "MissingEventId", answer.get("ErrorMessage") or "")
-                if code in RETRYABLE_CODES and results[index].attempts < max_attempts and not stop.is_set():
-                    retry.append(index)
-            answered = len(response.get("Entries", []))
-            for index in pending[answered:]:  # a malformed answer: never treat silence as success
-                _fail(results[index], "MissingResult", "PutEvents returned fewer results than entries")
-            pending, first = retry, False
+        error = send_batch(
+            client,
+            entries,
+            results,
+            batch,
+            max_attempts=max_attempts,
+            wait=sleep or stop.wait,
+            stopping=stop.is_set,
+            on_call=count_call,
+            rand=rand,
+        )
+        if error is not None:
+            with lock:
+                if report.fatal is None:
+                    report.fatal = error
+            stop.set()
         return batch
 
     _run_all(batches, run_batch, concurrency, stop, report, results, on_result)
     return report
+
+
+def send_batch(
+    client: PutEventsClient,
+    entries: Sequence[Mapping[str, Any]],
+    results: list[EntryResult],
+    batch: list[int],
+    *,
+    max_attempts: int,
+    wait: Callable[[float], Any],
+    stopping: Callable[[], bool],
+    on_call: Callable[[int], None],
+    rand: Callable[[], float] = random.random,
+    is_fatal: Callable[[Exception], bool] = lambda exc: True,
+) -> Exception | None:
+    """One batch (positions into `entries` and `results`) through PutEvents with the entry-level retries: entries
+    answered with a retryable ErrorCode are re-sent (only they) after `backoff_delay` with full jitter (`wait`),
+    up to `max_attempts` sends per entry; other codes are final. `on_call(re-sent entries)` is told of each call.
+
+    A whole-call error marks every entry still pending failed with its code and ends the batch; it is returned
+    when `is_fatal(exc)` (the caller stops the run), else None (the caller goes on: `publish --count`). When
+    `stopping()`, no re-send starts: those entries keep their retryable code and are reported failed."""
+    pending, first = batch, True
+    while pending:
+        if not first:
+            attempt = results[pending[0]].attempts
+            if not stopping():
+                wait(backoff_delay(attempt, base=BACKOFF_BASE_SECONDS, cap=BACKOFF_CAP_SECONDS, rand=rand))
+            if stopping():  # stopping: the entries keep their retryable code and are reported failed
+                break
+        on_call(0 if first else len(pending))
+        for index in pending:
+            results[index].attempts += 1
+        try:
+            request = cast("list[PutEventsRequestEntryTypeDef]", [dict(entries[i]) for i in pending])
+            response = client.put_events(Entries=request)
+        except Exception as exc:
+            message = str(getattr(exc, "response", {}).get("Error", {}).get("Message") or exc)
+            for index in pending:
+                _fail(results[index], error_code(exc) or type(exc).__name__, message)
+            return exc if is_fatal(exc) else None
+        retry: list[int] = []
+        for index, answer in zip(pending, response.get("Entries", []), strict=False):
+            code = answer.get("ErrorCode")
+            if not code and answer.get("EventId"):
+                results[index].status, results[index].event_id = "ok", answer["EventId"]
+                results[index].error_code = results[index].error_message = None
+                continue
+            _fail(results[index], code or "MissingEventId", answer.get("ErrorMessage") or "")
+            if code in RETRYABLE_CODES and results[index].attempts < max_attempts and not stopping():
+                retry.append(index)
+        answered = len(response.get("Entries", []))
+        for index in pending[answered:]:  # a malformed answer: never treat silence as success
+            _fail(results[index], "MissingResult", "PutEvents returned fewer results than entries")
+        pending, first = retry, False
+    return None
 
 
 def _fail(result: EntryResult, code: str, message: str) -> None:

@@ -3,7 +3,8 @@
 A template fixes Source and DetailType (and optionally the bus and Resources) and gives default values for
 the Detail object. `render(template, {"email": "ann@example.com"})` overrides Detail keys; a key may be a
 dotted path into a nested object (`address.city`). Setting a key the template lacks is an error that says
-so. String values "{uuid}" and "{now}" become a fresh UUID / the current UTC time at each render.
+so. `{uuid}`, `{seq}` and `{now}` in Detail strings become fresh values at each render (see placeholders.py);
+`render(..., fill=False)` keeps them for a caller that fills each event itself (`evctl publish --count`).
 
 User templates, in evctl.toml or $XDG_CONFIG_HOME/evctl/config.toml (see evctl.config)::
 
@@ -28,12 +29,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from evctl.config import TEMPLATE_KEYS, Config
-from evctl.core.common.time import iso_utc
 from evctl.core.events.entries import compact_json
+from evctl.core.events.placeholders import NOW, UUID, fill as fill_placeholders
 from evctl.errors import ConfigError, UsageError
 
-UUID_PLACEHOLDER = "{uuid}"
-NOW_PLACEHOLDER = "{now}"
+UUID_PLACEHOLDER = UUID
+NOW_PLACEHOLDER = NOW
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ def render(
     *,
     new_uuid: Callable[[], str] = lambda: str(uuid.uuid4()),
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    seq: int = 0,
+    fill: bool = True,
 ) -> dict[str, Any]:
     """A PutEvents entry (Source, DetailType, Detail as compact JSON, plus EventBusName/Resources if the
     template names them) with `sets` applied to the Detail defaults.
@@ -105,9 +108,9 @@ def render(
                 f"its keys: {', '.join(known)}" if known else "it has no keys to set",
             )
         parent[leaf] = _typed(template.name, key, value, parent[leaf])
-    detail = _fill_placeholders(detail, new_uuid, now)
     entry: dict[str, Any] = {"Source": template.source, "DetailType": template.detail_type}
-    entry["Detail"] = compact_json(detail)
+    text = compact_json(detail)
+    entry["Detail"] = fill_placeholders(text, seq, new_uuid=new_uuid, now=now) if fill else text
     if template.resources:
         entry["Resources"] = list(template.resources)
     if template.bus:
@@ -233,15 +236,3 @@ def _typed(name: str, key: str, value: str, default: Any) -> Any:
             f"--set {key}={value!r}: template {name!r} expects JSON here (its default is {compact_json(default)})",
             "quote strings as JSON, e.g. --set key='\"text\"'",
         ) from None
-
-
-def _fill_placeholders(value: Any, new_uuid: Callable[[], str], now: Callable[[], dt.datetime]) -> Any:
-    if isinstance(value, dict):
-        return {k: _fill_placeholders(v, new_uuid, now) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill_placeholders(v, new_uuid, now) for v in value]
-    if value == UUID_PLACEHOLDER:
-        return new_uuid()
-    if value == NOW_PLACEHOLDER:
-        return iso_utc(now(), precision="auto")
-    return value
