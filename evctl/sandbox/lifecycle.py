@@ -16,6 +16,7 @@ from typing import Any
 
 from evctl.core.common.time import iso_utc
 from evctl.errors import ConfigError, EvctlError, ExitCode, UsageError
+from evctl.sandbox import metrics as sandbox_metrics
 from evctl.sandbox import process
 from evctl.sandbox import state as state_file
 from evctl.sandbox.provision import (
@@ -112,8 +113,11 @@ class Sandbox:
     runner: LocalRunner
     state: SandboxState | None = None
     errors: list[str] = field(default_factory=list)
+    metrics: sandbox_metrics.SandboxMetrics | None = None  # AWS's service metrics into the sandbox's CloudWatch
 
     def stop(self) -> None:
+        if self.metrics is not None:  # flushed and unhooked while moto is still there
+            self.metrics.stop()
         self.server.stop()
         if self.state is not None:
             state_file.remove(self.state.pid)
@@ -131,6 +135,7 @@ def start(
     """Start the server, provision, build the runner; with `record`, write the state file (after provisioning,
     so a reader never finds a sandbox that is not ready)."""
     server = SandboxServer(port).start()
+    emitter: sandbox_metrics.SandboxMetrics | None = None
     try:
         server.reset()  # moto's state is per process: a new sandbox starts empty, even in a long-lived process
         clients = make_clients(server.endpoint)
@@ -145,6 +150,7 @@ def start(
             endpoint=server.endpoint,
         )
         sandbox = Sandbox(server, clients, pipeline, runner)
+        sandbox.metrics = emitter = sandbox_metrics.start_for_sandbox(pipeline.region)
         if record:
             sandbox.state = SandboxState.for_process(
                 os.getpid(),
@@ -158,6 +164,8 @@ def start(
             state_file.write(sandbox.state)
         return sandbox
     except BaseException:  # a failure, or a second Ctrl-C / SIGTERM while starting: nothing is left behind
+        if emitter is not None:
+            emitter.stop()
         server.stop()
         if record:
             state_file.remove(os.getpid())
