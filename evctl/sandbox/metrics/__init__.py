@@ -19,7 +19,7 @@ and gauges come from moto's SQS by themselves (see metrics.sqs). Reads go throug
 
 from __future__ import annotations
 
-from . import sqs
+from . import reads, sqs
 from .emitter import (
     DEFAULT_ACCOUNT,
     NO_METRICS,
@@ -58,9 +58,12 @@ def start_for_sandbox(
     )
     emitter.add_sampler(sqs.sample_queues)
     sqs.install()
+    reads.install()
     emitter.on_stop(sqs.uninstall)
+    emitter.on_stop(reads.uninstall)
     try:
         return emitter.start()
     except BaseException:
         sqs.uninstall()
+        reads.uninstall()
         raise
