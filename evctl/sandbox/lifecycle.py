@@ -19,6 +19,9 @@ from evctl.errors import ConfigError, EvctlError, ExitCode, UsageError
 from evctl.sandbox import metrics as sandbox_metrics
 from evctl.sandbox import process
 from evctl.sandbox import state as state_file
+from evctl.sandbox.enforcement import Enforcement
+from evctl.sandbox.enforcement import for_sandbox as enforcement_for_sandbox
+from evctl.sandbox.ledger import Ledger
 from evctl.sandbox.provision import (
     FUNCTION,
     HandlerSpec,
@@ -87,6 +90,17 @@ def recorded_handler(current: SandboxState) -> HandlerSpec:
         ) from None
 
 
+def runner_enforcement(clients: SandboxClients, pipeline: Pipeline, endpoint: str) -> Enforcement:
+    return enforcement_for_sandbox(
+        clients,
+        function_name=FUNCTION,
+        queue_arn=pipeline.queue_arn,
+        queue_url=pipeline.queue_url,
+        log_group=pipeline.log_group,
+        endpoint=endpoint,
+    )
+
+
 def function_spec(pipeline: Pipeline) -> FunctionSpec:
     return FunctionSpec(
         name=FUNCTION,
@@ -118,6 +132,8 @@ class Sandbox:
     def stop(self) -> None:
         if self.metrics is not None:  # flushed and unhooked while moto is still there
             self.metrics.stop()
+        if self.runner.enforcement is not None:
+            self.runner.enforcement.close()
         self.server.stop()
         if self.state is not None:
             state_file.remove(self.state.pid)
@@ -131,9 +147,10 @@ def start(
     settings: PipelineSettings | None = None,
     record: bool = True,
     wait_seconds: int = 2,
+    permissive: bool = False,
 ) -> Sandbox:
     """Start the server, provision, build the runner; with `record`, write the state file (after provisioning,
-    so a reader never finds a sandbox that is not ready)."""
+    so a reader never finds a sandbox that is not ready). `permissive`: the runner enforces nothing (runner.py)."""
     server = SandboxServer(port).start()
     emitter: sandbox_metrics.SandboxMetrics | None = None
     try:
@@ -148,6 +165,8 @@ def start(
             pipeline.queue_arn,
             wait_seconds=wait_seconds,
             endpoint=server.endpoint,
+            enforcement=None if permissive else runner_enforcement(clients, pipeline, server.endpoint),
+            ledger=Ledger(clients.logs, FUNCTION),
         )
         sandbox = Sandbox(server, clients, pipeline, runner)
         sandbox.metrics = emitter = sandbox_metrics.start_for_sandbox(pipeline.region)

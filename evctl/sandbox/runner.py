@@ -6,31 +6,35 @@ eventSourceARN, awsRegion) and a context object, enforces the timeout, and settl
 success deletes it; with ReportBatchItemFailures only the reported messages stay; an error or timeout leaves the
 whole batch to reappear after the visibility timeout, and SQS moves a message to the DLQ after maxReceiveCount.
 Handler output goes to CloudWatch Logs between START / END / REPORT lines, in a stream named as Lambda names them.
+
+With an `Enforcement` (the sandbox's default; `--permissive` runs without one) the runner also does what Lambda
+does with the mapping's and the role's settings: no polling while the mapping is disabled or the role cannot
+receive, delete or decrypt (the PROBLEM shows on the mapping); filter criteria delete what they reject; reserved
+concurrency 0 throttles every batch; a role that cannot write logs leaves none. With a `Ledger` each invocation is
+one JSON line in /evctl/sandbox/invocations. AWS/Lambda metrics go to the sandbox's emitter (metrics/emitter.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import math
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-from evctl.core.common.time import iso_utc
 from evctl.core.queues import Received
 from evctl.core.queues import sqs_event as queue_sqs_event
 from evctl.errors import error_code
+from evctl.sandbox.child import FunctionSpec as FunctionSpec
+from evctl.sandbox.child import Outcome, handler_environment, outcome_of, report_line, run_child
+from evctl.sandbox.enforcement import Enforcement, Gate
+from evctl.sandbox.filters import split
+from evctl.sandbox.ledger import Ledger, entry_for
+from evctl.sandbox.metrics import current as metrics
 
 if TYPE_CHECKING:
     from mypy_boto3_logs import CloudWatchLogsClient
@@ -40,28 +44,8 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
-Outcome = Literal["success", "partial", "error", "timeout"]
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """What the runner needs to know about the function and its event source mapping."""
-
-    name: str
-    handler_file: Path
-    handler_function: str
-    arn: str
-    region: str
-    timeout: float = 3.0  # seconds
-    memory_mb: int = 128
-    log_group: str = ""
-    batch_size: int = 10
-    batching_window: float = 0.0  # MaximumBatchingWindowInSeconds
-    report_batch_item_failures: bool = True
-
-    @property
-    def log_group_name(self) -> str:
-        return self.log_group or f"/aws/lambda/{self.name}"
+# Lambda's answer to an Invoke refused for reserved concurrency 0 (TooManyRequestsException; botocore ThrottleReason).
+THROTTLED = "TooManyRequestsException: Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)"
 
 
 @dataclass
@@ -143,6 +127,8 @@ class LocalRunner:
         sleep: Sleep = time.sleep,
         python: str = sys.executable,
         endpoint: str | None = None,
+        enforcement: Enforcement | None = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.sqs = sqs
         self.logs = logs
@@ -154,6 +140,9 @@ class LocalRunner:
         self.sleep = sleep
         self.python = python
         self.endpoint = endpoint  # where the handler's own AWS calls go (the sandbox), never the user's account
+        self.enforcement = enforcement
+        self.ledger = ledger
+        self.paused: str | None = None  # why the last poll did not poll (a disabled mapping, a role's PROBLEM)
         self.log_stream = ""
         self._stream_ready = False
         self.invocations: list[Invocation] = []
@@ -169,28 +158,54 @@ class LocalRunner:
         )
         return response.get("Messages", [])
 
-    def receive_batch(self) -> list[MessageTypeDef]:
+    def receive_batch(self, fn: FunctionSpec | None = None) -> list[MessageTypeDef]:
         """Long-poll for the first messages, then fill the batch until it is full or the window closes."""
-        batch = self._receive(self.function.batch_size, self.wait_seconds)
+        fn = fn or self.function
+        batch = self._receive(fn.batch_size, self.wait_seconds)
         if not batch:
             return []
-        deadline = self.clock() + self.function.batching_window
+        deadline = self.clock() + fn.batching_window
         # Keyed by MessageId: a message whose visibility lapsed while the window was open comes back; Lambda never
         # hands one message twice in a batch, so the newer copy (with the live receipt handle) replaces the older.
         by_id = {m["MessageId"]: m for m in batch}
-        while len(by_id) < self.function.batch_size and self.clock() < deadline:
-            more = self._receive(self.function.batch_size - len(by_id), 0)
+        while len(by_id) < fn.batch_size and self.clock() < deadline:
+            more = self._receive(fn.batch_size - len(by_id), 0)
             if more:
                 by_id.update((m["MessageId"], m) for m in more)
             else:
                 self.sleep(min(0.05, max(0.0, deadline - self.clock())))
         return list(by_id.values())
 
+    def _terms(self, gate: Gate | None) -> FunctionSpec:
+        """The function spec with the mapping's live settings (batch size, window, ReportBatchItemFailures)."""
+        if gate is None or gate.mapping_uuid is None:
+            return self.function
+        return replace(
+            self.function,
+            batch_size=gate.batch_size or self.function.batch_size,
+            batching_window=float(gate.batching_window or 0),
+            report_batch_item_failures=bool(gate.report_batch_item_failures),
+        )
+
     def poll_once(self) -> Invocation | None:
-        batch = self.receive_batch()
-        if not batch:
+        """One poll: an invocation, a batch filtered out or throttled (an Invocation without a run), or None."""
+        gate = self.enforcement.gate() if self.enforcement is not None else None
+        if gate is not None and not gate.polls:
+            self.paused = gate.reason
             return None
-        return self.invoke(batch)
+        self.paused = None
+        fn = self._terms(gate)
+        batch = self.receive_batch(fn)
+        if not batch or gate is None:
+            return self.invoke(batch) if batch else None
+        started_ms = time.time() * 1000
+        passing, dropped = split(gate.filters, batch, self.queue_arn, fn.region)
+        filtered = self._filter_out(dropped, gate, started_ms) if dropped else None
+        if not passing:
+            return filtered
+        if gate.throttled:
+            return self._throttle(passing, gate, started_ms)
+        return self.invoke(passing, fn, gate)
 
     def run(
         self,
@@ -209,10 +224,57 @@ class LocalRunner:
                 continue
             if invocation is not None and on_invocation is not None:
                 on_invocation(invocation)
+            if invocation is None and self.paused is not None:
+                stop.wait(0.5)  # not polling: look again soon (the gate re-checks every few seconds)
+
+    # ---- batches that are not invoked ----------------------------------------------------------
+    def _filter_out(self, messages: Sequence[MessageTypeDef], gate: Gate, started_ms: float) -> Invocation:
+        """Lambda deletes a message its filter criteria reject; the function never sees it."""
+        ids = [m["MessageId"] for m in messages]
+        self._delete([m["ReceiptHandle"] for m in messages])
+        note = Invocation("", ids, "filtered", deleted=ids, error="no filter pattern matched")
+        self._record(messages, note, gate, started_ms, logs_written=False)
+        return note
+
+    def _throttle(self, messages: Sequence[MessageTypeDef], gate: Gate, started_ms: float) -> Invocation:
+        """Reserved concurrency 0: the Invoke is refused; the batch returns after the visibility timeout."""
+        ids = [m["MessageId"] for m in messages]
+        metrics().lambda_throttle(self.function.name)
+        note = Invocation(str(uuid.uuid4()), ids, "throttled", kept=ids, error=THROTTLED)
+        self._record(messages, note, gate, started_ms, logs_written=False)
+        return note
+
+    def _record(
+        self, messages: Sequence[Any], invocation: Invocation, gate: Gate | None, started_ms: float, logs_written: bool
+    ) -> None:
+        if self.ledger is None:
+            return
+        end_ms = time.time() * 1000
+        self.ledger.write(
+            entry_for(
+                self.function.name,
+                messages,
+                invocation.outcome,
+                started_ms,
+                end_ms,
+                request_id=invocation.request_id or None,
+                mapping_uuid=gate.mapping_uuid if gate is not None else None,
+                queue_arn=self.queue_arn,
+                deleted=list(invocation.deleted),
+                kept=list(invocation.kept),
+                error=invocation.error,
+                duration_ms=invocation.duration_ms,
+                log_group=self.function.log_group_name,
+                log_stream=invocation.log_stream if logs_written else "",
+                logs_written=logs_written,
+            )
+        )
 
     # ---- one invocation ----------------------------------------------------------------------
-    def invoke(self, messages: Sequence[Mapping[str, Any]]) -> Invocation:
-        fn = self.function
+    def invoke(
+        self, messages: Sequence[Mapping[str, Any]], fn: FunctionSpec | None = None, gate: Gate | None = None
+    ) -> Invocation:
+        fn = fn or self.function
         request_id = str(uuid.uuid4())
         ids = [m["MessageId"] for m in messages]
         if not self.log_stream:
@@ -232,10 +294,10 @@ class LocalRunner:
         payload = json.dumps({"event": sqs_event(messages, self.queue_arn, fn.region), "context": context})
         lines: list[tuple[int, str]] = [(int(started_ms), f"START RequestId: {request_id} Version: $LATEST")]
         env = handler_environment(fn, self.log_stream, self.endpoint)
-        run = _run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout, env)
+        run = run_child(self.python, fn.handler_file, fn.handler_function, payload, fn.timeout, env)
         lines.extend(run.lines)
         end_ms = max([int(time.time() * 1000), *(ts for ts, _ in run.lines)])
-        outcome, error, runtime_line = _outcome(run, fn.timeout, request_id, end_ms)
+        outcome, error, runtime_line = outcome_of(run, fn.timeout, request_id, end_ms)
         if runtime_line:
             lines.append((end_ms, runtime_line))
         result = run.result or {}
@@ -245,14 +307,18 @@ class LocalRunner:
         if problem:
             error, outcome = problem, "partial"
         lines.append((end_ms, f"END RequestId: {request_id}"))
-        lines.append((end_ms, _report_line(request_id, run, fn.memory_mb)))
+        lines.append((end_ms, report_line(request_id, run, fn.memory_mb)))
         # Settle the batch first: a log write that fails must not leave processed messages to run again.
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([receipts[i] for i in delete])
+        metrics().lambda_invocation(fn.name, run.duration_ms, error=outcome in ("error", "timeout"))
         stream = self.log_stream
         if run.timed_out or run.result is None:
             self.log_stream = ""  # Lambda replaces an execution environment after a timeout or crash
-        self._put_logs(lines, stream)
+        access = gate.access if gate is not None else None
+        written = access is None or access.logs_allowed  # a role that cannot write logs leaves none
+        if written:
+            written = self._put_logs(lines, stream, may_create_group=access is None or access.may_create_group)
         invocation = Invocation(
             request_id=request_id,
             message_ids=ids,
@@ -265,6 +331,7 @@ class LocalRunner:
             log_lines=[text for _, text in lines],
         )
         self.invocations.append(invocation)
+        self._record(messages, invocation, gate, started_ms, logs_written=written)
         return invocation
 
     def _delete(self, receipt_handles: Sequence[str]) -> None:
@@ -275,26 +342,33 @@ class LocalRunner:
                 Entries=[{"Id": str(n), "ReceiptHandle": handle} for n, handle in enumerate(chunk)],
             )
 
-    def _put_logs(self, lines: Sequence[tuple[int, str]], stream: str) -> None:
+    def _put_logs(self, lines: Sequence[tuple[int, str]], stream: str, *, may_create_group: bool = True) -> bool:
+        """Write the invocation's lines; False when the group is missing and the role may not create it."""
         events: list[InputLogEventTypeDef] = [
             {"timestamp": ts, "message": text} for ts, text in sorted(lines, key=lambda item: item[0])
         ]
         for attempt in (1, 2):
             try:
                 if not self._stream_ready:
-                    self._ensure_stream(stream)
+                    self._ensure_stream(stream, may_create_group)
                 self.logs.put_log_events(
                     logGroupName=self.function.log_group_name, logStreamName=stream, logEvents=events
                 )
-                return
+                return True
             except Exception as exc:
-                if attempt == 2 or error_code(exc) != "ResourceNotFoundException":
+                if error_code(exc) != "ResourceNotFoundException":
                     raise
+                if attempt == 2 or not may_create_group:
+                    if may_create_group:
+                        raise
+                    return False  # Lambda cannot create the missing group with this role: the lines are lost
                 self._stream_ready = False  # the sandbox was reset: recreate the group and stream
+        return False
 
-    def _ensure_stream(self, stream: str) -> None:
+    def _ensure_stream(self, stream: str, may_create_group: bool = True) -> None:
         group = self.function.log_group_name
-        _unless_it_exists(lambda: self.logs.create_log_group(logGroupName=group))
+        if may_create_group:
+            _unless_it_exists(lambda: self.logs.create_log_group(logGroupName=group))
         _unless_it_exists(lambda: self.logs.create_log_stream(logGroupName=group, logStreamName=stream))
         self._stream_ready = True
 
@@ -305,146 +379,3 @@ def _unless_it_exists(create: Callable[[], object]) -> None:
     except Exception as exc:
         if error_code(exc) != "ResourceAlreadyExistsException":
             raise
-
-
-def _outcome(run: ChildRun, timeout: float, request_id: str, end_ms: int) -> tuple[Outcome, str | None, str | None]:
-    """(outcome, error, the line Lambda's runtime logs for it) of one child run."""
-    if run.timed_out:
-        error = f"Task timed out after {timeout:.2f} seconds"
-        return "timeout", error, f"{iso_utc(end_ms, precision='milliseconds')} {request_id} {error}"
-    if run.result is None:
-        exit_error = f"Runtime exited with error: exit status {run.returncode}"
-        return "error", f"Runtime.ExitError: {exit_error}", f"RequestId: {request_id} Error: {exit_error}"
-    if not run.result.get("ok"):
-        return "error", f"{run.result.get('errorType')}: {run.result.get('errorMessage')}", None
-    return "success", None, None
-
-
-def _report_line(request_id: str, run: ChildRun, memory_mb: int) -> str:
-    peak = (run.result or {}).get("maxRssMb", 0)
-    report = (
-        f"REPORT RequestId: {request_id}\tDuration: {run.duration_ms:.2f} ms"
-        f"\tBilled Duration: {math.ceil(run.duration_ms)} ms\tMemory Size: {memory_mb} MB\tMax Memory Used: {peak} MB"
-        f"\tInit Duration: {run.init_ms:.2f} ms"  # every invocation here is a cold start
-    )
-    return report + ("\tStatus: timeout" if run.timed_out else "")
-
-
-@dataclass
-class ChildRun:
-    lines: list[tuple[int, str]]
-    result: dict[str, Any] | None
-    timed_out: bool
-    returncode: int
-    duration_ms: float
-    init_ms: float = 0.0
-
-
-def handler_environment(fn: FunctionSpec, log_stream: str, endpoint: str | None) -> dict[str, str]:
-    """The handler's environment: Lambda's variables, and AWS settings aimed at the sandbox.
-
-    The user's own AWS variables (profile, keys, session token, endpoints) are dropped, so a handler that calls
-    AWS reaches the sandbox with dummy credentials and can never touch a real account by accident.
-    """
-    from evctl.sandbox.state import CREDENTIALS
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_LAMBDA_FUNCTION_NAME=fn.name,
-        AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(fn.memory_mb),
-        AWS_LAMBDA_LOG_GROUP_NAME=fn.log_group_name,
-        AWS_LAMBDA_LOG_STREAM_NAME=log_stream,
-        AWS_EXECUTION_ENV="AWS_Lambda_python_evctl_sandbox",
-        LAMBDA_TASK_ROOT=str(fn.handler_file.parent),
-        AWS_REGION=fn.region,
-        AWS_DEFAULT_REGION=fn.region,
-        AWS_ACCESS_KEY_ID=CREDENTIALS[0],
-        AWS_SECRET_ACCESS_KEY=CREDENTIALS[1],
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        PYTHONUNBUFFERED="1",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    if endpoint:
-        env["AWS_ENDPOINT_URL"] = endpoint
-    return env
-
-
-def _run_child(python: str, file: Path, function: str, payload: str, timeout: float, env: dict[str, str]) -> ChildRun:
-    """Run the handler in its own process group; kill the group when the timeout passes."""
-    with tempfile.TemporaryDirectory(prefix="evctl-invoke-") as tmp:
-        result_path = os.path.join(tmp, "result.json")
-        started = time.monotonic()
-        proc = subprocess.Popen(
-            [python, "-m", "evctl.sandbox.invoke", str(file), function, result_path],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            cwd=str(file.parent) if file.parent.is_dir() else None,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            lines: list[tuple[int, str]] = []
-            reader = threading.Thread(target=_read_lines, args=(proc.stdout, lines), daemon=True)
-            reader.start()
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(payload.encode("utf-8"))
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-            timed_out, handler_started = _wait(proc, result_path + ".started", started, timeout)
-            ended = time.monotonic()
-            duration_ms = (ended - (handler_started or started)) * 1000
-            init_ms = ((handler_started or ended) - started) * 1000
-            reader.join(timeout=2)
-            result = None
-            if not timed_out:
-                try:
-                    with open(result_path, encoding="utf-8") as fh:
-                        result = json.load(fh)
-                except (OSError, ValueError):
-                    result = None
-        finally:
-            _kill_group(proc)  # anything the handler left running in the background; the handler too if stopped
-        return ChildRun(lines, result, timed_out, proc.returncode, duration_ms, init_ms)
-
-
-INIT_LIMIT = 10.0  # seconds: Lambda's limit for the init phase (interpreter start, importing the handler)
-
-
-def _wait(proc: subprocess.Popen[bytes], marker: str, started: float, timeout: float) -> tuple[bool, float | None]:
-    """Wait for the child; the timeout counts from the handler's start (the child's marker file), as Lambda's
-    excludes the init phase. Returns (timed out, when the handler started)."""
-    handler_started: float | None = None
-    deadline = started + INIT_LIMIT
-    while True:
-        try:
-            proc.wait(timeout=0.01)
-            return False, handler_started
-        except subprocess.TimeoutExpired:
-            pass
-        now = time.monotonic()
-        if handler_started is None and os.path.exists(marker):
-            handler_started = now
-            deadline = now + timeout
-        if now >= deadline:
-            _kill_group(proc)
-            proc.wait()
-            return True, handler_started
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _read_lines(stream: IO[bytes], lines: list[tuple[int, str]]) -> None:
-    """Each output line becomes one log event, stamped when it arrived; bytes that are not UTF-8 are replaced."""
-    for raw in iter(stream.readline, b""):
-        text = raw.rstrip(b"\n").decode("utf-8", errors="replace")
-        lines.append((int(time.time() * 1000), text))
-    stream.close()
