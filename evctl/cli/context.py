@@ -72,3 +72,11 @@ def sandbox_clients(endpoint: str) -> SandboxClients:
         iam=factory.client("iam"),
         logs=factory.client("logs"),
     )
+
+
+def sandbox_factory(endpoint: str) -> ClientFactory:
+    """A client factory for a sandbox endpoint (any service: doctor's KMS and CloudWatch reads, a fix's call)."""
+    from evctl.aws import ClientFactory
+    from evctl.sandbox.state import CREDENTIALS, REGION
+
+    return ClientFactory(AwsSettings(region=REGION, endpoint_url=endpoint, sandbox_credentials=CREDENTIALS))

@@ -105,7 +105,7 @@ class SandboxServer:
         )
         from werkzeug.serving import make_server
 
-        from evctl.sandbox import moto_speed
+        from evctl.sandbox import moto_lambda, moto_speed
 
         class QuietHandler(MotoRequestHandler):
             def log_request(self, *args: Any, **kwargs: Any) -> None:
@@ -113,6 +113,7 @@ class SandboxServer:
 
         self.speed_note = moto_speed.apply()
         keep_moto_lambda_out()
+        moto_lambda.apply()  # LastModified set by updates, as AWS does
         self._patched = True
         try:
             # Bound here, not by werkzeug: it prints and calls sys.exit(1) when the port is taken.
@@ -159,12 +160,13 @@ class SandboxServer:
 
     def _unpatch(self) -> None:
         if self._patched:
-            from evctl.sandbox import moto_speed
+            from evctl.sandbox import moto_lambda, moto_speed
 
             self._patched = False
             if self.speed_note is None:
                 moto_speed.restore()
             let_moto_lambda_in()
+            moto_lambda.restore()
 
     def reset(self) -> None:
         """Drop every resource (moto's /moto-api/reset) without restarting."""
