@@ -67,10 +67,11 @@ class Call:
 
 
 def client_error(code: str, status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": f"{code} (simulated)"}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "PutEvents",
-    )
+    response: Any = {
+        "Error": {"Code": code, "Message": f"{code} (simulated)"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return ClientError(response, "PutEvents")
 
 
 @dataclass

@@ -28,7 +28,7 @@ def run(
 
 def test_batches_leave_at_their_due_times_and_the_rate_is_the_offered_one() -> None:
     fake = FakeEvents(SimClock())
-    report, summary = run(fake, count=1000, rate=200.0)
+    _report, summary = run(fake, count=1000, rate=200.0)
     assert [c.start for c in fake.calls] == pytest.approx([(10 * k + 9) / 200 for k in range(100)])
     assert all(c.size == 10 for c in fake.calls)
     assert [s for c in fake.calls for s in c.seqs] == list(range(1000))  # {seq} per event, in order
@@ -41,7 +41,7 @@ def test_batches_leave_at_their_due_times_and_the_rate_is_the_offered_one() -> N
 
 def test_a_slow_call_does_not_delay_the_next_due_time() -> None:
     fake = FakeEvents(SimClock(), latency=lambda n: 2.0 if n == 0 else 0.03)
-    report, summary = run(fake, count=400, rate=100.0)
+    _report, summary = run(fake, count=400, rate=100.0)
     due = [(10 * k + 9) / 100 for k in range(40)]
     assert [c.start for c in fake.calls] == pytest.approx(due)  # batch 1 left at 0.19 s while batch 0 took 2 s
     assert summary["achieved_rate"] == 100.0
@@ -51,7 +51,7 @@ def test_a_slow_call_does_not_delay_the_next_due_time() -> None:
 
 def test_the_cap_holds_calls_in_flight_and_the_wait_is_measured_as_lag() -> None:
     fake = FakeEvents(SimClock(), latency=lambda n: 1.0)
-    report, summary = run(fake, count=100, rate=100.0, concurrency=2)
+    _report, summary = run(fake, count=100, rate=100.0, concurrency=2)
     assert max_overlap(fake.calls) == 2 and summary["concurrency"]["max_in_flight"] == 2
     assert summary["concurrency"]["batches_waited_for_slot"] == 8
     # batch 2 was due at 0.29 s, but the first slot freed at 0.09 + 1.0 s: it left 0.8 s late
@@ -66,7 +66,7 @@ def test_throttled_entries_are_resent_counted_and_pause_new_batches() -> None:
         return ["ThrottlingException"] * len(entries) if n == 0 else None
 
     fake = FakeEvents(SimClock(), answer=answer)
-    report, summary = run(fake, count=100, rate=100.0)
+    _report, summary = run(fake, count=100, rate=100.0)
     assert summary["throttled"]["entries"] == 10 and summary["retries"]["entries"] == 10
     assert summary["throttled"]["paused_seconds"] > 0  # batch 1 (due 0.19) waited for the pause (0.12 + 0.1)
     assert fake.calls[2].start == pytest.approx(0.22)
@@ -75,7 +75,7 @@ def test_throttled_entries_are_resent_counted_and_pause_new_batches() -> None:
 
 def test_a_throttled_call_is_retried_and_counted() -> None:
     fake = FakeEvents(SimClock(), answer=lambda n, e: client_error("ThrottlingException") if n == 3 else None)
-    report, summary = run(fake, count=100, rate=100.0, max_attempts=3)
+    _report, summary = run(fake, count=100, rate=100.0, max_attempts=3)
     assert summary["throttled"]["calls"] == 1 and summary["retries"]["calls"] == 1
     assert summary["published"] == 100 and summary["api_calls"] == 11
 
@@ -114,26 +114,26 @@ def test_stop_mid_run_counts_every_event() -> None:
         if p.elapsed >= 1.0:
             stop.set()
 
-    report, summary = run(fake, count=500, rate=100.0, stop=stop, on_progress=progress, progress_every=0.05)
+    _report, summary = run(fake, count=500, rate=100.0, stop=stop, on_progress=progress, progress_every=0.05)
     assert summary["stopped"] and 0 < summary["not_sent"] < 500
     assert summary["published"] == 10 * len(fake.calls)  # the calls in flight at the stop finished and count
 
 
 def test_a_signal_in_the_dispatcher_stops_the_run_cleanly() -> None:
-    fake, signalled = FakeEvents(SimClock()), []
+    fake, signalled = FakeEvents(SimClock()), list[float]()
 
     def progress(p: LoadProgress) -> None:
         if p.elapsed >= 0.5 and not signalled:
             signalled.append(p.elapsed)
             raise KeyboardInterrupt  # what stop_signals raises on SIGINT, SIGTERM or SIGHUP
 
-    report, summary = run(fake, count=500, rate=100.0, on_progress=progress, progress_every=0.05)
+    _report, summary = run(fake, count=500, rate=100.0, on_progress=progress, progress_every=0.05)
     assert summary["stopped"] and summary["published"] == 10 * len(fake.calls) and summary["not_sent"] > 0
 
 
 def test_without_a_rate_every_batch_is_due_at_once_within_the_cap() -> None:
     fake = FakeEvents(SimClock(), latency=lambda n: 0.1)
-    report, summary = run(fake, count=100, rate=None, concurrency=4)
+    _report, summary = run(fake, count=100, rate=None, concurrency=4)
     assert max_overlap(fake.calls) == 4 and summary["seconds"] == pytest.approx(0.3)
     assert summary["schedule_lag_ms"] is None and summary["offered_rate"] is None
     assert summary["published"] == 100

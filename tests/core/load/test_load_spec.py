@@ -27,8 +27,8 @@ def test_bad_rates_are_usage_errors(text: str) -> None:
 
 def test_duration_times_rate_is_the_count() -> None:
     assert LoadSpec.resolve(count=None, rate="200/s", duration="30s", from_file=False) == LoadSpec(6000, 200.0, 30.0)
-    assert LoadSpec.resolve(count=None, rate="2.5", duration="3s", from_file=False).count == 8  # due times 0 … 2.8 s
-    assert LoadSpec.resolve(count=None, rate="0.1", duration="30s", from_file=False).count == 3  # not 4 (float)
+    assert LoadSpec.resolve(count=None, rate="2.5", duration="3s", from_file=False) == LoadSpec(8, 2.5, 3.0)  # 0…2.8 s
+    assert LoadSpec.resolve(count=None, rate="0.1", duration="30s", from_file=False) == LoadSpec(3, 0.1, 30.0)  # not 4
     assert LoadSpec.resolve(count=None, rate=None, duration=None, from_file=False) is None
     assert LoadSpec.resolve(count=5, rate=None, duration=None, from_file=False) == LoadSpec(5, None)
     assert LoadSpec.resolve(count=None, rate="10", duration=None, from_file=True) == LoadSpec(None, 10.0)
