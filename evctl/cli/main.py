@@ -230,6 +230,9 @@ def _register() -> None:
     from evctl.cli import doctor
 
     app.command("doctor")(doctor.doctor)
+    from evctl.cli import trace
+
+    app.command("trace")(trace.trace)
     from evctl.cli import demo, sandbox
 
     app.add_typer(sandbox.app, name="sandbox")

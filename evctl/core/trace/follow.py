@@ -120,7 +120,7 @@ class Follower:
             route = state.route
             state.deliveries = [d for d in deliveries or [] if self._same_target(d, route)]
             names = {f.function_name for f in route.functions}
-            state.invocations = [i for i in invocations or [] if i.function_name in names or not i.function_name]
+            state.invocations = [i for i in invocations or [] if self._same_route(i, route, names)]
             if invocations is None:
                 for function in route.functions:
                     state.lines[function.function_name] = self.sources.log_lines(
@@ -139,7 +139,10 @@ class Follower:
     def peek_dlqs(self, *, only_failing: bool) -> None:
         for state in self.states:
             route = state.route
-            failing = bool(self._failures(state)) or any(d.outcome == "sent_to_dlq" for d in state.deliveries)
+            errors = any(v for k, v in state.metrics.items() if k.startswith("fn_errors"))
+            logged = any(classify_message(ln["message"])[0] in _ERROR_KINDS for v in state.lines.values() for ln in v)
+            failing = bool(self._failures(state)) or errors or logged
+            failing = failing or any(d.outcome in ("sent_to_dlq", "dropped") for d in state.deliveries)
             if only_failing and not failing:
                 continue
             if route.dlq_url and state.in_dlq is None:
@@ -151,6 +154,13 @@ class Follower:
     def _same_target(record: DeliveryRecord, route: Route) -> bool:
         return (not record.rule_arn or record.rule_arn == route.rule_arn) and record.target_arn == route.queue_arn
 
+    @staticmethod
+    def _same_route(record: InvocationRecord, route: Route, functions: set[str]) -> bool:
+        queue = record.raw.get("queue_arn")
+        if queue:
+            return bool(queue == route.queue_arn)
+        return record.function_name in functions or not record.function_name
+
     def _needs_metrics(self, state: RouteState) -> bool:
         return not self.has_delivery_ledger and not state.invocations and not any(state.lines.values())
 
@@ -159,14 +169,15 @@ class Follower:
         if self.plan.bus != "default":
             rule_dims = (("EventBusName", self.plan.bus), *rule_dims)
         queries = [
-            MetricQuery("invocations", "AWS/Events", "Invocations", rule_dims),
+            MetricQuery("rule_invocations", "AWS/Events", "Invocations", rule_dims),
             MetricQuery("failed", "AWS/Events", "FailedInvocations", rule_dims),
             MetricQuery("sent", "AWS/SQS", "NumberOfMessagesSent", (("QueueName", route.queue_name),)),
+            MetricQuery("deleted", "AWS/SQS", "NumberOfMessagesDeleted", (("QueueName", route.queue_name),)),
         ]
         for n, function in enumerate(route.functions):
-            queries.append(
-                MetricQuery(f"errors{n}", "AWS/Lambda", "Errors", (("FunctionName", function.function_name),))
-            )
+            dims = (("FunctionName", function.function_name),)
+            queries.append(MetricQuery(f"fn_errors{n}", "AWS/Lambda", "Errors", dims))
+            queries.append(MetricQuery(f"fn_invocations{n}", "AWS/Lambda", "Invocations", dims))
         return queries
 
     # ---- the timeline -----------------------------------------------------------------------------------------
@@ -245,7 +256,7 @@ class Follower:
             )
         metrics = state.metrics
         if metrics:
-            failed, sent, invoked = metrics.get("failed"), metrics.get("sent"), metrics.get("invocations")
+            failed, sent, invoked = metrics.get("failed"), metrics.get("sent"), metrics.get("rule_invocations")
             data = {"metrics": dict(metrics)}
             if failed:
                 return Hop(
@@ -312,18 +323,57 @@ class Follower:
         lines = [line for found in state.lines.values() for line in found]
         if lines:
             return self._from_logs(state, lines, where)
-        errors = sum(v or 0 for k, v in state.metrics.items() if k.startswith("errors"))
-        hint = f"; Lambda Errors {errors:g} since publishing (CloudWatch)" if errors else ""
+        if state.metrics and not self.has_invocation_ledger:
+            return self._from_metrics(state, where)
         source = "the runner's ledger" if self.has_invocation_ledger else "the function's log lines with the event id"
         return (
             Hop(
                 "received",
                 "waiting",
                 where,
-                detail=f"no record yet in {source}{hint}",
+                detail=f"no record yet in {source}",
                 evidence="ledger" if self.has_invocation_ledger else "logs",
             ),
             Hop("processed", "waiting", where, detail="not yet received"),
+        )
+
+    def _from_metrics(self, state: RouteState, where: str) -> tuple[Hop, Hop]:
+        """Aggregates only (AWS without the event id in the logs): the function ran, the queue deleted messages, and
+        Lambda counted no error since publishing. Not specific to this event; 1–3 minutes late."""
+        metrics = state.metrics
+        data: dict[str, Any] = {"metrics": dict(metrics)}
+        invoked = sum(v or 0 for k, v in metrics.items() if k.startswith("fn_invocations"))
+        errors = sum(v or 0 for k, v in metrics.items() if k.startswith("fn_errors"))
+        deleted = metrics.get("deleted") or 0
+        note = "since publishing (CloudWatch; not specific to this event)"
+        if not invoked:
+            detail = f"Lambda Invocations not yet visible ({METRICS_DELAY}; the function's logs carry no line with the "
+            detail += "event id)"
+            return (
+                Hop("received", "waiting", where, detail=detail, evidence="metrics", exact=False, data=data),
+                Hop("processed", "waiting", where, detail="not yet received"),
+            )
+        received = Hop("received", "ok", where, None, f"Lambda Invocations {invoked:g} {note}", "metrics", False, data)
+        if deleted and not errors:
+            return received, Hop(
+                "processed",
+                "ok",
+                where,
+                None,
+                f"NumberOfMessagesDeleted {deleted:g}, Lambda Errors 0 {note}",
+                "metrics",
+                False,
+                data,
+            )
+        return received, Hop(
+            "processed",
+            "waiting",
+            where,
+            None,
+            f"Lambda Errors {errors:g}, NumberOfMessagesDeleted {deleted:g} {note}",
+            "metrics",
+            False,
+            data,
         )
 
     def _from_ledger(self, state: RouteState, where: str) -> tuple[Hop, Hop]:

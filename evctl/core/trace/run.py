@@ -106,13 +106,14 @@ class Tracer:
                 follower.waited,
             )
             result.notes = list(getattr(sources, "notes", []))
-            if follower.has_delivery_ledger is False and plan.routes:
+            if any(h.hop == "delivered" and h.evidence == "metrics" for h in result.hops):
                 result.notes.append("no delivery ledger: delivery is read from CloudWatch metrics. " + METRICS_DELAY)
         if not result.stopped and result.stalled_at is not None:
             self._diagnose(plan, result)
         return result
 
     def _publish(self, events: EventBridgeClient, entry: Mapping[str, Any]) -> tuple[str, int]:
+        sent_ms = int(self.clock() * 1000)  # the call's start: the event exists from then on (AWS stamps it inside)
         report = publish(events, [entry], concurrency=1, max_attempts=self.max_attempts)
         if report.interrupted:
             raise KeyboardInterrupt
@@ -125,7 +126,7 @@ class Tracer:
             if outcome.error_code in _DENIED:
                 raise ConfigError(text, "the caller needs events:PutEvents on the bus")
             raise ServiceError(text, "nothing was published; run the trace again")
-        return outcome.event_id, int(self.clock() * 1000)
+        return outcome.event_id, sent_ms
 
     @staticmethod
     def _matched_hop(plan: Plan, at: int) -> Hop:

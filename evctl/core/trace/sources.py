@@ -69,7 +69,7 @@ def epoch_ms(value: Any, fallback: int | None = None) -> int | None:
 
 
 def _strings(value: Any) -> tuple[str, ...]:
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+    return tuple("" if v is None else str(v) for v in value) if isinstance(value, list) else ()
 
 
 @dataclass(frozen=True)
