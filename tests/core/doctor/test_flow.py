@@ -7,14 +7,16 @@ import datetime as dt
 from tests.core.doctor.seed import QUEUE, DoctorSeed
 
 
-def put(seed: DoctorSeed, namespace: str, name: str, dimensions: dict[str, str], value: float) -> None:
+def put(
+    seed: DoctorSeed, namespace: str, name: str, dimensions: dict[str, str], value: float, minutes_ago: float = 2
+) -> None:
     seed.raw["cloudwatch"].put_metric_data(
         Namespace=namespace,
         MetricData=[
             {
                 "MetricName": name,
                 "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2),
+                "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago),
                 "Value": value,
             }
         ],
@@ -71,3 +73,10 @@ def test_denied_metrics_are_not_checked(seed: DoctorSeed) -> None:
         ("X-FLOW-1", "not_checked", "cloudwatch:GetMetricData denied"),
         ("E-PBR-2", "not_checked", "cloudwatch:GetMetricData denied"),
     }
+
+
+def test_a_datapoint_of_this_minute_counts(seed: DoctorSeed) -> None:
+    # The sandbox puts its metrics at once: a datapoint stamped now must be read, not cut off at the last whole minute.
+    put(seed, "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "user-signup-queue"}, 3 * 86400.0, 0)
+    [finding] = seed.doctor(only={"X-AGE-1"}).findings
+    assert finding.evidence["ApproximateAgeOfOldestMessage_max"] == 3 * 86400

@@ -6,10 +6,8 @@ with one statement added, the aws CLI lines quoted so shlex.split gives the CLI 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shlex
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +15,7 @@ from evctl.core.patterns import EventError, Pattern, PatternError, compile_patte
 from evctl.core.pipeline import Node
 
 from ..context import DoctorContext, Sample
+from ..metrics import evidence_metric
 from ..model import NotChecked
 
 NO_SAMPLES = "no sample events: pass --sample"
@@ -182,53 +181,11 @@ def queue_node(ctx: DoctorContext, arn: str) -> Node | None:
     return ctx.graph.nodes.get(arn)
 
 
-RULE_METRICS = ("FailedInvocations", "MatchedEvents")  # fetched together, for every rule of the graph
-_METRICS_LOCK = threading.Lock()
-_MAX_QUERIES = 500  # GetMetricData's limit per call
-
-
-def _rule_metrics(ctx: DoctorContext) -> dict[tuple[str, str, str], float]:
-    """Sums of RULE_METRICS for every rule in the graph over the log window, keyed (bus, rule, metric): one
-    GetMetricData call per 250 rules per run, shared by all checks (rules without datapoints are absent).
-
-    A rule on the default bus has only RuleName as dimension; on a custom bus, EventBusName and RuleName [EB-MON]."""
-    with _METRICS_LOCK:
-        cached: dict[tuple[str, str, str], float] | None = getattr(ctx, "_eb_rule_metrics", None)
-        if cached is not None:
-            return cached
-        found: dict[tuple[str, str, str], float] = {}
-        cloudwatch = ctx.clients.cloudwatch
-        keys = [
-            (bus_name_of(str(node.attributes.get("event_bus") or "default")), node.name, metric)
-            for node in ctx.graph.sorted_nodes()
-            if node.kind == "rule" and node.exists
-            for metric in RULE_METRICS
-        ]
-        end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC) + dt.timedelta(minutes=5)  # the current period included
-        start = end - dt.timedelta(seconds=ctx.log_window_seconds)
-        for first in range(0, len(keys) if cloudwatch is not None else 0, _MAX_QUERIES):
-            chunk = keys[first : first + _MAX_QUERIES]
-            queries: list[Any] = []
-            for index, (bus, rule, metric) in enumerate(chunk):
-                dimensions = [{"Name": "RuleName", "Value": rule}]
-                if bus != "default":
-                    dimensions.insert(0, {"Name": "EventBusName", "Value": bus})
-                metric_stat = {"Namespace": "AWS/Events", "MetricName": metric, "Dimensions": dimensions}
-                queries.append({"Id": f"m{index}", "MetricStat": {"Metric": metric_stat, "Period": 300, "Stat": "Sum"}})
-            try:
-                assert cloudwatch is not None
-                answer = cloudwatch.get_metric_data(MetricDataQueries=queries, StartTime=start, EndTime=end)
-            except Exception:  # metrics are supporting evidence: a denied or failed call never decides a check
-                continue
-            for result in answer.get("MetricDataResults", []):
-                values = result.get("Values", [])
-                if values and str(result.get("Id", "")).startswith("m"):
-                    found[chunk[int(str(result["Id"])[1:])]] = float(sum(values))
-        setattr(ctx, "_eb_rule_metrics", found)  # noqa: B010  one run's cache, on the run's context
-        return found
-
-
 def rule_metric_sum(ctx: DoctorContext, rule: Mapping[str, Any], metric: str) -> float | None:
-    """Sum of an AWS/Events metric (one of RULE_METRICS) of this rule over the log window (None: no datapoints, no
-    CloudWatch, or the metrics call failed)."""
-    return _rule_metrics(ctx).get((bus_name_of(bus_of(rule)), str(rule.get("Name", "")), metric))
+    """Sum of an AWS/Events metric of this rule (a ListRules entry) over the log window (None: no datapoints, no
+    CloudWatch, or the metrics call failed: supporting evidence only)."""
+    bus = bus_name_of(bus_of(rule))
+    name = str(rule.get("Name", ""))
+    dimensions = {"RuleName": name} if bus == "default" else {"EventBusName": bus, "RuleName": name}
+    value = evidence_metric(ctx, "AWS/Events", metric, dimensions, ctx.log_window_seconds)
+    return value if isinstance(value, float) else None

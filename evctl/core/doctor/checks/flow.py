@@ -6,148 +6,25 @@ check says `not checked` with that reason, never passes.
 
 from __future__ import annotations
 
-import datetime as dt
-import threading
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
-from evctl.core.pipeline import DescribeCache, Node
+from evctl.core.common.metrics import Query
+from evctl.core.pipeline import Node
 
 from ..context import DoctorContext
+from ..metrics import (
+    AGE_WINDOW_SECONDS,
+    FUNCTION_METRICS,
+    QUEUE_METRICS,
+    RULE_METRICS,
+    metric,
+    metrics,
+    rule_dimensions,
+)
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
-
-RULE_METRICS = (
-    "MatchedEvents",
-    "Invocations",
-    "FailedInvocations",
-    "InvocationsSentToDlq",
-    "InvocationsFailedToBeSentToDlq",
-)
-QUEUE_METRICS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")
-FUNCTION_METRICS = ("Invocations", "Errors", "Throttles")
-AGE_WINDOW_SECONDS = 900  # the newest ApproximateAgeOfOldestMessage: last 15 minutes
-SQS_MAX_RETENTION = 1_209_600
-
-
-Query = tuple[str, str, dict[str, str], str]  # namespace, metric name, dimensions, statistic (Sum, Maximum)
-Key = tuple[str, str, tuple[tuple[str, str], ...], str]
-Series = dict[Key, list[tuple[float, float]]]  # (period start, epoch seconds; value)
-
-MAX_QUERIES = 500  # per GetMetricData call
-MAX_POINTS = 1440  # per query: the period grows with the window
-_LOCK = threading.Lock()
-_RUNS: weakref.WeakKeyDictionary[DescribeCache, DescribeCache] = weakref.WeakKeyDictionary()
-
-
-def _key(query: Query) -> Key:
-    namespace, name, dimensions, statistic = query
-    return namespace, name, tuple(sorted(dimensions.items())), statistic
-
-
-def _graph_queries(ctx: DoctorContext) -> list[Query]:
-    """Every metric a check may ask about, for every resource of the graph (fetched together, once per run)."""
-    queries: list[Query] = []
-    for node in ctx.graph.sorted_nodes():
-        if not node.exists:
-            continue
-        if node.kind == "rule":
-            queries += [("AWS/Events", n, rule_dimensions(node), "Sum") for n in RULE_METRICS]
-        elif node.kind == "queue":
-            queries += [("AWS/SQS", n, {"QueueName": node.name}, "Sum") for n in QUEUE_METRICS]
-            queries.append(("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": node.name}, "Maximum"))
-        elif node.kind == "function":
-            queries += [("AWS/Lambda", n, {"FunctionName": node.name}, "Sum") for n in FUNCTION_METRICS]
-            queries.append(("AWS/Lambda", "Duration", {"FunctionName": node.name}, "Maximum"))
-    return queries
-
-
-def _fetch(ctx: DoctorContext, queries: list[Query], end_s: int, seconds: int) -> Series:
-    """The datapoints of `queries` over [end - seconds, end], MAX_QUERIES a GetMetricData call."""
-    cloudwatch = ctx.clients.cloudwatch
-    if cloudwatch is None:
-        raise NotChecked("CloudWatch metrics are not read in this run")
-    period = max(60, -(-seconds // MAX_POINTS // 60) * 60)
-    end = dt.datetime.fromtimestamp(end_s, dt.UTC)
-    series: Series = {_key(q): [] for q in queries}
-    for first in range(0, len(queries), MAX_QUERIES):
-        chunk = queries[first : first + MAX_QUERIES]
-        params: dict[str, Any] = {
-            "MetricDataQueries": [
-                {
-                    "Id": f"m{i}",
-                    "MetricStat": {
-                        "Metric": {
-                            "Namespace": namespace,
-                            "MetricName": name,
-                            "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                        },
-                        "Period": period,
-                        "Stat": statistic,
-                    },
-                    "ReturnData": True,
-                }
-                for i, (namespace, name, dimensions, statistic) in enumerate(chunk)
-            ],
-            "StartTime": end - dt.timedelta(seconds=seconds),
-            "EndTime": end,
-        }
-        while True:
-            answer = cloudwatch.get_metric_data(**params)
-            for result in answer.get("MetricDataResults") or []:
-                query = chunk[int(str(result.get("Id"))[1:])]
-                stamps = [t.timestamp() for t in result.get("Timestamps") or []]
-                series[_key(query)].extend(zip(stamps, (float(v) for v in result.get("Values") or []), strict=False))
-            token = answer.get("NextToken")
-            if not token:
-                break
-            params["NextToken"] = token
-    return series
-
-
-def _run_series(ctx: DoctorContext) -> tuple[Series, int, int]:
-    """The graph's metrics over the longest window a check uses, read once per run."""
-    end_s = int(ctx.now()) // 60 * 60  # whole minutes: the same answer for every check of the run
-    window = max(ctx.log_window_seconds, AGE_WINDOW_SECONDS)
-    with _LOCK:
-        memo = _RUNS.setdefault(ctx.cache, DescribeCache())
-    series: Series = memo.read(
-        ("doctor", "metrics", str(end_s)),
-        "cloudwatch:GetMetricData",
-        lambda: _fetch(ctx, _graph_queries(ctx), end_s, window),
-    )
-    return series, end_s, window
-
-
-def metrics(ctx: DoctorContext, queries: list[Query], seconds: int) -> list[float | None]:
-    """Each query's statistic over the last `seconds` (Sum added up, Maximum the largest; None: no datapoints).
-    The graph's metrics are read together once per run (GetMetricData, 500 queries a call); a query outside that
-    set is read on its own."""
-    if ctx.clients.cloudwatch is None:
-        raise NotChecked("CloudWatch metrics are not read in this run")
-    series, end_s, window = _run_series(ctx)
-    missing = [q for q in queries if _key(q) not in series or seconds > window]
-    if missing:
-        series = {**series, **_fetch(ctx, missing, end_s, seconds)}
-    values: list[float | None] = []
-    for query in queries:
-        points = [value for stamp, value in series[_key(query)] if stamp >= end_s - seconds]
-        values.append(None if not points else sum(points) if query[3] == "Sum" else max(points))
-    return values
-
-
-def metric(
-    ctx: DoctorContext, namespace: str, name: str, dimensions: dict[str, str], statistic: str, seconds: int
-) -> float | None:
-    """One statistic of one metric over the last `seconds` (see metrics)."""
-    return metrics(ctx, [(namespace, name, dimensions, statistic)], seconds)[0]
-
-
-def rule_dimensions(rule: Node) -> dict[str, str]:
-    """AWS/Events: RuleName alone is the default bus; a custom bus's rule carries EventBusName too."""
-    bus = str(rule.attributes.get("event_bus") or "default")
-    return {"RuleName": rule.name} if bus == "default" else {"EventBusName": bus, "RuleName": rule.name}
+from .queue_common import SQS_MAX_RETENTION
 
 
 @check("X-AGE-1", on="queue")

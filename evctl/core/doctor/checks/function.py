@@ -12,9 +12,9 @@ from evctl.core.pipeline import Node
 
 from ..context import DoctorContext
 from ..logscan import scan_function_logs
+from ..metrics import metrics
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
-from .flow import metrics
 
 LAMBDA_MAX_TIMEOUT = 900
 MIN_RESERVED = 5  # AWS: "set a minimum of five concurrent executions" for SQS

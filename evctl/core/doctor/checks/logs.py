@@ -10,9 +10,9 @@ from evctl.core.pipeline import Node
 
 from ..context import DoctorContext
 from ..logscan import MAX_EXAMPLES, SIGNATURES, scan_logs
+from ..metrics import metric
 from ..model import Finding, Fix
 from ..registry import check
-from .flow import metric
 from .function import sqs_mappings
 from .role import role_of
 

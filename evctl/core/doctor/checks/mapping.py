@@ -7,13 +7,14 @@ import shlex
 from collections.abc import Iterator
 from typing import Any
 
+from evctl.core.common.metrics import Query
 from evctl.core.patterns import PatternError, compile_pattern
 from evctl.core.pipeline import Node
 
 from ..context import DoctorContext, Sample
+from ..metrics import metrics
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
-from .flow import Query, metrics
 
 # ESM states on the way to Enabled: not decided yet (re-run doctor once the change settles).
 _TRANSITIONS = frozenset({"Creating", "Enabling", "Updating"})

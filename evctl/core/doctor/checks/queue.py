@@ -11,6 +11,7 @@ from evctl.core.rules.catalog import bus_name
 from evctl.core.rules.transform import RuleContext, render_target
 
 from ..context import DoctorContext, Sample
+from ..metrics import evidence_metric
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
 from .queue_common import (
@@ -29,7 +30,6 @@ from .queue_common import (
     redrive,
     rules_not_all_read,
     set_attributes_command,
-    sqs_metric_sum,
     url,
 )
 
@@ -303,7 +303,8 @@ def nothing_consumes_the_queue(ctx: DoctorContext, node: Node) -> Iterator[Findi
         raise NotChecked("the queue's event source mappings were not read (" + "; ".join(unread) + ")")
     attributes = ctx.queue_attributes(node)
     # Something other than Lambda (a container, an instance) may read it: SQS counts the deletes it makes.
-    deleted = sqs_metric_sum(ctx, "NumberOfMessagesDeleted", node, CONSUMER_METRIC_SECONDS)
+    dimensions = {"QueueName": node.name}
+    deleted = evidence_metric(ctx, "AWS/SQS", "NumberOfMessagesDeleted", dimensions, CONSUMER_METRIC_SECONDS)
     if isinstance(deleted, float) and deleted > 0:
         return
     visible = number(attributes, "ApproximateNumberOfMessages")

@@ -30,6 +30,7 @@ from evctl.core.queues import eventbridge_send_policy
 from evctl.errors import error_code
 
 from ..context import DoctorContext
+from ..metrics import evidence_metric, rule_dimensions
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
 from .queue_common import (
@@ -37,7 +38,6 @@ from .queue_common import (
     compact,
     queue_arn,
     routing_rules,
-    rule_metric_sum,
     rules_not_all_read,
     set_attributes_command,
     url,
@@ -182,7 +182,7 @@ def _allow_finding(ctx: DoctorContext, node: Node, check_id: str) -> Iterator[Fi
             )
         else:
             evidence["Policy"] = document if document is not None else (attributes.get("Policy") or None)
-            evidence["FailedInvocations (24 h)"] = rule_metric_sum(ctx, "FailedInvocations", rule, METRIC_SECONDS)
+            evidence["FailedInvocations (24 h)"] = evidence_metric(ctx, "AWS/Events", "FailedInvocations", rule_dimensions(rule), METRIC_SECONDS)
             message = f"{node.name}'s policy does not let EventBridge send for rule {rule.name}: every event is dropped"
         findings.append(
             Finding(

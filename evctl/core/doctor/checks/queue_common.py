@@ -3,16 +3,12 @@ the rules that route to it, and the aws CLI commands that change a queue."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shlex
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from evctl.core.pipeline import Node, denied_action
+from evctl.core.pipeline import Node
 from evctl.core.queues import RedrivePolicy, parse_redrive_policy
-from evctl.errors import error_code
 
 from ..context import DoctorContext
 from ..model import NotChecked
@@ -111,47 +107,3 @@ def create_queue_command(name: str, retention: int = SQS_MAX_RETENTION) -> str:
     if name.endswith(".fifo"):
         attributes["FifoQueue"] = "true"
     return f"aws sqs create-queue --queue-name {shlex.quote(name)} --attributes {shlex.quote(compact(attributes))}"
-
-
-def metric_sum(
-    ctx: DoctorContext, namespace: str, metric: str, dimensions: dict[str, str], seconds: int
-) -> float | str:
-    """The Sum of a CloudWatch metric over the last `seconds`; a string says why there is no number (no datapoints,
-    metrics not read, the call denied): metrics are supporting evidence, never required."""
-    cloudwatch = ctx.clients.cloudwatch
-    if cloudwatch is None:
-        return "metrics not read"
-    # a minute ahead: the call's times are sent to the second, and the newest datapoint must fall inside
-    end = dt.datetime.fromtimestamp(ctx.now(), dt.UTC) + dt.timedelta(seconds=60)
-    try:
-        answer = cloudwatch.get_metric_statistics(
-            Namespace=namespace,
-            MetricName=metric,
-            Dimensions=[{"Name": name, "Value": value} for name, value in dimensions.items()],
-            StartTime=end - dt.timedelta(seconds=seconds),
-            EndTime=end,
-            Period=seconds,
-            Statistics=["Sum"],
-        )
-    except ClientError as exc:
-        action = denied_action(exc)
-        if action:
-            return f"{action} denied"
-        return f"not available ({error_code(exc)})"
-    points = answer.get("Datapoints") or []
-    if not points:
-        return "no datapoints"
-    return float(sum(float(p.get("Sum") or 0.0) for p in points))
-
-
-def sqs_metric_sum(ctx: DoctorContext, metric: str, queue: Node, seconds: int) -> float | str:
-    """metric_sum of an AWS/SQS metric of the queue."""
-    return metric_sum(ctx, "AWS/SQS", metric, {"QueueName": queue.name}, seconds)
-
-
-def rule_metric_sum(ctx: DoctorContext, metric: str, rule: Node, seconds: int) -> float | str:
-    """metric_sum of an AWS/Events metric of the rule: RuleName alone is the default bus's; a custom bus's rule
-    carries EventBusName too (a wrong dimension set reads as "no traffic")."""
-    bus = str(rule.attributes.get("event_bus") or "default")
-    dimensions = {"RuleName": rule.name} if bus == "default" else {"EventBusName": bus, "RuleName": rule.name}
-    return metric_sum(ctx, "AWS/Events", metric, dimensions, seconds)

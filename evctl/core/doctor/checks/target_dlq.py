@@ -31,9 +31,9 @@ from ..context import DoctorContext
 from ..model import Finding, Fix, NotChecked
 from ..registry import check
 from .eb_support import arn_parts, policy_with, put_target, put_targets_command, set_policy_command
+from .queue_common import SQS_MAX_RETENTION
 from .target import EVENTS, dlq_name, new_dlq
 
-SQS_MAX_RETENTION = 1_209_600  # 14 days
 SQS_DEFAULT_RETENTION = 345_600  # 4 days
 KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
