@@ -62,6 +62,14 @@ def up(
         int, typer.Option(help="Function timeout in seconds (the queue's visibility timeout is 6x).", min=1, max=900)
     ] = 3,
     detach: Annotated[bool, typer.Option("--detach", "-d", help="Run in the background; return when ready.")] = False,
+    permissive: Annotated[
+        bool,
+        typer.Option(
+            "--permissive",
+            help="Behave as moto does: rule -> queue deliveries ignore queue/key policies, disabled rules, "
+            "retries and target DLQs; the runner enforces no mapping/role rules (docs/sandbox.md).",
+        ),
+    ] = False,
 ) -> None:
     """Start the sandbox and provision the seed's pipeline; prints `export AWS_ENDPOINT_URL=...` lines.
 
@@ -79,11 +87,12 @@ def up(
             app.output.warn(note)
         if detach:
             argv = ["sandbox", "up", "--port", str(port), "--timeout", str(timeout)]
+            argv += ["--permissive"] if permissive else []
             _detach(app, lock, [*argv, "--handler", f"{spec.file}:{spec.function}"] if handler else argv)
             return
         if lock.inherited:  # the detached sandbox: `sandbox down` stops it with SIGTERM, whatever its parent ignored
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        invocations = _serve(app, port, spec, PipelineSettings(timeout=timeout))
+        invocations = _serve(app, port, spec, PipelineSettings(timeout=timeout), permissive=permissive)
     stopped_by = received()
     app.output.info(f"sandbox stopped ({stopped_by.name if stopped_by else 'runner ended'}); {invocations} invocations")
     if stopped_by is not None:  # Ctrl-C 130, SIGTERM 143, SIGHUP 129 (docs/output.md)
@@ -109,13 +118,15 @@ def _detach(app: AppContext, lock: SandboxLock, argv: list[str]) -> None:
     app.output.info(f"sandbox running in the background (pid {state.pid}); stop it with `evctl sandbox down`")
 
 
-def _serve(app: AppContext, port: int, spec: HandlerSpec, settings: PipelineSettings) -> int:
+def _serve(
+    app: AppContext, port: int, spec: HandlerSpec, settings: PipelineSettings, *, permissive: bool = False
+) -> int:
     """The sandbox in this process until Ctrl-C, SIGTERM or SIGHUP (the invocation in hand finishes, then everything
     stops cleanly) or until the runner ends; the number of invocations."""
     from evctl.sandbox import lifecycle
 
     with graceful_stop(app.output, "stopping the sandbox") as stop:
-        sandbox = lifecycle.start(sandbox_clients, port=port, handler=spec, settings=settings)
+        sandbox = lifecycle.start(sandbox_clients, port=port, handler=spec, settings=settings, permissive=permissive)
         try:  # whatever fails before serving (stdout on /dev/full...), the sandbox and its state file go
             assert sandbox.state is not None
             if sandbox.server.speed_note:
@@ -150,6 +161,7 @@ def status(ctx: typer.Context) -> None:
         "region": current.region,
         "started_at": current.started_at,
         "handler_file": current.handler or "(built-in default handler)",
+        "delivery": current.delivery or "not recorded",
         **details,
     }
     app.output.result(result)

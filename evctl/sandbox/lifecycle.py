@@ -16,8 +16,8 @@ from typing import Any
 
 from evctl.core.common.time import iso_utc
 from evctl.errors import ConfigError, EvctlError, ExitCode, UsageError
+from evctl.sandbox import delivery, process
 from evctl.sandbox import metrics as sandbox_metrics
-from evctl.sandbox import process
 from evctl.sandbox import state as state_file
 from evctl.sandbox.enforcement import Enforcement
 from evctl.sandbox.enforcement import for_sandbox as enforcement_for_sandbox
@@ -128,8 +128,12 @@ class Sandbox:
     state: SandboxState | None = None
     errors: list[str] = field(default_factory=list)
     metrics: sandbox_metrics.SandboxMetrics | None = None  # AWS's service metrics into the sandbox's CloudWatch
+    delivery_mode: delivery.Mode | None = None  # rule -> SQS delivery hook installed (sandbox/delivery)
 
     def stop(self) -> None:
+        if self.delivery_mode is not None:  # pending retries dropped, moto's own delivery back (counted)
+            self.delivery_mode = None
+            delivery.uninstall()
         if self.metrics is not None:  # flushed and unhooked while moto is still there
             self.metrics.stop()
         if self.runner.enforcement is not None:
@@ -150,9 +154,12 @@ def start(
     permissive: bool = False,
 ) -> Sandbox:
     """Start the server, provision, build the runner; with `record`, write the state file (after provisioning,
-    so a reader never finds a sandbox that is not ready). `permissive`: the runner enforces nothing (runner.py)."""
+    so a reader never finds a sandbox that is not ready). `permissive`: the runner enforces nothing (runner.py),
+    and rule -> SQS deliveries are moto's own (sandbox/delivery: recorded, not enforced)."""
     server = SandboxServer(port).start()
     emitter: sandbox_metrics.SandboxMetrics | None = None
+    mode = delivery.PERMISSIVE if permissive else delivery.ENFORCING
+    delivery.install(mode)
     try:
         server.reset()  # moto's state is per process: a new sandbox starts empty, even in a long-lived process
         clients = make_clients(server.endpoint)
@@ -168,7 +175,7 @@ def start(
             enforcement=None if permissive else runner_enforcement(clients, pipeline, server.endpoint),
             ledger=Ledger(clients.logs, FUNCTION),
         )
-        sandbox = Sandbox(server, clients, pipeline, runner)
+        sandbox = Sandbox(server, clients, pipeline, runner, delivery_mode=mode)
         sandbox.metrics = emitter = sandbox_metrics.start_for_sandbox(pipeline.region)
         if record:
             sandbox.state = SandboxState.for_process(
@@ -179,12 +186,14 @@ def start(
                 started_at=iso_utc(dt.datetime.now(dt.UTC), suffix="+00:00"),
                 log_file=os.environ.get("EVCTL_SANDBOX_LOG", ""),
                 settings=pipeline.settings.as_dict(),
+                delivery=mode,
             )
             state_file.write(sandbox.state)
         return sandbox
     except BaseException:  # a failure, or a second Ctrl-C / SIGTERM while starting: nothing is left behind
         if emitter is not None:
             emitter.stop()
+        delivery.uninstall()
         server.stop()
         if record:
             state_file.remove(os.getpid())

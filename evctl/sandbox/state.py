@@ -41,6 +41,7 @@ class SandboxState:
     settings: dict[str, Any] = field(default_factory=dict)  # provision.PipelineSettings as a dict
     process_start: str = ""  # process.Identity of `pid` when it was recorded; "" = this system could not tell
     process_command: str = ""
+    delivery: str = ""  # rule -> SQS delivery: "enforcing" or "permissive" (`up --permissive`); "" = not recorded
 
     @classmethod
     def for_process(cls, pid: int, **fields: Any) -> SandboxState:
@@ -105,7 +106,16 @@ SETTINGS_RANGES = {
     "batching_window": (0, 300),
     "visibility_timeout": (0, 43200),  # or null: 6 × timeout
 }
-_TEXT_FIELDS = ("endpoint", "region", "handler", "started_at", "log_file", "process_start", "process_command")
+_TEXT_FIELDS = (
+    "endpoint",
+    "region",
+    "handler",
+    "started_at",
+    "log_file",
+    "process_start",
+    "process_command",
+    "delivery",
+)
 
 
 def _parse(path: Path, data: bytes) -> SandboxState:

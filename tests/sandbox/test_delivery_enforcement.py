@@ -444,3 +444,23 @@ def test_the_last_uninstall_puts_motos_own_delivery_back(sandbox_server: Sandbox
     assert Rule.send_to_targets is before and delivery.current_mode() is None
     delivery.uninstall()  # one too many: harmless
     assert Rule.send_to_targets is before
+
+
+@pytest.mark.parametrize("permissive", [False, True])
+def test_a_started_sandbox_records_its_delivery_mode_and_puts_moto_back_on_stop(permissive: bool) -> None:
+    from moto.events.models import Rule
+
+    from evctl.cli.context import sandbox_clients
+    from evctl.sandbox import lifecycle
+    from evctl.sandbox import state as state_file
+
+    before = Rule.send_to_targets
+    sandbox = lifecycle.start(sandbox_clients, port=0, permissive=permissive, wait_seconds=0)
+    try:
+        expected = "permissive" if permissive else "enforcing"
+        assert delivery.current_mode() == expected
+        recorded = state_file.read()
+        assert recorded is not None and recorded.delivery == expected
+    finally:
+        sandbox.stop()
+    assert delivery.current_mode() is None and Rule.send_to_targets is before
