@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from evctl.cli.context import AppContext
     from evctl.core.events import InputEvent, PublishReport, PublishSettings
+    from evctl.core.load import LoadSpec
     from evctl.output import Output
 
 TemplateArg = Annotated[
@@ -57,7 +58,8 @@ def publish(
     trace_header: Annotated[str | None, typer.Option(metavar="HEADER", help="X-Ray trace header.")] = None,
     file: FileOpt = None,
     concurrency: Annotated[
-        int | None, typer.Option(metavar="N", min=1, max=64, help="Parallel PutEvents calls [default: 4].")
+        int | None,
+        typer.Option(metavar="N", min=1, max=64, help="Parallel PutEvents calls [default: 4; the cap under load: 64]."),
     ] = None,
     max_attempts: Annotated[
         int | None,
@@ -71,16 +73,29 @@ def publish(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the validated entries; send nothing.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Send nothing if any event is invalid.")] = False,
+    count: Annotated[
+        int | None, typer.Option(metavar="N", help="Load: send N events (a file is cycled; see docs/load.md).")
+    ] = None,
+    rate: Annotated[
+        str | None, typer.Option(metavar="R[/s|/m]", help="Load: offer R events per second (or per minute), open loop.")
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option(metavar="D", help="Load: for D (e.g. 30s, 2m) at --rate: rate × D events.")
+    ] = None,
 ) -> None:
     """Publish events to an EventBridge bus: from flags, a named template, or a JSON-lines file.
 
     Batches of up to 10 entries (within the size cap) go out in parallel; entries that fail with
     InternalFailure or ThrottlingException are re-sent with backoff. Exit 1 when any event is not published.
+    With --count, --rate or --duration: a load run, each batch sent at its due time ({uuid}, {seq}, {now} filled
+    per event), summarised with rates, latencies and failures (docs/load.md).
     """
     from evctl.config import load_config
     from evctl.core import events as ev
+    from evctl.core.load import LoadSpec
 
     app = app_context(ctx)
+    spec = LoadSpec.resolve(count=count, rate=rate, duration=duration, from_file=file is not None, dry_run=dry_run)
     config = load_config()
     settings = ev.PublishSettings.resolve(
         config,
@@ -99,8 +114,20 @@ def publish(
         trace_header=trace_header,
         sets=sets or [],
     )
-    inputs = ev.gather(config, settings, template=template, file=file, flags=flags, stdin=app.output.streams.stdin)
+    stdin = app.output.streams.stdin
+    inputs = ev.gather(config, settings, template=template, file=file, flags=flags, stdin=stdin, fill=spec is None)
     valid = ev.select_valid(inputs, strict=strict, single=file is None, warn=app.output.warn)
+    if spec is not None:
+        return _load(
+            app,
+            settings,
+            spec,
+            [entry for i in valid if (entry := inputs[i].entry)],
+            concurrency,
+            failed_to,
+            invalid=len(inputs) - len(valid),
+            what=f"event bus {settings.bus!r}" if file is None else "event bus",
+        )
     if dry_run:
         _report_matching_rules(app, [(inputs[i].line, inputs[i].entry) for i in valid])
         return _show_dry_run(app.output, inputs, valid)
@@ -153,6 +180,57 @@ def _send(
     if failed_file is not None:
         failed_file.commit(_jsonl(ev.unpublished_entries(report, entries)))
     return report
+
+
+def _load(
+    app: AppContext,
+    settings: PublishSettings,
+    spec: LoadSpec,
+    entries: list[dict[str, Any]],
+    concurrency: int | None,
+    failed_to: Path | None,
+    *,
+    invalid: int,
+    what: str,
+) -> None:
+    """A load run (docs/load.md): the events made and sent on schedule by core.load, the live line and the summary
+    from render.load, the events that finally failed to --failed-to (written atomically, as for a plain publish)."""
+    from evctl.cli.stopping import stop_word
+    from evctl.core import load
+    from evctl.core.common.files import AtomicFile
+    from evctl.output import StdoutUnwritable
+    from evctl.render.load import LoadPrinter
+
+    stream = load.EventStream(entries, count=spec.count or len(entries), rate=spec.rate, cap=settings.cap)
+    cap = concurrency or load.DEFAULT_CAP
+    client = app.factory.client(
+        "events", pool=cap, max_attempts=1
+    )  # every retry is load's own, counted (core/load/sender)
+    app.output.moves_data = True
+    failed_file = AtomicFile.create(failed_to, what="--failed-to") if failed_to is not None else None
+    printer = LoadPrinter(app.output)
+    try:
+        with printer.progress(requested=stream.count, rate=spec.rate) as on_progress:
+            report = load.run_load(
+                client,
+                stream,
+                concurrency=cap,
+                max_attempts=settings.max_attempts,
+                keep_failed=failed_file is not None,
+                on_progress=on_progress,
+            )
+        with contextlib.suppress(StdoutUnwritable):  # recorded on the output: reported after --failed-to is written
+            printer.finish(load.summarize(report) | {"invalid": invalid})
+    except BaseException:
+        if failed_file is not None:
+            failed_file.discard()
+        raise
+    if failed_file is not None:
+        failed_file.commit(_jsonl([entry for _, entry in report.stats.failed_entries]))
+    kept = str(failed_to) if failed_to else None
+    error = load.load_error(report, invalid=invalid, failed_to=kept, what=what, stopped_word=stop_word())
+    if error is not None:
+        raise error
 
 
 def _jsonl(entries: list[Mapping[str, Any]]) -> list[str]:

@@ -5,7 +5,8 @@
 
 Rates (docs/load.md): `offered` is --rate; `achieved` is the events sent over the time they were sent in (from
 the start to the last send, plus one event's interval), so it equals `offered` when every batch left on time;
-`throughput` is the events published per second from the start to the last answer.
+`throughput` is the events published per second from the start to the last answer (plus, with a rate, that
+interval too).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def summarize(report: LoadReport) -> dict[str, Any]:
         achieved = _rate(stats.sent, stats.last_sent - started + 1 / rate)
     else:
         achieved = _rate(stats.sent, (stats.last_finished or report.ended) - started)
-    answered = (stats.last_finished - started) if stats.last_finished is not None else None
+    answered = (
+        (stats.last_finished - started + (1 / rate if rate else 0.0)) if stats.last_finished is not None else None
+    )
     return {
         "requested": report.requested,
         "published": stats.published,
@@ -64,14 +67,16 @@ def summarize(report: LoadReport) -> dict[str, Any]:
     }
 
 
-def load_error(report: LoadReport, *, invalid: int = 0, failed_to: str | None, what: str) -> EvctlError | None:
+def load_error(
+    report: LoadReport, *, invalid: int = 0, failed_to: str | None, what: str, stopped_word: str = "stopped"
+) -> EvctlError | None:
     """The error the run ends with: Interrupted (a stop), the whole-call error that ended it (mapped from AWS,
-    `what` naming the bus), or PartialFailure (exit 1) when events failed, were not sent or were invalid lines."""
+    `what` naming the bus; `stopped_word` says how it stopped: interrupted, terminated), or PartialFailure (exit 1) when events failed, were not sent or were invalid lines."""
     stats = report.stats
     kept = f"the {stats.failed} that failed are in {failed_to}" if failed_to else "pass --failed-to FILE to keep them"
     if report.stopped:
         return Interrupted(
-            f"stopped: published {stats.published} of {report.requested} events"
+            f"{stopped_word}: published {stats.published} of {report.requested} events"
             f" ({stats.failed} failed, {report.not_sent} not sent)",
             kept if stats.failed else None,
         )
