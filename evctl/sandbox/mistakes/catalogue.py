@@ -17,6 +17,7 @@ from evctl.sandbox.demo import StepResult, _log_lines
 from evctl.sandbox.provision import BUS, DLQ, FUNCTION, QUEUE, RULE
 
 from .handlers import SLOW_HANDLER, SLOW_SECONDS, TUTORIAL_HANDLER, corrected_handler
+from .permissions import plant_permissions, symptom_vanishes
 from .steps import (
     FIX_DIR,
     MistakesContext,
@@ -43,7 +44,7 @@ class Mistake:
     number: int
     article: str  # the article's heading for it
     title: str  # what is planted, in a few words
-    check: str  # the catalogue id doctor must name
+    checks: tuple[str, ...]  # the catalogue ids doctor must name
     plant: Step
     symptom: Step
     with_email: bool = True  # the first signup published (False: the one the seed's handler rejects)
@@ -213,12 +214,14 @@ def processed_once(ctx: MistakesContext) -> str | None:
 
 
 MISTAKES: list[Mistake] = [
-    Mistake(2, "Missing Error Handling", "no DLQ", "Q-REDRIVE-1", plant_no_dlq, symptom_cycles, with_email=False,
+    Mistake(1, "Incorrect IAM Permissions", "no queue policy, a role that cannot read the queue",
+            ("Q-POLICY-1", "I-SQS-1"), plant_permissions, symptom_vanishes),
+    Mistake(2, "Missing Error Handling", "no DLQ", ("Q-REDRIVE-1",), plant_no_dlq, symptom_cycles, with_email=False,
             check_end=poison_dead_lettered),
-    Mistake(3, "Incorrect Event Pattern", "the tutorial's CloudTrail pattern", "R-PATTERN-1",
+    Mistake(3, "Incorrect Event Pattern", "the tutorial's CloudTrail pattern", ("R-PATTERN-1",),
             plant_cloudtrail_pattern, symptom_nothing_matches),
-    Mistake(4, "Serialization Issues", "the tutorial's body['Message'] handler", "F-SHAPE-1", plant_tutorial_handler,
+    Mistake(4, "Serialization Issues", "the tutorial's body['Message'] handler", ("F-SHAPE-1",), plant_tutorial_handler,
             symptom_key_error, prepare_fix=write_function_zip, after_apply=run_corrected_handler),
-    Mistake(5, "Lambda Timeout", "a timeout longer than the visibility timeout", "Q-VIS-1", plant_long_timeout,
+    Mistake(5, "Lambda Timeout", "a timeout longer than the visibility timeout", ("Q-VIS-1",), plant_long_timeout,
             symptom_duplicate, pollers=2, check_end=processed_once),
 ]  # fmt: skip

@@ -33,7 +33,7 @@ def lambda_handler(event, context):
 SLOW_SECONDS = 1.6  # longer than the planted 1 s visibility timeout, shorter than the planted 3 s function timeout
 
 # The seed's handler, with a slow email provider: each signup takes SLOW_SECONDS before the welcome email is sent.
-SLOW_HANDLER = f'''import json
+SLOW_HANDLER = f"""import json
 import time
 
 
@@ -45,7 +45,7 @@ def lambda_handler(event, context):
         time.sleep({SLOW_SECONDS})  # a slow email provider
         print(f"Sending welcome email to: {{user_data['email']}}")
     return {{"statusCode": 200, "body": "Successfully processed user signup events"}}
-'''
+"""
 
 
 def corrected_handler() -> str:

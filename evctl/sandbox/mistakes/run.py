@@ -14,6 +14,7 @@ from .catalogue import MISTAKES, Mistake
 from .steps import MistakesContext, publish_signup, step_apply_fix, step_doctor, step_welcome
 
 Step = Callable[[MistakesContext], StepResult]
+STEP_NAMES = ("plant", "publish a signup", "symptom", "doctor", "apply the fix", "publish again", "welcome email")
 
 
 def steps_of(mistake: Mistake) -> list[Step]:
@@ -23,8 +24,8 @@ def steps_of(mistake: Mistake) -> list[Step]:
         mistake.plant,
         lambda ctx: publish_signup(ctx, first, with_email=mistake.with_email),
         mistake.symptom,
-        lambda ctx: step_doctor(ctx, mistake.check),
-        lambda ctx: step_apply_fix(ctx, mistake.check, mistake.prepare_fix, mistake.after_apply),
+        lambda ctx: step_doctor(ctx, mistake.checks),
+        lambda ctx: step_apply_fix(ctx, mistake.checks, mistake.prepare_fix, mistake.after_apply),
         lambda ctx: publish_signup(ctx, "publish a signup again"),
         lambda ctx: step_welcome(ctx, pollers=mistake.pollers, extra=_bound(mistake, ctx)),
     ]
@@ -43,9 +44,9 @@ def run(ctx: MistakesContext, mistakes: Sequence[Mistake] | None = None) -> Iter
             try:
                 result = step(ctx)
             except Exception as exc:  # a step's AWS call (or a fix command) failed: that step's failure
-                result = StepResult(f"step {number}", False, f"{type(exc).__name__}: {exc}")
+                result = StepResult(STEP_NAMES[number - 1], False, f"{type(exc).__name__}: {exc}")
             result.seconds = ctx.clock() - started
-            result.data = {"mistake": mistake.number, "check": mistake.check, **result.data}
+            result.data = {"mistake": mistake.number, "checks": list(mistake.checks), **result.data}
             yield mistake, number, result
             if not result.ok:
                 break

@@ -192,7 +192,9 @@ def welcome_requests(ctx: MistakesContext, user_id: str) -> list[tuple[Invocatio
     return found
 
 
-def step_welcome(ctx: MistakesContext, *, pollers: int = 1, extra: Callable[[], str | None] | None = None) -> StepResult:
+def step_welcome(
+    ctx: MistakesContext, *, pollers: int = 1, extra: Callable[[], str | None] | None = None
+) -> StepResult:
     """The signup just published is processed: its welcome-email line is in the function's logs (and `extra`, a
     mistake's own check, returns None: else what it found)."""
     title = f"the welcome email is sent: its line is in {ctx.pipeline.log_group}"
@@ -242,45 +244,59 @@ def run_doctor(ctx: MistakesContext, *, only: Sequence[str] | None = None) -> Re
     return session.run(session.context(graph, [sample]), checks=list(only) if only else None)
 
 
-def step_doctor(ctx: MistakesContext, check: str) -> StepResult:
-    title = f"evctl doctor {QUEUE} --sample signup names {check}"
+def step_doctor(ctx: MistakesContext, checks: Sequence[str]) -> StepResult:
+    """doctor names each of `checks` (the finding, its evidence, its fix command)."""
+    names = " and ".join(checks)
+    title = f"evctl doctor {QUEUE} --sample signup names {names}"
     report = run_doctor(ctx)
-    found = [f for f in report.findings if f.check == check]
-    others = sorted({f.check for f in report.findings if f.check != check})
-    data = {"check": check, "other_findings": others}
-    if not found:
-        return StepResult(title, False, f"no {check} finding (found: {', '.join(others) or 'none'})", data)
-    finding = found[0]
-    ctx.notes["finding"] = finding
-    evidence = json.dumps(finding.evidence, default=str, separators=(",", ":"))
-    detail = f"{check}: {finding.message}\n     evidence: {_clip(evidence, 400)}\n     fix: {finding.fix.command}"
-    return StepResult(title, True, detail, {**data, "finding": _finding_dict(finding)})
+    found = {
+        c: next(f for f in report.findings if f.check == c)
+        for c in checks
+        if any(f.check == c for f in report.findings)
+    }
+    others = sorted({f.check for f in report.findings if f.check not in checks})
+    data: dict[str, Any] = {"other_findings": others}
+    missing = [c for c in checks if c not in found]
+    if missing:
+        seen = sorted({f.check for f in report.findings})
+        return StepResult(title, False, f"no {' or '.join(missing)} finding (found: {', '.join(seen) or 'none'})", data)
+    ctx.notes["findings"] = [found[c] for c in checks]
+    parts = []
+    for check, finding in found.items():
+        evidence = json.dumps(finding.evidence, default=str, separators=(",", ":"))
+        parts.append(
+            f"{check}: {finding.message}\n     evidence: {_clip(evidence, 400)}\n     fix: {finding.fix.command}"
+        )
+    findings = [_finding_dict(f) for f in found.values()]
+    return StepResult(title, True, "\n     ".join(parts), {**data, "findings": findings})
 
 
 def step_apply_fix(
     ctx: MistakesContext,
-    check: str,
+    checks: Sequence[str],
     prepare: Callable[[MistakesContext, Path], None] | None = None,
     after: Callable[[MistakesContext], None] | None = None,
 ) -> StepResult:
-    """Apply the finding's printed command through boto3 (evctl.core.doctor.apply); doctor's check then passes."""
-    title = f"apply {check}'s printed fix; doctor --check {check} passes"
-    finding: Finding | None = ctx.notes.get("finding")
-    if finding is None or not finding.fix.command:
-        return StepResult(title, False, f"{check}'s finding carries no command to apply")
-    command = finding.fix.command
+    """Apply each finding's printed command through boto3 (evctl.core.doctor.apply); doctor's checks then pass."""
+    names = " and ".join(checks)
+    title = f"apply the printed fix{'es' if len(checks) > 1 else ''}; doctor --check {names} passes"
+    findings: list[Finding] = ctx.notes.get("findings") or []
+    commands = [f.fix.command for f in findings]
+    if len(findings) != len(checks) or not all(commands):
+        return StepResult(title, False, f"{names}: a finding carries no command to apply")
     folder = ctx.workdir / FIX_DIR
     folder.mkdir(parents=True, exist_ok=True)
     if prepare is not None:
-        prepare(ctx, folder)  # the files the command names (function.zip), as the fix's summary describes them
-    apply_command(ctx.client, command, cwd=folder)
+        prepare(ctx, folder)  # the files a command names (function.zip), as the fix's summary describes them
+    for command in commands:
+        apply_command(ctx.client, str(command), cwd=folder)
     sync_runner(ctx)
     if after is not None:
         after(ctx)
-    still = [f for f in run_doctor(ctx, only=[check]).findings if f.check == check]
+    still = [f for f in run_doctor(ctx, only=checks).findings if f.check in checks]
     if still:
-        return StepResult(title, False, f"after `{command}`, doctor still reports {check}: {still[0].message}")
-    return StepResult(title, True, f"$ {command}", {"command": command})
+        return StepResult(title, False, f"after the fix, doctor still reports {still[0].check}: {still[0].message}")
+    return StepResult(title, True, "\n     ".join(f"$ {c}" for c in commands), {"commands": commands})
 
 
 def _finding_dict(finding: Finding) -> dict[str, Any]:
