@@ -16,7 +16,7 @@ from .plan import Hop
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-__all__ = ["MAX_QUERIES", "calls_for", "read_minutes"]
+__all__ = ["MAX_QUERIES", "calls_for", "is_percentile", "read_minutes"]
 
 Minutes = dict[tuple[str, str], dict[float, float | None]]
 
@@ -27,11 +27,25 @@ def calls_for(hops: list[Hop]) -> int:
     return int(-(-queries // MAX_QUERIES))
 
 
-def read_minutes(cloudwatch: CloudWatchClient, hops: list[Hop], *, end_s: int, seconds: int) -> Minutes:
-    """Every hop's metrics over [end_s - seconds, end_s], per minute. AWS errors go up (the caller notes them)."""
-    wanted: list[tuple[str, str, Query]] = [(hop.id, spec.name, spec.query) for hop in hops for spec in hop.metrics]
+def is_percentile(query: Query) -> bool:
+    return query[3].startswith("p")
+
+
+def read_minutes(
+    cloudwatch: CloudWatchClient, hops: list[Hop], *, end_s: int, seconds: int, percentiles: bool = True
+) -> Minutes:
+    """Every hop's metrics over [end_s - seconds, end_s], per minute (`percentiles` False: the p95 ones left out).
+    AWS errors go up (the caller notes them)."""
+    wanted: list[tuple[str, str, Query]] = [
+        (hop.id, spec.name, spec.query)
+        for hop in hops
+        for spec in hop.metrics
+        if percentiles or not is_percentile(spec.query)
+    ]
     queries = list({series_key(query): query for _, _, query in wanted}.values())
     if not queries:
         return {}
     series = fetch_series(cloudwatch, queries, end_s=end_s, seconds=seconds)
-    return {(hop_id, name): {at: value for at, value in series.get(series_key(query), [])} for hop_id, name, query in wanted}
+    return {
+        (hop_id, name): {at: value for at, value in series.get(series_key(query), [])} for hop_id, name, query in wanted
+    }

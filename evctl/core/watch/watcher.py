@@ -29,7 +29,7 @@ from evctl.core.pipeline import denied_action
 from evctl.errors import QUEUE_NOT_FOUND_CODES, EvctlError, error_code
 
 from .history import History
-from .metrics import read_minutes
+from .metrics import is_percentile, read_minutes
 from .plan import QUEUE_VALUES, Hop
 from .snapshot import Alert, DoctorView, HopView, SeriesView, Snapshot, Unit
 
@@ -72,13 +72,13 @@ def _next(due: float, every: float, now: float) -> float:
 
 
 def _why(exc: BaseException, action: str) -> str:
-    denied = denied_action(exc)
-    if denied:
-        return f"not read: {denied} denied"
+    """A failed read as a note; `action` is the IAM action ("sqs:GetQueueAttributes")."""
+    if denied_action(exc):
+        return f"not read: {action} denied"
     code = error_code(exc)
     if code in QUEUE_NOT_FOUND_CODES:
         return "does not exist (deleted since the watch started?)"
-    return f"{action} failed: {code or type(exc).__name__}"
+    return f"{action.partition(':')[2] or action} failed: {code or type(exc).__name__}"
 
 
 class Watcher:
@@ -109,6 +109,7 @@ class Watcher:
         self._started = False
         self._metrics_at: float | None = None
         self._metrics_note: str | None = None
+        self._percentiles = True  # False once the endpoint failed a call that asked for a percentile (p95)
         self._doctor = doctor
         self._doctor_every = float(doctor_every)
         self._start = start
@@ -168,7 +169,7 @@ class Watcher:
         try:
             answer = self.clients.sqs.get_queue_attributes(QueueUrl=hop.url, AttributeNames=list(_ATTRIBUTES.values()))  # type: ignore[arg-type]
         except _READ_ERRORS as exc:
-            self._note(hop, "queue", _why(exc, "GetQueueAttributes"))
+            self._note(hop, "queue", _why(exc, "sqs:GetQueueAttributes"))
             for name in QUEUE_VALUES:
                 self.history.sample((hop.id, name), at=now, value=None)
             return
@@ -200,11 +201,20 @@ class Watcher:
             return
         self.calls["GetMetricData"] += 1
         try:
-            minutes = read_minutes(cloudwatch, wanted, end_s=end_s, seconds=HISTORY_SECONDS)
+            minutes = read_minutes(cloudwatch, wanted, end_s=end_s, seconds=HISTORY_SECONDS,
+                                   percentiles=self._percentiles)  # fmt: skip
         except _READ_ERRORS as exc:
-            self._metrics_note = _why(exc, "GetMetricData")
+            percentile = any(is_percentile(spec.query) for hop in wanted for spec in hop.metrics)
+            if not (self._percentiles and percentile and denied_action(exc) is None):
+                self._metrics_note = _why(exc, "cloudwatch:GetMetricData")
+                return
+            # An endpoint that cannot answer a percentile (moto fails the whole call): once more without them, and
+            # never again with them in this watch.
+            self._percentiles = False
+            self._read_metrics(now)
             return
-        self._metrics_at, self._metrics_note = now, None
+        self._metrics_at = now
+        self._metrics_note = None if self._percentiles else "p95 duration not available from this endpoint"
         for (hop_id, name), points in minutes.items():
             self.history.minutes_of((hop_id, name), points)
 
