@@ -50,7 +50,8 @@ THROTTLED = "TooManyRequestsException: Rate Exceeded. (ReservedFunctionConcurren
 
 @dataclass
 class Invocation:
-    """One batch handed to the handler, and what became of it."""
+    """One batch handed to the handler, and what became of it. A batch the runner did not invoke (every message
+    filtered out, or throttled) is one too, with outcome "filtered" or "throttled" and no run."""
 
     request_id: str
     message_ids: list[str]
@@ -61,6 +62,7 @@ class Invocation:
     duration_ms: float = 0.0
     log_stream: str = ""
     log_lines: list[str] = field(default_factory=list)
+    filtered: list[str] = field(default_factory=list)  # deleted from the same batch by the filter criteria
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class Invocation:
             "messages": len(self.message_ids),
             "deleted": len(self.deleted),
             "kept": len(self.kept),
+            "filtered": len(self.filtered),
             "error": self.error,
             "duration_ms": round(self.duration_ms, 2),
         }
@@ -203,9 +206,9 @@ class LocalRunner:
         filtered = self._filter_out(dropped, gate, started_ms) if dropped else None
         if not passing:
             return filtered
-        if gate.throttled:
-            return self._throttle(passing, gate, started_ms)
-        return self.invoke(passing, fn, gate)
+        invocation = self._throttle(passing, gate, started_ms) if gate.throttled else self.invoke(passing, fn, gate)
+        invocation.filtered = filtered.deleted if filtered is not None else []
+        return invocation
 
     def run(
         self,
@@ -232,7 +235,7 @@ class LocalRunner:
         """Lambda deletes a message its filter criteria reject; the function never sees it."""
         ids = [m["MessageId"] for m in messages]
         self._delete([m["ReceiptHandle"] for m in messages])
-        note = Invocation("", ids, "filtered", deleted=ids, error="no filter pattern matched")
+        note = Invocation("", ids, "filtered", deleted=ids, error="no filter pattern matched", filtered=ids)
         self._record(messages, note, gate, started_ms, logs_written=False)
         return note
 
