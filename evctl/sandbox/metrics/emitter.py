@@ -286,8 +286,9 @@ class SandboxMetrics:
     def lambda_invocation(
         self, function_name: str, duration_ms: float, *, error: bool = False, at: float | None = None
     ) -> None:
-        """One invocation of a function (AWS/Lambda): Invocations, Duration, and Errors when it failed (a function
-        error or a timeout). `at`: when the invocation ended (default now)."""
+        """One invocation of a function (AWS/Lambda): Invocations 1, Errors 1 or 0 (a function error or a timeout is
+        1: AWS's invocation metrics are binary indicators, sent for every invocation), Duration in ms. `at`: when
+        the invocation started (AWS stamps an invocation's metrics with that time, not the error's); default now."""
         dims = function_dimensions(function_name)
         self.count("AWS/Lambda", "Invocations", dims, at=at)
         self.count("AWS/Lambda", "Errors", dims, 1.0 if error else 0.0, at=at)
