@@ -12,6 +12,11 @@ def test_the_catalogue_has_every_check_once() -> None:
     assert set(REGISTRY) <= set(BY_ID)
 
 
+def test_every_check_says_what_it_detects_why_it_matters_the_fix_and_its_source() -> None:
+    empty = [(info.id, key) for info in CATALOGUE for key in ("detects", "why", "fix", "source") if not getattr(info, key)]
+    assert empty == []
+
+
 def test_the_seed_pipeline_has_no_finding_at_high_or_above(seed: DoctorSeed) -> None:
     report = seed.doctor()
     assert failing(report, fail_on="high") == [], [f.message for f in report.findings]
