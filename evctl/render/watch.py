@@ -114,8 +114,8 @@ def _series_line(view: HopView, series: SeriesView, at: float, width: int, color
     label = _LABELS.get(series.name, series.name)
     value = format_value(series)
     style: str | None = None
-    if series.name in _BAD_WHEN_POSITIVE and (series.current or 0) > 0:
-        style = "red"
+    if series.name in _BAD_WHEN_POSITIVE and any((v or 0) > 0 for _, v in series.points):
+        style = "red"  # any in the window, not only the newest minute
     if series.name == "depth" and view.grew_by is not None:
         value = f"{value} ▲+{view.grew_by}"
         style = "red"
@@ -147,18 +147,15 @@ def _hop_title(view: HopView) -> str:
 
 def _header(snapshot: Snapshot) -> list[str]:
     what = ", ".join(snapshot.targets) or "the pipeline"
-    cadence = f"queues every {snapshot.interval:g}s, DLQs every {DLQ_EVERY:g}s"
+    lines = [f"watching {what} · {iso_utc(snapshot.at * 1000)}"]
+    reads = f"queues every {snapshot.interval:g}s · DLQs every {DLQ_EVERY:g}s"
     if snapshot.metrics:
-        cadence += f", CloudWatch every {METRICS_EVERY:g}s"
-    lines = [f"watching {what} · {iso_utc(snapshot.at * 1000)} · {cadence}"]
-    if snapshot.metrics:
-        read = _clock(snapshot.metrics_at)
-        note = f" ({snapshot.metrics_note})" if snapshot.metrics_note else ""
-        lines.append(
-            f"CloudWatch read at {read}{note}; its sparklines: 1 char = 1 min, last {HISTORY_SECONDS // 60} min"
-        )
+        note = f": {snapshot.metrics_note}" if snapshot.metrics_note else ""
+        reads += f" · CloudWatch every {METRICS_EVERY:g}s (read {_clock(snapshot.metrics_at)}{note})"
     else:
-        lines.append("CloudWatch not read (--no-metrics)")
+        reads += " · CloudWatch not read (--no-metrics)"
+    lines.append(reads)
+    lines.append(f"sparklines: one char per reading; CloudWatch one per minute, the last {HISTORY_SECONDS // 60}")
     return [printable(line, keep="") for line in lines]
 
 
