@@ -56,7 +56,7 @@ def test_rate_and_duration_send_rate_times_duration_on_schedule(queue: str) -> N
     assert result.exit_code == 0, result.stderr
     summary = summary_of(result.stdout)
     assert summary["requested"] == 40 and summary["published"] == 40 and summary["batch_size"] == 4
-    assert summary["offered_rate"] == 40.0 and 0.9 <= took  # the last batch was due at 39/40 s
+    assert summary["offered_rate"] == 40.0 and took >= 0.9  # the last batch was due at 39/40 s
     assert summary["schedule_lag_ms"]["p99"] is not None and summary["latency_ms"]["max"] is not None
     got = details(queue)
     assert sorted(int(d["n"]) for d in got) == list(range(40))
