@@ -242,7 +242,7 @@ class LocalRunner:
     def _throttle(self, messages: Sequence[MessageTypeDef], gate: Gate, started_ms: float) -> Invocation:
         """Reserved concurrency 0: the Invoke is refused; the batch returns after the visibility timeout."""
         ids = [m["MessageId"] for m in messages]
-        metrics().lambda_throttle(self.function.name)
+        metrics().lambda_throttle(self.function.name, at=started_ms / 1000)
         note = Invocation(str(uuid.uuid4()), ids, "throttled", kept=ids, error=THROTTLED)
         self._record(messages, note, gate, started_ms, logs_written=False)
         return note
@@ -314,7 +314,9 @@ class LocalRunner:
         # Settle the batch first: a log write that fails must not leave processed messages to run again.
         receipts = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         self._delete([receipts[i] for i in delete])
-        metrics().lambda_invocation(fn.name, run.duration_ms, error=outcome in ("error", "timeout"))
+        metrics().lambda_invocation(
+            fn.name, run.duration_ms, error=outcome in ("error", "timeout"), at=started_ms / 1000
+        )
         stream = self.log_stream
         if run.timed_out or run.result is None:
             self.log_stream = ""  # Lambda replaces an execution environment after a timeout or crash
