@@ -157,11 +157,29 @@ def drive(
     if pollers == 1:
         poll(ctx.runner)
         return made
-    threads = [threading.Thread(target=poll, args=(r,), name=f"evctl-poller-{n}") for n, r in enumerate(runners)]
+    errors: list[BaseException] = []
+
+    def guarded(runner: LocalRunner) -> None:
+        try:
+            poll(runner)
+        except Exception as exc:  # reported by the step; none after a stop (the sandbox may be going away)
+            if not stop.is_set():
+                errors.append(exc)
+            stop.set()
+
+    threads = [
+        threading.Thread(target=guarded, args=(r,), name=f"evctl-poller-{n}", daemon=True)
+        for n, r in enumerate(runners)
+    ]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:  # Ctrl-C, SIGTERM, SIGHUP while joining: the pollers stop after their current invocation
+        stop.set()
+    if errors:
+        raise errors[0]
     return made
 
 
