@@ -107,6 +107,7 @@ class Watcher:
         self._first_depth: dict[str, float] = {}
         self._due = {"queues": 0.0, "dlqs": 0.0, "metrics": 0.0, "doctor": 0.0}
         self._started = False
+        self._read_at = -1.0  # when the newest read was made
         self._metrics_at: float | None = None
         self._metrics_note: str | None = None
         self._percentiles = True  # False once the endpoint failed a call that asked for a percentile (p95)
@@ -142,6 +143,7 @@ class Watcher:
             if now >= self._due[name]:
                 self._due[name] = _next(self._due[name], every, now)
                 job(now)
+                self._read_at = now
         return self.snapshot(now)
 
     def run(self, emit: Callable[[Snapshot], None], *, sleep: Callable[[float], None] = time.sleep,
@@ -151,7 +153,9 @@ class Watcher:
         if once and self._doctor is not None:
             self._start = lambda job: job()
         while True:
-            emit(self.tick())
+            snapshot = self.tick()
+            if self._read_at == snapshot.at:  # woken before anything was due: nothing new to show
+                emit(snapshot)
             if once:
                 return
             sleep(max(0.0, self.due() - self.clock()))
