@@ -31,6 +31,8 @@ from .entries import (
 )
 from .gathering import EventFlags, gather, select_valid
 from .outcome import outcome_error, summarize, unpublished_entries
+from .placeholders import fill as fill_placeholders
+from .placeholders import widest as widest_placeholders
 from .publishing import (
     DEFAULT_CONCURRENCY,
     DEFAULT_MAX_ATTEMPTS,
@@ -43,8 +45,6 @@ from .publishing import (
     publish,
     send_batch,
 )
-from .placeholders import fill as fill_placeholders
-from .placeholders import widest as widest_placeholders
 from .reading import InputEvent, parse_event, read_jsonl
 from .settings import PublishSettings, parse_size
 from .templates import Template, all_templates, describe_template, get_template, parse_sets, render

@@ -30,7 +30,8 @@ from typing import Any
 
 from evctl.config import TEMPLATE_KEYS, Config
 from evctl.core.events.entries import compact_json
-from evctl.core.events.placeholders import NOW, UUID, fill as fill_placeholders
+from evctl.core.events.placeholders import NOW, UUID
+from evctl.core.events.placeholders import fill as fill_placeholders
 from evctl.errors import ConfigError, UsageError
 
 UUID_PLACEHOLDER = UUID
