@@ -22,9 +22,8 @@ REGION = "us-east-1"
 @pytest.fixture
 def seed() -> Iterator[pv.Pipeline]:
     with mock_aws():
-        clients = pv.SandboxClients(
-            *(boto3.client(name, region_name=REGION) for name in ("events", "sqs", "lambda", "iam", "logs"))
-        )
+        raw: list[Any] = [boto3.client(name, region_name=REGION) for name in ("events", "sqs", "lambda", "iam", "logs")]
+        clients = pv.SandboxClients(*raw)
         pipeline = pv.provision(clients)
         clients.sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody="waiting")
         yield pipeline
