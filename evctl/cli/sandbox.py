@@ -44,7 +44,7 @@ def _print_exports(app: AppContext, state: SandboxState) -> None:
 
 def describe_invocation(invocation: Invocation) -> str:
     text = (
-        f"{invocation.request_id}: {len(invocation.message_ids)} message(s) → {invocation.outcome}"
+        f"{invocation.request_id or 'not invoked'}: {len(invocation.message_ids)} message(s) → {invocation.outcome}"
         f" in {invocation.duration_ms:.0f} ms; deleted {len(invocation.deleted)}, kept {len(invocation.kept)}"
     )
     return text + (f" ({invocation.error})" if invocation.error else "")
