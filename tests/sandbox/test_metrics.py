@@ -333,3 +333,21 @@ def test_the_in_process_sandbox_of_demo_runs_the_emitter_and_stops_it() -> None:
         sandbox.stop()
     assert sm.current() is sm.NO_METRICS
     assert not sqs.is_installed()
+
+
+def test_percentiles_of_durations_are_read_as_cloudwatch_computes_them(
+    aws: dict[str, Any], emitter: sm.SandboxMetrics
+) -> None:
+    at = (time.time() // 60 - 4) * 60 + 1
+    for n in range(1, 101):  # 1 .. 100 ms in one minute, over several flushes
+        emitter.lambda_invocation("welcome", float(n), at=at + n * 0.1)
+        if n % 30 == 0:
+            emitter.flush()
+    emitter.flush()
+    fn = {"FunctionName": "welcome"}
+    cw = aws["cloudwatch"]
+    assert read(cw, "AWS/Lambda", "Duration", fn, "p95") == [95.0]
+    assert read(cw, "AWS/Lambda", "Duration", fn, "p50") == [50.0]
+    assert read(cw, "AWS/Lambda", "Duration", fn, "p99.9") == [100.0]
+    assert read(cw, "AWS/Lambda", "Duration", fn, "Average") == [50.5]
+    assert reads.percentile([3.0, 1.0, 2.0], 1) == 1.0

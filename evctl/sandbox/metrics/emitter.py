@@ -18,12 +18,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account: the one every sandbox client uses
 
 Dimensions = tuple[tuple[str, str], ...]
+MAX_VALUES = 10_000  # values kept per series-minute for percentiles (beyond: the first MAX_VALUES)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class SeriesKey:
 
 @dataclass
 class Minute:
-    """The statistics of one series over one minute (`minute` = epoch seconds // 60)."""
+    """The statistics of one series over one minute (`minute` = epoch seconds // 60), and its values (at most
+    MAX_VALUES: what percentiles are computed from)."""
 
     minute: int
     first: float  # epoch seconds of the first value of the minute: the datapoint's timestamp
@@ -50,16 +52,20 @@ class Minute:
     count: float
     replace: bool = False  # a gauge: the newest sample replaces the minute's statistics
     fill: bool = False  # only a 0 making the minute exist (see SandboxMetrics.zero); any real value replaces it
+    values: list[float] = field(default_factory=list)
 
     def add(self, value: float, weight: float) -> None:
         if self.replace or self.fill:
             self.fill = False
             self.sum, self.minimum, self.maximum, self.count = value, value, value, 1.0
+            self.values = [value]
             return
         self.sum += value
         self.minimum = min(self.minimum, value)
         self.maximum = max(self.maximum, value)
         self.count += weight
+        if len(self.values) < MAX_VALUES:
+            self.values.append(value)
 
 
 class Sink(Protocol):
@@ -218,7 +224,7 @@ class SandboxMetrics:
         with self._lock:
             slot = self._pending.get((key, minute))
             if slot is None:
-                self._pending[(key, minute)] = Minute(minute, when, value, value, value, 1.0, replace, fill)
+                self._pending[(key, minute)] = Minute(minute, when, value, value, value, 1.0, replace, fill, [value])
             elif not fill:
                 slot.first = min(slot.first, when)
                 slot.add(value, 1.0)

@@ -4,7 +4,8 @@ validation), one datapoint per series and minute, updated in place while the min
 Why in place: moto's GetMetricData walks every stored datapoint for every query and period, so a datapoint per
 event (or per flush) would make doctor's reads slow within minutes; one per series-minute is also exactly what
 CloudWatch keeps at standard resolution. Each datapoint is moto's own MetricAggregatedDatum (StatisticValues), so
-Sum, SampleCount, Average, Minimum and Maximum come out of moto's GetMetricData / GetMetricStatistics unchanged.
+Sum, SampleCount, Average, Minimum and Maximum come out of moto's GetMetricData / GetMetricStatistics unchanged;
+each also keeps the minute's values (`evctl_values`, at most emitter.MAX_VALUES) for percentiles (reads.py).
 
 A `moto-api/reset` (`evctl sandbox reset`) gives the backend a new list: the datapoints this sink remembered are
 gone with it, and the next minute written starts a new one.
@@ -17,7 +18,7 @@ import importlib
 import threading
 from typing import Any
 
-from .emitter import Minute, SeriesKey
+from .emitter import MAX_VALUES, Minute, SeriesKey
 
 
 class MotoCloudWatch:
@@ -49,6 +50,7 @@ class MotoCloudWatch:
                         timestamp=_naive_utc(minute.first),
                         unit=key.unit,
                     )
+                    datum.evctl_values = list(minute.values)  # read by reads.py for percentiles
                     written.datums[slot] = datum
                     if minute.fill:
                         written.fills.add(slot)
@@ -59,11 +61,15 @@ class MotoCloudWatch:
                     written.fills.discard(slot)
                     datum.sum, datum.min, datum.max = minute.sum, minute.minimum, minute.maximum
                     datum.sample_count = minute.count
+                    datum.evctl_values = list(minute.values)
                 else:
                     datum.sum += minute.sum
                     datum.min = min(datum.min, minute.minimum)
                     datum.max = max(datum.max, minute.maximum)
                     datum.sample_count += minute.count
+                    room = MAX_VALUES - len(datum.evctl_values)
+                    if room > 0:
+                        datum.evctl_values.extend(minute.values[:room])
                     stamp = _naive_utc(minute.first)
                     if stamp < datum.timestamp:
                         datum.timestamp = stamp
