@@ -74,7 +74,7 @@ def publish(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the validated entries; send nothing.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Send nothing if any event is invalid.")] = False,
     count: Annotated[
-        int | None, typer.Option(metavar="N", help="Load: send N events (a file is cycled; see docs/load.md).")
+        int | None, typer.Option(metavar="N", min=1, help="Load: send N events (a file is cycled; see docs/load.md).")
     ] = None,
     rate: Annotated[
         str | None, typer.Option(metavar="R[/s|/m]", help="Load: offer R events per second (or per minute), open loop.")
