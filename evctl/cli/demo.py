@@ -64,11 +64,10 @@ def _show_steps(app: AppContext, results: Iterable[tuple[str, StepResult]], fail
     with app.output.records([("step", "step"), ("ok", "ok"), ("detail", "detail")]) as out:
         for label, step in results:
             mark = "✓" if step.ok else "✗"
-            out.write(step.as_dict(), human=f"{mark} {label}. {step.title}\n     {step.detail}")
-            if step.ok:
-                done[0] += 1
-            else:
+            done[0] += step.ok  # counted before it is shown: a signal right after the line sees it counted
+            if not step.ok:
                 failed.append(f"step {label} ({step.title}) could not be verified: {step.detail}")
+            out.write(step.as_dict(), human=f"{mark} {label}. {step.title}\n     {step.detail}")
 
 
 def mistakes(
