@@ -32,10 +32,10 @@ from ..model import Finding, Fix, NotChecked
 from ..registry import check
 from .eb_support import arn_parts, policy_with, put_target, put_targets_command, set_policy_command
 from .queue_common import SQS_MAX_RETENTION
+from .queue_kms import KMS_ACTIONS
 from .target import EVENTS, dlq_name, new_dlq
 
 SQS_DEFAULT_RETENTION = 345_600  # 4 days
-KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 
 def _rules_of(ctx: DoctorContext, dlq: Node) -> list[tuple[Node, str]]:
