@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from evctl.core.common.metrics import Query, fetch_series, series_key
 from evctl.core.common.time import parse_datetime
 from evctl.core.logs import LogEvent, RequestBudget, fetch_events
 from evctl.core.pipeline import DENIED_CODES
@@ -263,32 +264,17 @@ class AwsSources:
         sums: dict[str, float | None] = {q.id: None for q in queries}
         if self.cloudwatch is None or not queries:
             return sums
-        start = dt.datetime.fromtimestamp(start_ms // 60_000 * 60, tz=dt.UTC)  # whole minutes: the metrics' period
-        end = dt.datetime.fromtimestamp((end_ms // 60_000 + 1) * 60, tz=dt.UTC)
-        request: list[Any] = [
-            {
-                "Id": q.id,
-                "MetricStat": {
-                    "Metric": {
-                        "Namespace": q.namespace,
-                        "MetricName": q.metric,
-                        "Dimensions": [{"Name": n, "Value": v} for n, v in q.dimensions],
-                    },
-                    "Period": 60,
-                    "Stat": "Sum",
-                },
-                "ReturnData": True,
-            }
-            for q in queries
-        ]
+        # whole minutes, the metrics' period: from the minute of the publish to the end of this one
+        end_s = (end_ms // 60_000 + 1) * 60
+        wanted: dict[str, Query] = {q.id: (q.namespace, q.metric, dict(q.dimensions), "Sum") for q in queries}
         try:
-            for page in self.cloudwatch.get_paginator("get_metric_data").paginate(
-                MetricDataQueries=request, StartTime=start, EndTime=end
-            ):
-                for series in page.get("MetricDataResults", []):
-                    values = [float(v) for v in series.get("Values", [])]
-                    if values and series.get("Id") in sums:
-                        sums[series["Id"]] = (sums[series["Id"]] or 0.0) + sum(values)
+            series = fetch_series(
+                self.cloudwatch, list(wanted.values()), end_s=end_s, seconds=end_s - start_ms // 60_000 * 60
+            )
+            for query_id, query in wanted.items():
+                points = series.get(series_key(query)) or []
+                if points:
+                    sums[query_id] = sum(value for _, value in points)
         except Exception as exc:
             self._note(f"CloudWatch metrics could not be read ({error_code(exc) or type(exc).__name__})")
         return sums
