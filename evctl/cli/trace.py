@@ -91,7 +91,13 @@ def _entry(app: AppContext, template: str | None, event: str | None, sets: list[
     )
     file = None if event is None else event.removeprefix("@")
     inputs = ev.gather(
-        config, settings, template=template, file=file, flags=ev.EventFlags(sets=sets), stdin=app.output.streams.stdin
+        config,
+        settings,
+        template=template,
+        file=file,
+        flags=ev.EventFlags(sets=sets),
+        stdin=app.output.streams.stdin,
+        file_option="--event",
     )
     if len(inputs) != 1:
         raise UsageError(f"{event} holds {len(inputs)} events; trace follows one", "put the one event in its own file")

@@ -5,8 +5,12 @@ planted mistake stops the trace at its hop and names the catalogue check that ex
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +19,7 @@ import pytest
 
 from evctl.sandbox import lifecycle
 from evctl.sandbox.provision import DEMO_SETTINGS, HandlerSpec
-from tests.helpers import run_evctl
+from tests.helpers import evctl_executable, restore_default_signals, run_evctl
 
 
 @pytest.fixture
@@ -147,3 +151,40 @@ def test_a_missing_queue_policy_is_refused_at_delivered_naming_q_policy_1(
     # the event never reached the queue
     attributes = box.clients.sqs.get_queue_attributes(QueueUrl=box.pipeline.queue_url, AttributeNames=["All"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_prints_what_is_known_so_far(
+    sandbox: Callable[..., lifecycle.Sandbox], tmp_path: Path, signum: int
+) -> None:
+    handler = tmp_path / "slow_handler.py"  # times out every time: the trace waits at `processed`
+    handler.write_text("import time\n\ndef lambda_handler(event, context):\n    time.sleep(60)\n")
+    box = sandbox(HandlerSpec(handler, "lambda_handler"))
+    out, err = tmp_path / "stdout", tmp_path / "stderr"
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [evctl_executable(), "-o", "json", "trace", "signup", "--timeout", "120"],
+            stdout=stdout,
+            stderr=stderr,
+            env=dict(os.environ, AWS_ENDPOINT_URL=box.server.endpoint),
+            start_new_session=True,
+            preexec_fn=restore_default_signals,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not box.runner.invocations and time.monotonic() < deadline:  # the event reached the handler
+            assert proc.poll() is None, err.read_text()
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signum)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 128 + signum, err.read_text()
+    assert "Traceback" not in err.read_text() and "internal error" not in err.read_text()
+    data = json.loads(out.read_text())  # what is known so far, as one strict JSON document
+    found = hops(data)
+    assert found["published"]["status"] == "ok" and found["matched"]["status"] == "ok"
+    assert found["delivered"]["status"] == "ok"

@@ -52,14 +52,16 @@ def gather(
     flags: EventFlags,
     stdin: IO[Any] | None,
     fill: bool = True,
+    file_option: str = "--file",
 ) -> list[InputEvent]:
     """The input events, from exactly one of: `file` (a path or -), a template, or --source/--detail-type flags.
-    `fill=False` keeps a template's placeholders for the caller to fill per event (`publish --count`)."""
+    `fill=False` keeps a template's placeholders for the caller to fill per event (`publish --count`);
+    `file_option` is the option that gave `file`, named in errors (`trace --event @FILE`)."""
     given = flags.given()
     if file is not None:
         if template or given:
-            raise UsageError(f"--file cannot be combined with {template or ', '.join(given)}")
-        return read_file(file, settings, stdin)
+            raise UsageError(f"{file_option} cannot be combined with {template or ', '.join(given)}")
+        return read_file(file, settings, stdin, file_option=file_option)
     if template is not None:
         clash = [g for g in given if g in ("--source", "--detail-type", "--detail")]
         if clash:
@@ -83,9 +85,11 @@ def gather(
     return [parse_event(entry, line=None, default_bus=settings.bus, max_entry_bytes=settings.cap)]
 
 
-def read_file(file: str, settings: PublishSettings, stdin: IO[Any] | None) -> list[InputEvent]:
+def read_file(
+    file: str, settings: PublishSettings, stdin: IO[Any] | None, *, file_option: str = "--file"
+) -> list[InputEvent]:
     """Every event of a JSON-lines file (or stdin for -); UsageError when it cannot be read or holds none."""
-    with open_lines(file, stdin, hint="check the path given to --file") as lines:
+    with open_lines(file, stdin, hint=f"check the path given to {file_option}") as lines:
         inputs = read_jsonl(lines, default_bus=settings.bus, max_entry_bytes=settings.cap)
     if not inputs:
         raise UsageError(f"no events in {input_name(file)}", "expected one JSON object per line")
