@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from evctl.core.iam import (
     SERVICE_ABSENT_KEYS,
+    Policy,
     PolicyKind,
     Principal,
     Request,
@@ -109,6 +110,43 @@ def queue_on_aws_managed_key(ctx: DoctorContext, node: Node) -> Iterator[Finding
     )
 
 
+def events_key_decisions(key_arn: str, policy: Policy, rule_arn: str) -> dict[str, Result]:
+    """Whether the key policy lets EventBridge, sending for this rule, use the key: one decision per KMS action."""
+    return {
+        action: evaluate(
+            Request(
+                Principal.of_service(EVENTS),
+                action,
+                key_arn,
+                context=service_context(rule_arn),
+                absent=SERVICE_ABSENT_KEYS,
+            ),
+            resource=policy,
+        )
+        for action in KMS_ACTIONS
+    }
+
+
+def events_key_fix(key_arn: str, policy_text: str, sid: str) -> Fix:
+    """Merge a statement letting EventBridge use the key into its policy (existing statements kept)."""
+    statement = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": EVENTS},
+        "Action": list(KMS_ACTIONS),
+        "Resource": "*",
+    }
+    document = json.loads(policy_text) if policy_text else {"Version": "2012-10-17", "Statement": []}
+    statements = document.get("Statement", [])
+    document["Statement"] = [*(statements if isinstance(statements, list) else [statements]), statement]
+    return Fix(
+        summary="add this statement to the key policy (merged with its existing statements)",
+        value=statement,
+        command=f"aws kms put-key-policy --key-id {key_arn} --policy-name default "
+        f"--policy {shlex.quote(compact(document))}",
+    )
+
+
 @check("Q-KMS-2", on="queue")
 def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     """The queue's customer managed key: does its policy let EventBridge GenerateDataKey and Decrypt for each rule?"""
@@ -133,31 +171,13 @@ def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iter
     uncertain: list[tuple[str, Result]] = []
     for rule, rule_arn in rules:
         denied: dict[str, Result] = {}
-        for action in KMS_ACTIONS:
-            request = Request(
-                Principal.of_service(EVENTS),
-                action,
-                key_arn,
-                context=service_context(rule_arn),
-                absent=SERVICE_ABSENT_KEYS,
-            )
-            result = evaluate(request, resource=policy)
+        for action, result in events_key_decisions(key_arn, policy, rule_arn).items():
             if result.decision.denied:
                 denied[action] = result
             elif not result.allowed:
                 uncertain.append((rule_arn, result))
         if not denied:
             continue
-        statement = {
-            "Sid": "AllowEventBridgeToUseTheKey",
-            "Effect": "Allow",
-            "Principal": {"Service": EVENTS},
-            "Action": list(KMS_ACTIONS),
-            "Resource": "*",
-        }
-        document = json.loads(text) if text else {"Version": "2012-10-17", "Statement": []}
-        statements = document.get("Statement", [])
-        document["Statement"] = [*(statements if isinstance(statements, list) else [statements]), statement]
         findings.append(
             Finding(
                 check="Q-KMS-2",
@@ -171,12 +191,7 @@ def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iter
                     "key_policy": json.loads(text) if text else None,
                     "decisions": {action: r.as_dict() for action, r in denied.items()},
                 },
-                fix=Fix(
-                    summary="add this statement to the key policy (merged with its existing statements)",
-                    value=statement,
-                    command=f"aws kms put-key-policy --key-id {key_arn} --policy-name default "
-                    f"--policy {shlex.quote(compact(document))}",
-                ),
+                fix=events_key_fix(key_arn, text, "AllowEventBridgeToUseTheKey"),
                 related=(rule.id, key_arn),
             )
         )

@@ -32,7 +32,7 @@ from ..model import Finding, Fix, NotChecked
 from ..registry import check
 from .eb_support import arn_parts, policy_with, put_target, put_targets_command, set_policy_command
 from .queue_common import SQS_MAX_RETENTION
-from .queue_kms import KMS_ACTIONS
+from .queue_kms import KMS_ACTIONS, events_key_decisions, events_key_fix
 from .target import EVENTS, dlq_name, new_dlq
 
 SQS_DEFAULT_RETENTION = 345_600  # 4 days
@@ -212,15 +212,7 @@ def dlq_key_unusable_by_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[
     policy = load_policy(text, name="key policy", kind=PolicyKind.KEY)
     denied: dict[str, Any] = {}
     for rule, rule_arn in rules:
-        for action in KMS_ACTIONS:
-            request = Request(
-                Principal.of_service(EVENTS),
-                action,
-                key_arn,
-                context=service_context(rule_arn),
-                absent=SERVICE_ABSENT_KEYS,
-            )
-            result = evaluate(request, resource=policy)
+        for action, result in events_key_decisions(key_arn, policy, rule_arn).items():
             if result.decision in (Decision.INDETERMINATE, Decision.NOT_CHECKED):
                 keys = f" (keys: {', '.join(result.unknown_keys)})" if result.unknown_keys else ""
                 raise NotChecked(f"the DLQ's key policy for rule {rule.name}: {result.reason}{keys}")
@@ -228,16 +220,6 @@ def dlq_key_unusable_by_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[
                 denied[f"{rule_arn} {action}"] = result.as_dict()
     if not denied:
         return
-    statement = {
-        "Sid": "AllowEventBridgeDeadLetters",
-        "Effect": "Allow",
-        "Principal": {"Service": EVENTS},
-        "Action": list(KMS_ACTIONS),
-        "Resource": "*",
-    }
-    document = json.loads(text) if text else {"Version": "2012-10-17", "Statement": []}
-    statements = document.get("Statement", [])
-    document["Statement"] = [*(statements if isinstance(statements, list) else [statements]), statement]
     yield Finding(
         check="TD-KMS-1",
         resource=node.id,
@@ -249,12 +231,7 @@ def dlq_key_unusable_by_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[
             "key_policy": json.loads(text) if text else None,
             "decisions": denied,
         },
-        fix=Fix(
-            summary="add this statement to the key policy (merged with its existing statements)",
-            value=statement,
-            command=f"aws kms put-key-policy --key-id {key_arn} --policy-name default "
-            f"--policy {shlex.quote(json.dumps(document, separators=(',', ':')))}",
-        ),
+        fix=events_key_fix(key_arn, text, "AllowEventBridgeDeadLetters"),
         related=(key_arn, *(r.id for r, _ in rules)),
     )
 
