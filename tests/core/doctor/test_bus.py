@@ -16,7 +16,6 @@ def _only(seed: DoctorSeed, check: str, targets: tuple[str, ...] = ("user-signup
     return [f for f in seed.doctor(targets, only={check}, samples=samples).findings if f.check == check]
 
 
-
 @pytest.mark.parametrize("exists", [True, False], ids=["bus-exists", "bus-missing"])
 def test_a_producer_on_another_bus_is_found_and_forwarding_fixes_it(seed: DoctorSeed, exists: bool) -> None:
     if exists:

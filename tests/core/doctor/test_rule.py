@@ -13,7 +13,6 @@ CLOUDTRAIL = {"source": ["aws.cloudtrail"], "detail-type": ["AWS API Call via Cl
 SEED_PATTERN = {"source": ["my.webapp"], "detail-type": ["UserSignup"]}
 
 
-
 def _only(seed: DoctorSeed, check: str, **kwargs: object) -> list:  # type: ignore[type-arg]
     return [f for f in seed.doctor(only={check}, **kwargs).findings if f.check == check]  # type: ignore[arg-type]
 

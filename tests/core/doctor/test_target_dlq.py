@@ -13,7 +13,6 @@ DLQ_NAME = "signup-events-dlq"
 DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{DLQ_NAME}"
 
 
-
 def _only(seed: DoctorSeed, check: str) -> list[Finding]:
     return [f for f in seed.doctor(only={check}).findings if f.check == check]
 
