@@ -1,8 +1,8 @@
 """API calls a minute of `evctl pipeline watch` at the default interval (docs/performance.md, "Watch").
 
 A moto server holding the seed pipeline (1 rule, 2 queues: the queue and its DLQ, 1 function). The watch's core
-(evctl.core.watch.Watcher, real clock, real sleeps) runs for --minutes; every HTTP request its clients send is counted
-with a botocore `before-send` hook, per minute of the run. Discovery and the doctor are counted apart (the doctor
+(evctl.core.watch.Watcher, real clock, real sleeps) runs for --minutes; every API call its clients make is counted
+with a botocore `before-call` hook, per minute of the run. Discovery and the doctor are counted apart (the doctor
 runs every 5 minutes; its cost is one run's calls).
 
     .venv/bin/python bench/watch.py [--minutes 3] [--interval 2]
@@ -41,8 +41,8 @@ def main() -> None:
         phase = {"name": "discovery", "start": time.monotonic()}
         calls: Counter[tuple[str, str]] = Counter()
 
-        def count(request: Any, **_: Any) -> None:
-            operation = request.context.get("operation_name") or "?"
+        def count(model: Any, **_: Any) -> None:
+            operation = str(model.name)
             if phase["name"] == "watch":
                 minute = int((time.monotonic() - phase["start"]) // 60)
                 calls[(f"minute {minute + 1}", operation)] += 1
@@ -50,7 +50,7 @@ def main() -> None:
                 calls[(phase["name"], operation)] += 1
 
         for client in raw.values():
-            client.meta.events.register("before-send.*.*", count)
+            client.meta.events.register("before-call.*.*", count)
         session = DoctorSession(SessionClients(raw["events"], raw["sqs"], raw["lambda"], raw["logs"], raw["iam"],
                                                None, raw["cloudwatch"]), region=REGION)  # fmt: skip
         graph = session.discover(["user-signup-queue"])
@@ -83,7 +83,7 @@ def main() -> None:
     ):
         counts = groups[group]
         detail = ", ".join(f"{op} {n}" for op, n in sorted(counts.items()))
-        print(f"{group}: {sum(counts.values())} requests ({detail})")
+        print(f"{group}: {sum(counts.values())} calls ({detail})")
 
 
 if __name__ == "__main__":
