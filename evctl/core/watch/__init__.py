@@ -8,10 +8,10 @@
     watcher.run(emit, sleep=sleep)                            # tick, emit, sleep until the next due time
 
 Cheap by design: one GetQueueAttributes per queue every interval (DLQs once a minute), one GetMetricData a minute
-for every metric of the pipeline (core.doctor's metrics reader), the doctor every few minutes on a thread.
+for every metric of the pipeline (core.common.metrics), the doctor every few minutes on a thread.
 
 Modules: plan (Hop, MetricSpec: what is read for each hop) · history (Ring, History: a ring buffer per series) ·
-metrics (read_minutes: the one GetMetricData) · doctor (DoctorRuns: findings at high or above) · snapshot
+metrics (read_minutes: the one GetMetricData, through core.common.metrics) · doctor (DoctorRuns: findings at high or above) · snapshot
 (Snapshot, HopView, SeriesView, Alert, DoctorView) · watcher (Watcher: the schedule and the reads). Nothing here
 prints: evctl.render.watch draws the dashboard and its sparklines.
 """

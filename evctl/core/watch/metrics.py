@@ -1,5 +1,5 @@
 """The watch's CloudWatch read: every metric of every hop in one GetMetricData call (500 queries a call), through
-core.common.metrics (the one reader), the last `seconds` per minute.
+the one metrics reader (core.common.metrics), the last `seconds` per minute.
 
     minutes = read_minutes(cloudwatch, hops, end_s=1700000040, seconds=900)
     minutes[(hop.id, "matched")]     # {minute start (epoch s): value}; {} where CloudWatch has no datapoint
@@ -9,22 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from evctl.core.common.metrics import MAX_QUERIES, Query, fetch_series, series_key
+from evctl.core.common.metrics import Query, fetch_series, series_key
 
 from .plan import Hop
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
 
-__all__ = ["MAX_QUERIES", "calls_for", "is_percentile", "read_minutes"]
+__all__ = ["is_percentile", "read_minutes"]
 
 Minutes = dict[tuple[str, str], dict[float, float | None]]
-
-
-def calls_for(hops: list[Hop]) -> int:
-    """GetMetricData calls one read makes (without pages)."""
-    queries = sum(len(hop.metrics) for hop in hops)
-    return int(-(-queries // MAX_QUERIES))
 
 
 def is_percentile(query: Query) -> bool:
@@ -46,6 +40,4 @@ def read_minutes(
     if not queries:
         return {}
     series = fetch_series(cloudwatch, queries, end_s=end_s, seconds=seconds)
-    return {
-        (hop_id, name): {at: value for at, value in series.get(series_key(query), [])} for hop_id, name, query in wanted
-    }
+    return {(hop_id, name): dict(series.get(series_key(query), [])) for hop_id, name, query in wanted}

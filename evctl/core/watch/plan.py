@@ -33,7 +33,7 @@ QUEUE_VALUES = ("visible", "in_flight", "delayed")  # what one GetQueueAttribute
 @dataclass(frozen=True)
 class MetricSpec:
     name: str  # the watch's own name for it: matched, failed, oldest_age_seconds, invocations, ...
-    query: Query  # (namespace, metric name, dimensions, statistic), as core.doctor's metrics reader takes it
+    query: Query  # (namespace, metric name, dimensions, statistic), as core.common.metrics takes it
 
 
 @dataclass(frozen=True)
