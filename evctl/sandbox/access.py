@@ -18,20 +18,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from evctl.core.iam import (
+    POLLER_SQS_ACTIONS,
     Decision,
+    Policy,
     PolicyKind,
     Principal,
-    Request,
     RolePolicies,
+    create_log_group_request,
     evaluate,
     load_policy,
-    role_context,
+    log_write_requests,
+    poller_decrypt_request,
+    poller_requests,
 )
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
 
-SQS_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+SQS_ACTIONS = POLLER_SQS_ACTIONS
 AWS_MANAGED_SQS_KEY = "alias/aws/sqs"
 
 
@@ -69,6 +73,19 @@ def _key_policy(kms: KMSClient | None, key_id: str) -> tuple[str, Any] | None:
     return key_arn, load_policy(policy, name="key policy", kind=PolicyKind.KEY)
 
 
+def sqs_denials(role: RolePolicies, queue_arn: str, queue_policy: Policy | None) -> tuple[list[str], list[str]]:
+    """(the poller's SQS actions the role is denied on the queue, notes on those left undecided)."""
+    denied: list[str] = []
+    notes: list[str] = []
+    for action, request in poller_requests(role.arn, queue_arn).items():
+        result = evaluate(request, role.identity, role.boundary, queue_policy)
+        if result.decision.denied:
+            denied.append(action)
+        elif result.decision is not Decision.ALLOW:
+            notes.append(f"{action}: {result.reason}")
+    return denied, notes
+
+
 def decide(
     role: RolePolicies,
     queue_arn: str,
@@ -79,32 +96,17 @@ def decide(
 ) -> Access:
     """The verdict for `role` polling `queue_arn` and writing to `log_group_arn` (arn:aws:logs:r:a:log-group:NAME)."""
     principal = Principal.of_arn(role.arn)
-    context = role_context(role.arn)
-    notes: list[str] = []
-    denied: list[str] = []
-    problem: str | None = None
-
     policy_text = queue_attributes.get("Policy")
     queue_policy = load_policy(policy_text, name="queue policy") if policy_text else None
-    for action in SQS_ACTIONS:
-        result = evaluate(
-            Request(principal, action, queue_arn, context=context), role.identity, role.boundary, queue_policy
-        )
-        if result.decision.denied:
-            denied.append(action)
-            problem = problem or sqs_problem_text(action)
-        elif result.decision is not Decision.ALLOW:
-            notes.append(f"{action}: {result.reason}")
+    denied, notes = sqs_denials(role, queue_arn, queue_policy)
+    problem = sqs_problem_text(denied[0]) if denied else None
 
     key_id = queue_attributes.get("KmsMasterKeyId")
     keyed = _key_policy(kms, key_id) if key_id else None
     if keyed is not None:
         key_arn, key_policy = keyed
         region = key_arn.split(":")[3] if key_arn.startswith("arn:") else ""
-        key_context = context | {"kms:ViaService": f"sqs.{region}.amazonaws.com"}
-        if principal.account:
-            key_context["kms:CallerAccount"] = principal.account
-        request = Request(principal, "kms:Decrypt", key_arn, context=key_context)
+        request = poller_decrypt_request(role.arn, key_arn, region, principal.account)
         result = evaluate(request, role.identity, role.boundary, key_policy)
         if result.decision.denied:
             denied.append("kms:Decrypt")
@@ -114,16 +116,12 @@ def decide(
         elif result.decision is not Decision.ALLOW:
             notes.append(f"kms:Decrypt: {result.reason}")
 
-    wanted = {"logs:CreateLogStream": f"{log_group_arn}:*", "logs:PutLogEvents": f"{log_group_arn}:log-stream:*"}
     logs_allowed = True
-    for action, resource in wanted.items():
-        result = evaluate(Request(principal, action, resource, context=context), role.identity, role.boundary)
-        if result.decision.denied:
+    for action, request in log_write_requests(role.arn, log_group_arn).items():
+        if evaluate(request, role.identity, role.boundary).decision.denied:
             denied.append(action)
             logs_allowed = False
-    create = evaluate(
-        Request(principal, "logs:CreateLogGroup", f"{log_group_arn}:*", context=context), role.identity, role.boundary
-    )
+    create = evaluate(create_log_group_request(role.arn, log_group_arn), role.identity, role.boundary)
     may_create_group = not create.decision.denied
     if not log_group_exists and not may_create_group:
         denied.append("logs:CreateLogGroup")

@@ -11,6 +11,11 @@
     evaluate(Request(Principal.of_arn(role.arn), "sqs:ReceiveMessage", queue_arn), role.identity, role.boundary,
              load_policy(queue_policy_text))
 
+The pipeline's own questions (the poller's SQS/KMS calls, the function's logs, EventBridge's delivery) are built
+by requests.py, for the doctor's checks and the sandbox's enforcement alike:
+
+    results = {a: evaluate(r, role.identity, role.boundary, queue_policy) for a, r in poller_requests(arn, q).items()}
+
 Pure functions and frozen dataclasses; nothing here prints or calls AWS except ``read_role_policies``. What it
 decides and what it does not (SCPs, RCPs, KMS grants, session policies): docs/iam.md.
 """
@@ -22,8 +27,23 @@ from .decide import evaluate
 from .gather import RolePolicies, read_role_policies
 from .model import Decision, Policy, PolicyKind, Principal, Request, Result, StatementRef
 from .parse import load_policy
+from .requests import (
+    EVENTS_KMS_ACTIONS,
+    LOG_WRITE_ACTIONS,
+    POLLER_SQS_ACTIONS,
+    create_log_group_request,
+    events_key_request,
+    events_send_request,
+    log_write_requests,
+    poller_decrypt_request,
+    poller_requests,
+    role_request,
+)
 
 __all__ = [
+    "EVENTS_KMS_ACTIONS",
+    "LOG_WRITE_ACTIONS",
+    "POLLER_SQS_ACTIONS",
     "SERVICE_ABSENT_KEYS",
     "Decision",
     "Policy",
@@ -33,9 +53,16 @@ __all__ = [
     "Result",
     "RolePolicies",
     "StatementRef",
+    "create_log_group_request",
     "evaluate",
+    "events_key_request",
+    "events_send_request",
     "load_policy",
+    "log_write_requests",
+    "poller_decrypt_request",
+    "poller_requests",
     "read_role_policies",
     "role_context",
+    "role_request",
     "service_context",
 ]

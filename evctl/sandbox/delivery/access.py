@@ -13,7 +13,9 @@ AWS (sources in docs/sandbox.md, "What the sandbox enforces"):
 - A FIFO target queue "must have content-based deduplication enabled" (PutTargets / Target.SqsParameters,
   https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_Target.html).
 
-Pure: the caller reads the queue and the key (moto's backends in the sandbox) into QueueView / KeyView.
+The requests are the ones `evctl doctor` asks for Q-POLICY-* and Q-KMS-2 (evctl/core/iam/requests.py), with the
+context SQS adds for the key (kms:ViaService, the encryption context). Pure: the caller reads the queue and the key
+(moto's backends in the sandbox) into QueueView / KeyView.
 """
 
 from __future__ import annotations
@@ -22,20 +24,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from evctl.core.iam import (
-    SERVICE_ABSENT_KEYS,
+    EVENTS_KMS_ACTIONS,
     Decision,
     PolicyKind,
-    Principal,
-    Request,
     evaluate,
+    events_key_request,
+    events_send_request,
     load_policy,
-    service_context,
 )
 from evctl.sandbox.delivery.retry import INVALID_PARAMETER, NO_PERMISSIONS, NO_RESOURCE
 
 EVENTS = "events.amazonaws.com"
 AWS_MANAGED_SQS_ALIAS = "alias/aws/sqs"
-KMS_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+KMS_ACTIONS = EVENTS_KMS_ACTIONS
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,8 @@ def check(queue: QueueView, rule_arn: str, find_key: Callable[[str], KeyView | N
     note: the sandbox refuses only what it can show AWS refuses.
     """
     notes: list[str] = []
-    request = Request(
-        Principal.of_service(EVENTS),
-        "sqs:SendMessage",
-        queue.arn,
-        context=service_context(rule_arn),
-        absent=SERVICE_ABSENT_KEYS,
-    )
     policy = load_policy(queue.policy, name="queue policy") if queue.policy else None
-    result = evaluate(request, resource=policy)
+    result = evaluate(events_send_request(queue.arn, rule_arn), resource=policy)
     if result.decision.denied:
         return Verdict(Refusal(NO_PERMISSIONS, f"EventBridge may not sqs:SendMessage to {queue.arn}: {result.reason}"))
     if result.decision is not Decision.ALLOW:
@@ -130,15 +124,9 @@ def _key_refusal(
         )
     if key.state != "Enabled":
         return Refusal(INVALID_PARAMETER, f"the KMS key {key.arn} of {queue.arn} is {key.state}")
-    region = queue.arn.split(":")[3] if queue.arn.count(":") >= 5 else ""
-    context = service_context(rule_arn) | {
-        "kms:ViaService": f"sqs.{region}.amazonaws.com",
-        "kms:EncryptionContext:aws:sqs:arn": queue.arn,
-    }
     key_policy = load_policy(key.policy, name="key policy", kind=PolicyKind.KEY)
     for action in KMS_ACTIONS:
-        request = Request(Principal.of_service(EVENTS), action, key.arn, context=context, absent=SERVICE_ABSENT_KEYS)
-        result = evaluate(request, resource=key_policy)
+        result = evaluate(events_key_request(action, key.arn, rule_arn, queue.arn), resource=key_policy)
         if result.decision.denied:
             return Refusal(
                 NO_PERMISSIONS, f"EventBridge may not {action} with {key.arn} (key of {queue.arn}): {result.reason}"

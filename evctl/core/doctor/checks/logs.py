@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 
-from evctl.core.iam import Principal, Request, evaluate, role_context
+from evctl.core.iam import create_log_group_request, evaluate
 from evctl.core.pipeline import Node
 
 from ..context import DoctorContext
@@ -68,13 +68,8 @@ def log_group_missing(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     role_arn, role = role_of(ctx, node)
     region = ctx.region or node.id.split(":")[3]
     account = ctx.account or node.id.split(":")[4]
-    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group.name}:*"
-    principal = Principal.of_arn(role.arn or role_arn)
-    create = evaluate(
-        Request(principal, "logs:CreateLogGroup", group_arn, context=role_context(principal.arn or "")),
-        role.identity,
-        role.boundary,
-    )
+    group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group.name}"
+    create = evaluate(create_log_group_request(role.arn or role_arn, group_arn), role.identity, role.boundary)
     invocations = (
         metric(ctx, "AWS/Lambda", "Invocations", {"FunctionName": node.name}, "Sum", ctx.log_window_seconds)
         if ctx.clients.cloudwatch is not None

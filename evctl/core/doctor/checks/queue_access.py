@@ -10,16 +10,14 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from evctl.core.iam import (
-    SERVICE_ABSENT_KEYS,
     Decision,
     Policy,
-    Principal,
     Request,
     Result,
     StatementRef,
     evaluate,
+    events_send_request,
     load_policy,
-    service_context,
 )
 from evctl.core.pipeline import Node
 from evctl.core.queues import eventbridge_send_policy
@@ -65,13 +63,7 @@ def _statements_of(document: dict[str, Any] | None) -> list[Any]:
 
 
 def _send_request(queue: str, rule_arn: str) -> Request:
-    return Request(
-        Principal.of_service(EVENTS),
-        "sqs:SendMessage",
-        queue,
-        context=service_context(rule_arn),
-        absent=SERVICE_ABSENT_KEYS,
-    )
+    return events_send_request(queue, rule_arn)
 
 
 def _neutral(statement: Any) -> Any:

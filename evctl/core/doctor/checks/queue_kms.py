@@ -11,15 +11,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from evctl.core.iam import (
-    SERVICE_ABSENT_KEYS,
     Policy,
     PolicyKind,
-    Principal,
-    Request,
     Result,
     evaluate,
+    events_key_request,
     load_policy,
-    service_context,
 )
 from evctl.core.pipeline import Node
 from evctl.errors import error_code
@@ -112,19 +109,7 @@ def queue_on_aws_managed_key(ctx: DoctorContext, node: Node) -> Iterator[Finding
 
 def events_key_decisions(key_arn: str, policy: Policy, rule_arn: str) -> dict[str, Result]:
     """Whether the key policy lets EventBridge, sending for this rule, use the key: one decision per KMS action."""
-    return {
-        action: evaluate(
-            Request(
-                Principal.of_service(EVENTS),
-                action,
-                key_arn,
-                context=service_context(rule_arn),
-                absent=SERVICE_ABSENT_KEYS,
-            ),
-            resource=policy,
-        )
-        for action in KMS_ACTIONS
-    }
+    return {action: evaluate(events_key_request(action, key_arn, rule_arn), resource=policy) for action in KMS_ACTIONS}
 
 
 def events_key_fix(key_arn: str, policy_text: str, sid: str) -> Fix:

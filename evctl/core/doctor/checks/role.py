@@ -19,8 +19,12 @@ from evctl.core.iam import (
     Request,
     Result,
     RolePolicies,
+    create_log_group_request,
     evaluate,
     load_policy,
+    log_write_requests,
+    poller_decrypt_request,
+    poller_requests,
     role_context,
     service_context,
 )
@@ -145,13 +149,8 @@ def role_cannot_poll(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         policy_text = attributes.get("Policy")
         queue_policy = load_policy(policy_text, name="queue policy") if policy_text else None
         results = {
-            action: evaluate(
-                Request(principal, action, queue_arn, context=role_context(principal.arn or "")),
-                role.identity,
-                role.boundary,
-                queue_policy,
-            )
-            for action in SQS_ACTIONS
+            action: evaluate(request, role.identity, role.boundary, queue_policy)
+            for action, request in poller_requests(role.arn or role_arn, queue_arn).items()
         }
         denied = [action for action, result in results.items() if result.decision.denied]
         if not denied:
@@ -212,13 +211,8 @@ def role_cannot_decrypt(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         policy_text = ctx.clients.kms.get_key_policy(KeyId=key_arn, PolicyName="default").get("Policy")
         key_policy = load_policy(policy_text, name="key policy", kind=PolicyKind.KEY)
         region = key_arn.split(":")[3] if key_arn.startswith("arn:") else ctx.region
-        context = role_context(principal.arn or "") | {
-            "kms:ViaService": f"sqs.{region}.amazonaws.com",
-            "kms:CallerAccount": principal.account or ctx.account,
-        }
-        result = evaluate(
-            Request(principal, "kms:Decrypt", key_arn, context=context), role.identity, role.boundary, key_policy
-        )
+        request = poller_decrypt_request(role.arn or role_arn, key_arn, region, principal.account or ctx.account)
+        result = evaluate(request, role.identity, role.boundary, key_policy)
         if result.decision is Decision.ALLOW:
             continue
         if not result.decision.denied:
@@ -281,28 +275,17 @@ def role_cannot_log(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
     region = ctx.region or node.id.split(":")[3]
     account = ctx.account or node.id.split(":")[4]
     group_arn = f"arn:aws:logs:{region}:{account}:log-group:{group_name}"
-    wanted = {
-        "logs:CreateLogStream": f"{group_arn}:*",
-        "logs:PutLogEvents": f"{group_arn}:log-stream:*",
-    }
+    requests = log_write_requests(role.arn or role_arn, group_arn)
     if not exists:
-        wanted["logs:CreateLogGroup"] = f"{group_arn}:*"
-    principal = Principal.of_arn(role.arn or role_arn)
-    results = {
-        action: evaluate(
-            Request(principal, action, resource, context=role_context(principal.arn or "")),
-            role.identity,
-            role.boundary,
-        )
-        for action, resource in wanted.items()
-    }
+        requests["logs:CreateLogGroup"] = create_log_group_request(role.arn or role_arn, group_arn)
+    results = {action: evaluate(request, role.identity, role.boundary) for action, request in requests.items()}
     denied = [action for action, result in results.items() if result.decision.denied]
     if not denied:
         reason = _undecided(results)
         if reason:
             raise NotChecked(reason)
         return
-    statement = {"Effect": "Allow", "Action": sorted(wanted), "Resource": f"{group_arn}:*"}
+    statement = {"Effect": "Allow", "Action": sorted(requests), "Resource": f"{group_arn}:*"}
     fix = _identity_fix(role, results, "evctl-logs", [statement], f"writing to {group_name}")
     yield Finding(
         check="I-LOGS-1",
