@@ -5,9 +5,9 @@ moto answers GetEventSourceMapping / ListEventSourceMappings from its EventSourc
 AWS would show for the mapping it runs (keyed by UUID) and, in this process, moto's answer carries them: `aws lambda
 get-event-source-mapping` against the sandbox shows the runner's verdict exactly where it shows on AWS.
 
-`install()` / `uninstall()` are counted (an in-process sandbox leaves moto as it found it, as server.py's guard
-does). Publishing needs moto's server in this process (the sandbox's own); against any other endpoint it changes
-nothing anyone can see.
+`install()` / `uninstall()` are counted (patches.Patch: an in-process sandbox leaves moto as it found it).
+Publishing needs moto's server in this process (the sandbox's own); against any other endpoint it changes nothing
+anyone can see.
 """
 
 from __future__ import annotations
@@ -16,48 +16,40 @@ import importlib
 import threading
 from typing import Any
 
+from evctl.sandbox.patches import Patch, Replacement
+
 # AWS shows this StateTransitionReason on SQS mappings a user created, enabled or disabled (the AWS CLI's own
 # examples for get-event-source-mapping on an SQS queue; moto says "User initiated").
 USER_INITIATED = "USER_INITIATED"
 
 _lock = threading.Lock()
-_users = 0
-_original: Any = None
 _published: dict[str, dict[str, Any]] = {}
 
 
-def install() -> None:
-    global _users, _original
+def _replacements() -> list[Replacement]:
+    mapping_class: Any = importlib.import_module("moto.awslambda.models").EventSourceMapping
+    original = mapping_class.get_configuration
+
+    def get_configuration(self: Any) -> dict[str, Any]:
+        configuration: dict[str, Any] = original(self)
+        fields = _published.get(str(getattr(self, "uuid", "")))
+        if fields:
+            configuration.update(fields)
+            for name in [k for k, v in configuration.items() if v is None]:
+                del configuration[name]  # as moto does: a field without a value is not in the answer
+        return configuration
+
+    return [(mapping_class, "get_configuration", get_configuration)]
+
+
+def _forget_all() -> None:
     with _lock:
-        _users += 1
-        if _users > 1:
-            return
-        mapping_class: Any = importlib.import_module("moto.awslambda.models").EventSourceMapping
-        original = _original = mapping_class.get_configuration
-
-        def get_configuration(self: Any) -> dict[str, Any]:
-            configuration: dict[str, Any] = original(self)
-            fields = _published.get(str(getattr(self, "uuid", "")))
-            if fields:
-                configuration.update(fields)
-                for name in [k for k, v in configuration.items() if v is None]:
-                    del configuration[name]  # as moto does: a field without a value is not in the answer
-            return configuration
-
-        mapping_class.get_configuration = get_configuration
+        _published.clear()
 
 
-def uninstall() -> None:
-    global _users, _original
-    with _lock:
-        if _users == 0:
-            return
-        _users -= 1
-        if _users == 0 and _original is not None:
-            mapping_class: Any = importlib.import_module("moto.awslambda.models").EventSourceMapping
-            mapping_class.get_configuration = _original
-            _original = None
-            _published.clear()
+PATCH = Patch("the runner's fields in GetEventSourceMapping", _replacements, on_restore=_forget_all)
+install = PATCH.install
+uninstall = PATCH.uninstall
 
 
 def publish(uuid: str, *, state_transition_reason: str | None, last_processing_result: str | None) -> None:

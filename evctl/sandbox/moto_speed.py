@@ -23,9 +23,10 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-import threading
 import time
 from typing import Any
+
+from evctl.sandbox.patches import Patch, Refused, Replacement
 
 SUPPORTED = ((5, 1), (5, 3))  # moto >= 5.1, < 5.3
 
@@ -43,10 +44,6 @@ EXPECTED_SOURCES: dict[str, str] = {
     "moto.core.utils.unix_time": "f0576ec9e5f586e54a3646c4bee8f05589aed07b2aecf0e1943ffcd2585c3960",
     "moto.core.utils.unix_time_millis": "7a37e1337d02962edf1a7396cbc8f3872997b0d7cbb22d50e53876019c11dbad",
 }
-
-_lock = threading.Lock()
-_users = 0  # sandboxes in this process relying on the adjustment; restored when the last one stops
-_originals: list[tuple[Any, str, Any]] = []
 
 
 def _targets() -> dict[str, Any]:
@@ -100,38 +97,21 @@ def incompatibility() -> str | None:
 
 
 def is_applied() -> bool:
-    return bool(_originals)
+    return PATCH.installed
 
 
 def apply() -> str | None:
     """Apply the adjustment (counted: pair with restore()). Returns None when applied, else why it was not."""
-    global _users
-    with _lock:
-        if not _originals:
-            reason = incompatibility()
-            if reason:
-                return reason
-            _patch()
-        _users += 1
-        return None
+    try:
+        PATCH.install()
+    except Refused as refused:
+        return str(refused)
+    return None
 
 
 def restore() -> None:
     """Undo apply(); moto is back to its own code when the last user restores."""
-    global _users
-    with _lock:
-        if _users == 0:
-            return
-        _users -= 1
-        if _users == 0:
-            while _originals:
-                owner, name, value = _originals.pop()
-                setattr(owner, name, value)
-
-
-def _replace(owner: Any, name: str, value: Any) -> None:
-    _originals.append((owner, name, owner.__dict__[name]))
-    setattr(owner, name, value)
+    PATCH.uninstall()
 
 
 def _now_millis(dt: Any = None) -> float:
@@ -142,7 +122,10 @@ def _now_millis(dt: Any = None) -> float:
     return time.time() * 1000.0
 
 
-def _patch() -> None:
+def _replacements() -> list[Replacement]:
+    reason = incompatibility()
+    if reason:
+        raise Refused(reason)
     from moto.sqs.exceptions import ReceiptHandleIsInvalid
 
     models: Any = importlib.import_module("moto.sqs.models")
@@ -206,12 +189,17 @@ def _patch() -> None:
         retention_period = int(self.get_queue(queue_name).message_retention_period)
         return bool(retention_period + message.sent_timestamp / 1000 > time.time())
 
-    _replace(models.Queue, "messages", property(messages))
-    _replace(models.Queue, "approximate_number_of_messages_delayed", property(delayed_count))
-    _replace(models.Queue, "approximate_number_of_messages_not_visible", property(not_visible_count))
-    _replace(models.Queue, "delete_message", delete_message)
-    _replace(models.SQSBackend, "delete_message_batch", delete_message_batch)
-    _replace(models.SQSBackend, "is_message_valid_based_on_retention_period", retention_ok)
-    models.unix_time_millis  # noqa: B018 (fails loudly if moto renamed it)
-    _originals.append((models, "unix_time_millis", models.unix_time_millis))
-    models.unix_time_millis = _now_millis
+    if "unix_time_millis" not in vars(models):
+        raise Refused("moto.sqs.models no longer imports unix_time_millis")
+    return [
+        (models.Queue, "messages", property(messages)),
+        (models.Queue, "approximate_number_of_messages_delayed", property(delayed_count)),
+        (models.Queue, "approximate_number_of_messages_not_visible", property(not_visible_count)),
+        (models.Queue, "delete_message", delete_message),
+        (models.SQSBackend, "delete_message_batch", delete_message_batch),
+        (models.SQSBackend, "is_message_valid_based_on_retention_period", retention_ok),
+        (models, "unix_time_millis", _now_millis),
+    ]
+
+
+PATCH = Patch("moto SQS speed", _replacements)

@@ -11,64 +11,46 @@
 from __future__ import annotations
 
 import errno
+import importlib
 import ipaddress
 import socket
 import threading
 from typing import Any
 
 from evctl.errors import ConfigError, UsageError
+from evctl.sandbox import mapping_guard
+from evctl.sandbox.patches import Patch, Replacement
 
 LOOPBACK = "127.0.0.1"
 
-_guard_lock = threading.Lock()
-_guard_users = 0
-_guard_original: Any = None
 
-
-def keep_moto_lambda_out() -> None:
-    """In this process, moto's event source mappings never consume SQS messages (counted: pair with
-    `let_moto_lambda_in`, so an in-process sandbox leaves moto as it found it).
-
-    moto registers each SQS mapping on the queue (`Queue.lambda_event_source_mappings`) and, on every
+def _lambda_out() -> list[Replacement]:
+    """moto registers each SQS mapping on the queue (`Queue.lambda_event_source_mappings`) and, on every
     add_message, receives and invokes synchronously. The mapping stays in the Lambda backend (list/get show it
-    Enabled, as on AWS); only its hook on the queue is removed, so the local runner is the one consumer.
-    """
-    global _guard_users, _guard_original
-    with _guard_lock:
-        _guard_users += 1
-        if _guard_users > 1:
-            return
-        import importlib
+    Enabled, as on AWS); only its hook on the queue is removed, so the local runner is the one consumer. Before
+    moto creates a mapping, the sandbox's create checks (mapping_guard: the role's permissions) may refuse it."""
+    LambdaBackend: Any = importlib.import_module("moto.awslambda.models").LambdaBackend
+    sqs_backends: Any = importlib.import_module("moto.sqs.models").sqs_backends
+    original = LambdaBackend.create_event_source_mapping
 
-        LambdaBackend: Any = importlib.import_module("moto.awslambda.models").LambdaBackend
-        sqs_backends: Any = importlib.import_module("moto.sqs.models").sqs_backends
+    def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+        mapping_guard.check(spec)
+        esm = original(self, spec)
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            hooks = getattr(queue, "lambda_event_source_mappings", None)
+            if isinstance(hooks, dict):
+                for arn in [arn for arn, hooked in hooks.items() if hooked is esm]:
+                    del hooks[arn]
+        return esm
 
-        original = _guard_original = LambdaBackend.create_event_source_mapping
-
-        def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
-            esm = original(self, spec)
-            for queue in sqs_backends[self.account_id][self.region_name].queues.values():
-                hooks = getattr(queue, "lambda_event_source_mappings", None)
-                if isinstance(hooks, dict):
-                    for arn in [arn for arn, hooked in hooks.items() if hooked is esm]:
-                        del hooks[arn]
-            return esm
-
-        LambdaBackend.create_event_source_mapping = create_event_source_mapping
+    return [(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)]
 
 
-def let_moto_lambda_in() -> None:
-    global _guard_users, _guard_original
-    with _guard_lock:
-        if _guard_users == 0:
-            return
-        _guard_users -= 1
-        if _guard_users == 0 and _guard_original is not None:
-            import importlib
-
-            LambdaBackend: Any = importlib.import_module("moto.awslambda.models").LambdaBackend
-            LambdaBackend.create_event_source_mapping = _guard_original
-            _guard_original = None
+LAMBDA_OUT = Patch("moto's mappings consume nothing", _lambda_out)
+# In this process, moto's event source mappings never consume SQS messages (counted: an in-process sandbox leaves
+# moto as it found it).
+keep_moto_lambda_out = LAMBDA_OUT.install
+let_moto_lambda_in = LAMBDA_OUT.uninstall
 
 
 class SandboxServer:

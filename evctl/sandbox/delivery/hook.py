@@ -1,5 +1,5 @@
 """The hook in moto's EventBridge: `moto.events.models.Rule.send_to_targets`, replaced in this process while a
-sandbox runs (counted, like server.keep_moto_lambda_out: the last `uninstall` puts moto's own function back).
+sandbox runs (counted, patches.Patch: the last `uninstall` puts moto's own functions back).
 
 moto 5.2 calls `Rule.send_to_targets(event)` for every rule of the bus on put_events (and on a replay, with
 `transform_input=False`); it checks the pattern, never the rule's State, and writes each SQS target's message
@@ -29,16 +29,11 @@ from evctl.sandbox.delivery import records
 from evctl.sandbox.delivery.engine import ENFORCING, PERMISSIVE, Engine, Mode
 from evctl.sandbox.delivery.records import Where
 from evctl.sandbox.delivery.scheduler import ThreadScheduler
+from evctl.sandbox.patches import Patch, Replacement
 
 _lock = threading.Lock()
 _users: list[Mode] = []  # one entry per install, in order; the newest decides the mode
-_original: Any = None
-_original_set_attributes: Any = None
 _engine: Engine | None = None
-
-
-def _rule_class() -> Any:
-    return importlib.import_module("moto.events.models").Rule
 
 
 def current_mode() -> Mode | None:
@@ -51,16 +46,41 @@ def current_engine() -> Engine | None:
     return _engine
 
 
+def _replacements() -> list[Replacement]:
+    Rule: Any = importlib.import_module("moto.events.models").Rule
+    SQSBackend: Any = importlib.import_module("moto.sqs.models").SQSBackend
+    original = Rule.send_to_targets
+    original_set_attributes = SQSBackend.set_queue_attributes
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        engine_now = _engine
+        if engine_now is None:  # uninstalled while a request was in flight
+            original(self, original_event, transform_input)
+        else:
+            _send_to_targets(engine_now, original, self, original_event, transform_input)
+
+    def set_queue_attributes(self: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
+        if "Policy" not in attributes:
+            attributes = {**attributes, "Policy": self.get_queue(queue_name).policy}
+        return original_set_attributes(self, queue_name, attributes)
+
+    return [(Rule, "send_to_targets", send_to_targets), (SQSBackend, "set_queue_attributes", set_queue_attributes)]
+
+
+PATCH = Patch("rule -> SQS delivery, SetQueueAttributes keeps the Policy", _replacements)
+
+
 def install(mode: Mode = ENFORCING, engine: Engine | None = None) -> None:
     """Route rule → SQS deliveries through the sandbox's rules in this process (pair with `uninstall`).
 
     Installs nest: each adds a user, and the newest user's mode applies until it uninstalls. `engine` is for
     tests (an injected clock and scheduler).
     """
-    global _original, _engine
+    global _engine
     if mode not in (ENFORCING, PERMISSIVE):
         raise ValueError(f"unknown delivery mode {mode!r}")
     with _lock:
+        PATCH.install()
         _users.append(mode)
         if _engine is not None:
             _engine.mode = mode
@@ -71,56 +91,20 @@ def install(mode: Mode = ENFORCING, engine: Engine | None = None) -> None:
             _engine = engine
         elif _engine is None:
             _engine = Engine(mode, ThreadScheduler())
-        if _original is not None:
-            return
-        Rule = _rule_class()
-        _original = Rule.send_to_targets
-        original = _original
-
-        def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
-            engine_now = _engine
-            if engine_now is None:  # uninstalled while a request was in flight
-                return original(self, original_event, transform_input)
-            return _send_to_targets(engine_now, original, self, original_event, transform_input)
-
-        Rule.send_to_targets = send_to_targets
-        _keep_policy_on_set_attributes()
-
-
-def _sqs_backend_class() -> Any:
-    return importlib.import_module("moto.sqs.models").SQSBackend
-
-
-def _keep_policy_on_set_attributes() -> None:
-    global _original_set_attributes
-    SQSBackend = _sqs_backend_class()
-    original = _original_set_attributes = SQSBackend.set_queue_attributes
-
-    def set_queue_attributes(self: Any, queue_name: str, attributes: dict[str, Any]) -> Any:
-        if "Policy" not in attributes:
-            attributes = {**attributes, "Policy": self.get_queue(queue_name).policy}
-        return original(self, queue_name, attributes)
-
-    SQSBackend.set_queue_attributes = set_queue_attributes
 
 
 def uninstall() -> None:
     """Undo one `install`; the last one restores moto's own delivery and stops pending retries."""
-    global _original, _original_set_attributes, _engine
+    global _engine
     with _lock:
         if not _users:
             return
         _users.pop()
+        PATCH.uninstall()
         if _users:
             if _engine is not None:
                 _engine.mode = _users[-1]
             return
-        if _original is not None:
-            _rule_class().send_to_targets = _original
-            _original = None
-        if _original_set_attributes is not None:
-            _sqs_backend_class().set_queue_attributes = _original_set_attributes
-            _original_set_attributes = None
         if _engine is not None:
             _engine.scheduler.stop()
             _engine = None

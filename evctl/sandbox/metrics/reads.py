@@ -10,7 +10,7 @@
   the sandbox kept with each datapoint (store.py) and single values put with PutMetricData. A period with no such
   values (only statistic sets from PutMetricData) behaves as before.
 
-Counted like sqs.install: applied while a sandbox runs in this process.
+Counted (patches.Patch): applied while a sandbox runs in this process.
 """
 
 from __future__ import annotations
@@ -18,14 +18,11 @@ from __future__ import annotations
 import importlib
 import math
 import re
-import threading
 from typing import Any
 
-PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
+from evctl.sandbox.patches import Patch, Replacement
 
-_lock = threading.Lock()
-_users = 0
-_originals: list[tuple[Any, str, Any]] = []
+PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 
 
 def _less(self: Any, other: Any) -> bool:
@@ -57,30 +54,16 @@ def _with_percentiles(original: Any, single: Any) -> Any:
     return get_statistics_for_type
 
 
-def install() -> None:
-    global _users
-    with _lock:
-        _users += 1
-        if _users > 1:
-            return
-        models: Any = importlib.import_module("moto.cloudwatch.models")
-        statistics = models.Statistics
-        original = statistics.__dict__["get_statistics_for_type"]
-        for owner, name, value in (
-            (models.Dimension, "__lt__", _less),
-            (statistics, "get_statistics_for_type", _with_percentiles(original, models.MetricDatum)),
-        ):
-            _originals.append((owner, name, owner.__dict__[name]))
-            setattr(owner, name, value)
+def _replacements() -> list[Replacement]:
+    models: Any = importlib.import_module("moto.cloudwatch.models")
+    statistics = models.Statistics
+    original = statistics.__dict__["get_statistics_for_type"]
+    return [
+        (models.Dimension, "__lt__", _less),
+        (statistics, "get_statistics_for_type", _with_percentiles(original, models.MetricDatum)),
+    ]
 
 
-def uninstall() -> None:
-    global _users
-    with _lock:
-        if _users == 0:
-            return
-        _users -= 1
-        if _users == 0:
-            while _originals:
-                owner, name, value = _originals.pop()
-                setattr(owner, name, value)
+PATCH = Patch("CloudWatch reads: dimension order, percentiles", _replacements)
+install = PATCH.install
+uninstall = PATCH.uninstall

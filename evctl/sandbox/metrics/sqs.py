@@ -17,17 +17,18 @@ ApproximateNumberOfMessagesVisible, ApproximateNumberOfMessagesNotVisible, Appro
 AWS does with poison pills; a message moved to a DLQ is aged from the move). Each sample also adds 0 to the four
 counts, so an active queue has a datapoint every minute, 0 when nothing happened, as on AWS.
 
-`install()` / `uninstall()` are counted (every in-process sandbox installs once; moto gets its own functions back
-when the last one stops). The hooks cost a function call and a dict update per SQS call.
+`install()` / `uninstall()` are counted (patches.Patch: every in-process sandbox installs once; moto gets its own
+functions back when the last one stops). The hooks cost a function call and a dict update per SQS call.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
-import threading
 import time
 from typing import Any
+
+from evctl.sandbox.patches import Patch, Replacement
 
 from .emitter import SandboxMetrics, current
 
@@ -36,10 +37,6 @@ COUNTS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesD
 POISON_RECEIVES = 3  # a standard queue's message received this often leaves ApproximateAgeOfOldestMessage
 ENQUEUED = "_evctl_enqueued_ms"  # set on moto's Message by Queue.add_message: when it entered *this* queue
 
-_lock = threading.Lock()
-_users = 0
-_originals: list[tuple[Any, str, Any]] = []
-
 
 def _count(metric: str, queue: str, value: float, account: str, region: str) -> None:
     emitter = current()
@@ -47,7 +44,7 @@ def _count(metric: str, queue: str, value: float, account: str, region: str) -> 
         emitter.count(NAMESPACE, metric, {"QueueName": queue}, value, account=account, region=region)
 
 
-def _hooks() -> list[tuple[Any, str, Any]]:
+def _hooks() -> list[Replacement]:
     models: Any = importlib.import_module("moto.sqs.models")
     responses: Any = importlib.import_module("moto.sqs.responses")
     backend = models.SQSBackend
@@ -104,32 +101,13 @@ def _hooks() -> list[tuple[Any, str, Any]]:
     ]
 
 
-def install() -> None:
-    """Hook moto's SQS in this process (counted: pair with uninstall)."""
-    global _users
-    with _lock:
-        _users += 1
-        if _users > 1:
-            return
-        for owner, name, hook in _hooks():
-            _originals.append((owner, name, owner.__dict__[name]))
-            setattr(owner, name, hook)
-
-
-def uninstall() -> None:
-    global _users
-    with _lock:
-        if _users == 0:
-            return
-        _users -= 1
-        if _users == 0:
-            while _originals:
-                owner, name, original = _originals.pop()
-                setattr(owner, name, original)
+PATCH = Patch("AWS/SQS counts", _hooks)
+install = PATCH.install  # hook moto's SQS in this process (counted: pair with uninstall)
+uninstall = PATCH.uninstall
 
 
 def is_installed() -> bool:
-    return bool(_originals)
+    return PATCH.installed
 
 
 def queue_levels(queue: Any, now_ms: float) -> dict[str, float]:
