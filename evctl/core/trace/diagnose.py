@@ -1,7 +1,7 @@
 """Where the event stalled, ask doctor: the catalogue checks of that hop, on that route's resources only, with the
 traced event as the producer's sample; the most severe finding is the likely cause.
 
-    checks = HOP_CHECKS["processed"]                    # catalogue id patterns
+    checks = HOP_CHECKS["processed"]                    # catalogue id patterns ("duplicated": processed twice)
     report = diagnose(session, plan, "processed", routes, event=envelope)   # doctor Report, outcomes filtered
     cause = likely_cause(report)                         # Finding or None
 """
@@ -42,10 +42,12 @@ HOP_CHECKS: dict[str, tuple[str, ...]] = {
     ),
     "processed": ("F-*", "E-PBR-*", "E-FILTER-1", "I-*", "L-*", "Q-VIS-*", "Q-REDRIVE-*", "Q-RET-1", "D-*"),
     "dead_lettered": ("Q-REDRIVE-*", "D-*"),
+    # processed more than once: what lets a second invocation get the message (or a second copy reach the queue)
+    "duplicated": ("R-DUP-1", "Q-VIS-*", "E-PBR-*", "F-TIMEOUT-1", "I-SQS-1"),
 }
 
 
-def checks_for(hop: HopName) -> list[str]:
+def checks_for(hop: HopName | str) -> list[str]:
     """The catalogue ids of a hop's checks, in catalogue order."""
     patterns = HOP_CHECKS.get(hop, ())
     return [info.id for info in CATALOGUE if any(fnmatch.fnmatchcase(info.id, p) for p in patterns)]
@@ -71,7 +73,7 @@ def route_resources(graph: Graph, plan: Plan, routes: Iterable[Route]) -> set[st
 def diagnose(
     session: DoctorSession,
     plan: Plan,
-    hop: HopName,
+    hop: HopName | str,
     routes: Sequence[Route],
     *,
     envelope: dict[str, Any],
@@ -87,7 +89,11 @@ def diagnose(
     )
     report = session.run(ctx, checks=checks)
     keep = route_resources(plan.graph, plan, routes)
-    report.outcomes = [o for o in report.outcomes if o.resource in keep]
+    # an outcome about the routes' resources, or a finding about another (the function's role: I-SQS-1) that
+    # names one of them among its related resources
+    report.outcomes = [
+        o for o in report.outcomes if o.resource in keep or any(keep.intersection(f.related) for f in o.findings)
+    ]
     return checks, report
 
 

@@ -43,6 +43,13 @@ class FunctionHop:
     function_name: str
     log_group: str
     log_group_arn: str = ""  # the graph's node id for the log group ("" when the graph has none)
+    mapping_uuid: str = ""  # GetEventSourceMapping's key ("" : the last part of mapping_arn)
+    timeout: float | None = None  # the function's Timeout, seconds (None: unknown)
+    batching_window: float = 0.0  # the mapping's MaximumBatchingWindowInSeconds
+
+    @property
+    def uuid(self) -> str:
+        return self.mapping_uuid or self.mapping_arn.rsplit(":", 1)[-1]
 
 
 @dataclass
@@ -59,9 +66,15 @@ class Route:
     dlq_arn: str | None = None  # the queue's RedrivePolicy DLQ
     dlq_url: str | None = None
     max_receive_count: int | None = None
+    visibility_timeout: int | None = None  # the queue's VisibilityTimeout, seconds (None: unknown)
     target_dlq_arn: str | None = None  # the target's DeadLetterConfig (EventBridge's own DLQ)
     target_dlq_url: str | None = None
     functions: list[FunctionHop] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        """The route's name in a trace: the rule and its target's id (unique per route)."""
+        return f"{self.rule}/{self.target_id}"
 
 
 @dataclass
@@ -161,6 +174,17 @@ def routes_of(graph: Graph, rules: list[RuleMatch]) -> tuple[list[Route], list[t
     return routes, others
 
 
+def _number(value: object) -> int | None:
+    """A whole number of seconds from a graph attribute (an int or numeric text); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    return int(value) if isinstance(value, str) and value.isdigit() else None
+
+
 def _url(node: Node | None) -> str | None:
     return str(node.attributes["url"]) if node is not None and node.attributes.get("url") else None
 
@@ -175,6 +199,7 @@ def _route(graph: Graph, rule: RuleMatch, target_id: str, queue: Node, target_dl
         queue_url=_url(queue),
         exists=queue.exists,
         max_receive_count=queue.attributes.get("max_receive_count"),
+        visibility_timeout=_number(queue.attributes.get("visibility_timeout")),
         target_dlq_arn=target_dlq.id if target_dlq is not None else None,
         target_dlq_url=_url(target_dlq),
     )
@@ -202,6 +227,9 @@ def _functions(graph: Graph, mapping: Node) -> list[FunctionHop]:
                 function_name=function.name,
                 log_group=groups[0].name if groups else f"/aws/lambda/{function.name}",
                 log_group_arn=groups[0].id if groups else "",
+                mapping_uuid=mapping.name,
+                timeout=_number(function.attributes.get("timeout")),
+                batching_window=float(_number(mapping.attributes.get("batching_window")) or 0),
             )
         )
     return hops

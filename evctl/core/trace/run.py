@@ -25,7 +25,7 @@ from evctl.errors import ConfigError, EvctlError, ServiceError, from_aws
 from .diagnose import diagnose, likely_cause
 from .follow import METRICS_DELAY, Follower
 from .plan import Plan, make_plan
-from .result import Cause, Hop, NearMiss, TraceResult
+from .result import Cause, Hop, NearMiss, RouteInfo, TraceResult
 from .sources import AwsSources, Sources
 
 if TYPE_CHECKING:
@@ -66,12 +66,14 @@ class Tracer:
         result.bus, result.event = plan.bus, dict(plan.envelope)
         result.matched = [m.name for m in plan.matched]
         result.near_misses = [NearMiss(m.name, m.arn, tuple(why)) for m, why in plan.near]
+        result.routes = [RouteInfo(r.id, r.rule, r.target_id, r.queue_name, r.queue_arn) for r in plan.routes]
         sources = self.sources or AwsSources(
             logs=c.logs,
             sqs=c.sqs,
             cloudwatch=c.cloudwatch,
             region=self.region,
             ledgers=self.ledgers,
+            lambda_=c.lambda_,
             clock=self.clock,
             sleep=self.sleep,
         )
@@ -108,7 +110,7 @@ class Tracer:
             result.notes = list(getattr(sources, "notes", []))
             if any(h.hop == "delivered" and h.evidence == "metrics" for h in result.hops):
                 result.notes.append("no delivery ledger: delivery is read from CloudWatch metrics. " + METRICS_DELAY)
-        if not result.stopped and result.stalled_at is not None:
+        if not result.stopped and result.problem_hop is not None:
             self._diagnose(plan, result)
         return result
 
@@ -167,21 +169,15 @@ class Tracer:
         )
 
     def _diagnose(self, plan: Plan, result: TraceResult) -> None:
-        hop = result.stalled_at
+        hop = result.problem_hop
         assert hop is not None
-        queues = {h.resource for h in result.hops if h.hop == hop and h.status in ("stalled", "waiting")}
-        stalled_routes = [
-            r
-            for r in plan.routes
-            if r.queue_arn in queues
-            or r.rule_arn in queues
-            or any(f.function_arn in queues or f.mapping_arn in queues for f in r.functions)
-        ]
-        self._say(f"running doctor's checks for the '{hop}' hop")
+        wrong = ("stalled", "waiting") if result.stalled_at is not None else ("duplicated",)
+        route_ids = {h.route for h in result.hops if h.hop == hop and h.status in wrong}
+        stalled_routes = [r for r in plan.routes if r.id in route_ids]
+        key = "duplicated" if result.stalled_at is None else "processed" if hop == "dead_lettered" else hop
+        self._say(f"running doctor's checks for the '{hop}' hop" + (" (a duplicate)" if key == "duplicated" else ""))
         session = DoctorSession(self.clients, region=self.region, cache=plan.cache)
-        checks, report = diagnose(
-            session, plan, "processed" if hop == "dead_lettered" else hop, stalled_routes, envelope=result.event
-        )
+        checks, report = diagnose(session, plan, key, stalled_routes, envelope=result.event)
         result.checks = checks
         result.findings = [
             _finding_dict(f)

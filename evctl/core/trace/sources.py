@@ -6,6 +6,7 @@
     sources.log_lines(group, event_id, since_ms)            # the function's log lines carrying the event id
     sources.metric_sums([MetricQuery(...)], start_ms, end_ms)   # CloudWatch sums (None: no datapoint yet)
     sources.find_in_queue(queue_url, event_id)              # a DLQ holding the event: an honest peek that releases
+    sources.mapping_state(uuid)                 # GetEventSourceMapping: State, LastProcessingResult (None: unread)
 
 The ledgers are CloudWatch Logs groups the sandbox writes, one JSON object per log event: DELIVERY_LEDGER (event_id,
 rule_arn, target_arn, outcome delivered|refused|retrying|sent_to_dlq|dropped, error_code, error_message, attempt,
@@ -31,6 +32,7 @@ from evctl.errors import EvctlError, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_sqs import SQSClient
 
@@ -41,6 +43,7 @@ __all__ = [
     "DeliveryRecord",
     "FoundMessage",
     "InvocationRecord",
+    "MappingState",
     "MetricQuery",
     "Sources",
     "epoch_ms",
@@ -173,6 +176,29 @@ class FoundMessage:
     attributes: Mapping[str, str] = field(default_factory=dict)  # message attributes (ERROR_CODE, RULE_ARN, ...)
 
 
+@dataclass(frozen=True)
+class MappingState:
+    """What Lambda shows of an event source mapping now (GetEventSourceMapping), as AWS and the sandbox both show it:
+    `LastProcessingResult` "PROBLEM: ..." when its last poll failed (a role that cannot receive, a key it cannot
+    use), `State` Disabled when nothing polls."""
+
+    uuid: str
+    state: str
+    last_processing_result: str | None = None
+    state_transition_reason: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def problem(self) -> str | None:
+        """Why the mapping cannot poll now, or None: not Enabled, or a PROBLEM in its last processing result."""
+        if self.state and self.state not in ("Enabled", "Enabling", "Updating", "Creating"):
+            return f"State {self.state}" + (
+                f" ({self.state_transition_reason})" if self.state_transition_reason else ""
+            )
+        result = self.last_processing_result or ""
+        return f"LastProcessingResult {result}" if result.upper().startswith("PROBLEM") else None
+
+
 class Sources(Protocol):
     notes: list[str]
 
@@ -186,6 +212,8 @@ class Sources(Protocol):
 
     def find_in_queue(self, queue_url: str, event_id: str) -> FoundMessage | None: ...
 
+    def mapping_state(self, uuid: str) -> MappingState | None: ...
+
 
 class AwsSources:
     """The reads, from real clients. Denied or missing reads add a note and answer 'nothing known'."""
@@ -198,10 +226,12 @@ class AwsSources:
         cloudwatch: CloudWatchClient | None,
         region: str,
         ledgers: bool,
+        lambda_: LambdaClient | None = None,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.logs, self.sqs, self.cloudwatch, self.region = logs, sqs, cloudwatch, region
+        self.lambda_ = lambda_
         self.ledgers = ledgers
         self.clock = clock
         self.budget = RequestBudget(clock=clock, sleep=sleep)
@@ -304,3 +334,21 @@ class AwsSources:
                     attributes=attributes,
                 )
         return None
+
+    def mapping_state(self, uuid: str) -> MappingState | None:
+        """GetEventSourceMapping (the same call on AWS and the sandbox); None when it cannot be read (a note)."""
+        if self.lambda_ is None or not uuid:
+            return None
+        try:
+            answer: dict[str, Any] = dict(self.lambda_.get_event_source_mapping(UUID=uuid))
+        except Exception as exc:
+            code = error_code(exc) or type(exc).__name__
+            self._note(f"event source mapping {uuid} could not be read ({code})")
+            return None
+        return MappingState(
+            uuid=uuid,
+            state=str(answer.get("State") or ""),
+            last_processing_result=answer.get("LastProcessingResult") or None,
+            state_transition_reason=answer.get("StateTransitionReason") or None,
+            raw={k: answer[k] for k in ("State", "StateTransitionReason", "LastProcessingResult") if k in answer},
+        )
