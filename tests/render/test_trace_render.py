@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evctl.core.trace import Cause, Hop, NearMiss, TraceResult
+from evctl.core.trace import Cause, Hop, NearMiss, RouteInfo, TraceResult
 from evctl.render.trace import summary_line, text_rows, timeline_lines
 
 T0 = 1_700_000_000_000
@@ -44,3 +44,57 @@ def test_a_stalled_trace_names_the_cause_its_fix_and_the_why_not() -> None:
     assert "stalled at matched" in lines
     assert "likely cause: R-PATTERN-1 (critical) matches none" in lines
     assert "  $ aws events put-rule ..." in lines
+
+
+def _two_routes(second: Hop) -> TraceResult:
+    a, b = "signup/t1", "signup/t2"
+    return TraceResult(
+        event_id="e-3",
+        published_ms=T0,
+        routes=[
+            RouteInfo(a, "signup", "t1", "user-signup-queue", "arn:aws:sqs:us-east-1:1:user-signup-queue"),
+            RouteInfo(b, "signup", "t2", "audit-queue", "arn:aws:sqs:us-east-1:1:audit-queue"),
+        ],
+        hops=[
+            Hop("published", "ok", "bus", T0, "PutEvents accepted it on default", "put_events"),
+            Hop("matched", "ok", "rule", T0, "matched signup", "offline"),
+            Hop("delivered", "ok", "q1", T0 + 100, "delivered to user-signup-queue", "ledger", route=a),
+            Hop("received", "ok", "fn", T0 + 200, "fn received it (request r1)", "ledger", route=a),
+            Hop("processed", "ok", "fn", T0 + 300, "fn processed it (request r1)", "ledger", route=a),
+            Hop("delivered", "ok", "q2", T0 + 100, "delivered to audit-queue", "ledger", route=b),
+            Hop("received", "ok", "fn2", T0 + 200, "fn2 received it (request r2)", "ledger", route=b),
+            second,
+        ],
+    )
+
+
+def test_several_routes_each_under_its_own_line_naming_rule_target_and_queue() -> None:
+    stuck = Hop("processed", "stalled", "fn2", T0 + 900, "the function failed 1 time(s)", "ledger", route="signup/t2")
+    result = _two_routes(stuck)
+    lines = timeline_lines(result)
+    assert lines[1].startswith("  ✓ published") and lines[2].startswith("  ✓ matched")
+    assert lines[3] == "  route signup → user-signup-queue (target t1): processed"
+    assert [line.split()[1] for line in lines[4:7]] == ["delivered", "received", "processed"]
+    assert all(line.startswith("      ") for line in lines[4:7])
+    assert lines[7] == "  route signup → audit-queue (target t2): stalled"
+    assert lines[10].startswith("      ✗ processed")
+    assert lines[11] == "stalled at processed"
+    data = result.as_dict()
+    assert [(r["id"], r["status"]) for r in data["routes"]] == [("signup/t1", "processed"), ("signup/t2", "stalled")]
+    assert [h["route"] for h in data["hops"]] == [None, None] + ["signup/t1"] * 3 + ["signup/t2"] * 3
+    assert [row["route"] for row in text_rows(result)][:3] == ["-", "-", "signup/t1"]
+
+
+def test_a_duplicate_is_marked_and_summarised_as_processed_more_than_once() -> None:
+    twice = Hop(
+        "processed", "duplicated", "fn2", T0 + 2800, "processed 2 times (a duplicate): request a …, request b …",
+        "ledger", route="signup/t2",
+    )  # fmt: skip
+    result = _two_routes(twice)
+    result.cause = Cause("Q-VIS-1", "critical", "q2", "visibility timeout 1 s is shorter than fn2's timeout 3 s", "x")
+    lines = timeline_lines(result)
+    assert lines[10].startswith("      ‼ processed") and "processed 2 times" in lines[10]
+    assert result.status == "duplicated" and result.stalled_at is None and result.problem_hop == "processed"
+    assert "processed more than once on 1 of 2 routes (a duplicate)" in lines
+    assert "likely cause: Q-VIS-1 (critical) visibility timeout 1 s is shorter than fn2's timeout 3 s" in lines
+    assert result.as_dict()["routes"][1]["status"] == "duplicated"
