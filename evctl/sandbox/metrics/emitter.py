@@ -19,12 +19,28 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account: the one every sandbox client uses
 
 Dimensions = tuple[tuple[str, str], ...]
+Dims = Mapping[str, str]
+
+
+class Where(TypedDict, total=False):
+    """Where a series lives when it is not the emitter's own account and region (moto's SQS: each queue's)."""
+
+    account: str | None
+    region: str | None
+
+
 MAX_VALUES = 10_000  # values kept per series-minute for percentiles (beyond: the first MAX_VALUES)
+MAX_ERRORS = 20  # failure messages kept (SandboxMetrics.errors); error_count counts them all
+
+
+def error_kind(message: str) -> str:
+    """What failed and the exception's type: "writing metrics failed: ClientError" (one warning per kind)."""
+    return message.split("(", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -72,62 +88,6 @@ class Sink(Protocol):
     """Where flushed minutes go (the sandbox's moto CloudWatch: store.MotoCloudWatch)."""
 
     def write(self, minutes: list[tuple[SeriesKey, Minute]]) -> None: ...
-
-
-class Emitter(Protocol):
-    """What a hook may call: a running SandboxMetrics, or the no-op emitter when no sandbox runs."""
-
-    def count(
-        self,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, str],
-        value: float = 1.0,
-        unit: str = "Count",
-        at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> None: ...
-
-    def observe(
-        self,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, str],
-        value: float,
-        unit: str = "Milliseconds",
-        at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> None: ...
-
-    def gauge(
-        self,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, str],
-        value: float,
-        unit: str = "Count",
-        at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> None: ...
-
-    def lambda_invocation(
-        self, function_name: str, duration_ms: float, *, error: bool = False, at: float | None = None
-    ) -> None: ...
-
-    def lambda_throttle(self, function_name: str, at: float | None = None) -> None: ...
-
-    def rule_metric(
-        self, rule_name: str, metric: str, value: float = 1.0, *, bus_name: str = "default", at: float | None = None
-    ) -> None: ...
-
-    @property
-    def active(self) -> bool: ...
 
 
 def rule_dimensions(rule_name: str, bus_name: str = "default") -> dict[str, str]:
@@ -187,7 +147,8 @@ class SandboxMetrics:
         self.flush_seconds = flush_seconds
         self.sample_seconds = sample_seconds
         self.clock = clock
-        self.errors: list[str] = []  # why a flush or a sample failed (the thread never dies of it)
+        self.errors: list[str] = []  # why a flush or a sample failed, the first MAX_ERRORS (the thread never dies)
+        self.error_count = 0  # every failure, kept or not
         self._lock = threading.Lock()
         self._pending: dict[tuple[SeriesKey, int], Minute] = {}
         self._samplers: list[Callable[[SandboxMetrics], None]] = []
@@ -206,19 +167,17 @@ class SandboxMetrics:
         self,
         namespace: str,
         metric: str,
-        dimensions: Mapping[str, str],
+        dimensions: Dims,
         value: float,
         unit: str,
         at: float | None,
-        account: str | None,
-        region: str | None,
-        replace: bool,
+        where: Where,
+        replace: bool = False,
         fill: bool = False,
     ) -> None:
         when = self.clock() if at is None else at
-        key = SeriesKey(
-            account or self.account, region or self.region, namespace, metric, tuple(sorted(dimensions.items())), unit
-        )
+        account, region = where.get("account") or self.account, where.get("region") or self.region
+        key = SeriesKey(account, region, namespace, metric, tuple(sorted(dimensions.items())), unit)
         minute = int(when // 60)
         value = float(value)
         with self._lock:
@@ -233,61 +192,53 @@ class SandboxMetrics:
         self,
         namespace: str,
         metric: str,
-        dimensions: Mapping[str, str],
+        dimensions: Dims,
         value: float = 1.0,
         unit: str = "Count",
         at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
         """`value` more of a counted metric (Sum is what AWS's counts are read by)."""
-        self._add(namespace, metric, dimensions, value, unit, at, account, region, False)
+        self._add(namespace, metric, dimensions, value, unit, at, where)
 
     def observe(
         self,
         namespace: str,
         metric: str,
-        dimensions: Mapping[str, str],
+        dimensions: Dims,
         value: float,
         unit: str = "Milliseconds",
         at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
         """One observation (a duration): Average, Minimum, Maximum and SampleCount are read from these."""
-        self._add(namespace, metric, dimensions, value, unit, at, account, region, False)
+        self._add(namespace, metric, dimensions, value, unit, at, where)
 
     def gauge(
         self,
         namespace: str,
         metric: str,
-        dimensions: Mapping[str, str],
+        dimensions: Dims,
         value: float,
         unit: str = "Count",
         at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
         """A sampled level (queue depth, age): the minute's datapoint is its latest sample."""
-        self._add(namespace, metric, dimensions, value, unit, at, account, region, True)
+        self._add(namespace, metric, dimensions, value, unit, at, where, replace=True)
 
     def zero(
         self,
         namespace: str,
         metric: str,
-        dimensions: Mapping[str, str],
+        dimensions: Dims,
         unit: str = "Count",
         at: float | None = None,
-        *,
-        account: str | None = None,
-        region: str | None = None,
+        **where: Unpack[Where],
     ) -> None:
         """Make the minute of a count exist with Sum 0 unless something was counted in it (AWS/SQS publishes its
         counts every minute for an active queue, 0 included; AWS/Events does not)."""
-        self._add(namespace, metric, dimensions, 0.0, unit, at, account, region, False, True)
+        self._add(namespace, metric, dimensions, 0.0, unit, at, where, fill=True)
 
     def lambda_invocation(
         self, function_name: str, duration_ms: float, *, error: bool = False, at: float | None = None
@@ -342,7 +293,8 @@ class SandboxMetrics:
         return len(pending)
 
     def _note(self, message: str) -> None:
-        if len(self.errors) < 20:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS:
             self.errors.append(message)
 
     def tick(self) -> None:
@@ -403,6 +355,9 @@ def _pop(emitter: SandboxMetrics) -> None:
     with _active_lock:
         if emitter in _active:
             _active.remove(emitter)
+
+
+Emitter = SandboxMetrics | NoMetrics  # what a hook may call: the running emitter, or the no-op one
 
 
 def current() -> Emitter:
