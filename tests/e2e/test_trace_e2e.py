@@ -4,6 +4,7 @@ planted mistake stops the trace at its hop and names the catalogue check that ex
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -12,37 +13,51 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evctl.sandbox import lifecycle
-from evctl.sandbox.provision import DEMO_SETTINGS, HandlerSpec
+from evctl.sandbox.mistakes.catalogue import PLANTED_TIMEOUT
+from evctl.sandbox.mistakes.handlers import SLOW_HANDLER
+from evctl.sandbox.mistakes.permissions import BASIC_EXECUTION, ROLE_POLICY
+from evctl.sandbox.provision import DEMO_SETTINGS, FUNCTION, ROLE, HandlerSpec, queue_policy
 from tests.helpers import evctl_executable, restore_default_signals, run_evctl
 
 
 @pytest.fixture
 def sandbox() -> Iterator[Callable[..., lifecycle.Sandbox]]:
-    """start(handler=...) → a running sandbox (runner polling); stopped after the test."""
+    """start(handler=..., pollers=N) → a running sandbox (runner polling; N > 1: copies of the runner poll the same
+    queue at once, as Lambda's pollers for one mapping do); stopped after the test."""
     from evctl.cli.context import sandbox_clients
 
-    started: list[tuple[lifecycle.Sandbox, threading.Event, threading.Thread]] = []
+    started: list[tuple[lifecycle.Sandbox, threading.Event, list[threading.Thread]]] = []
 
-    def start(handler: HandlerSpec | None = None) -> lifecycle.Sandbox:
+    def start(handler: HandlerSpec | None = None, *, pollers: int = 1, timeout: int | None = None) -> lifecycle.Sandbox:
         box = lifecycle.start(
             sandbox_clients, port=0, record=False, wait_seconds=1, handler=handler, settings=DEMO_SETTINGS
         )
+        if timeout is not None:  # the function's Timeout, as Lambda has it and as the runner enforces it
+            box.clients.lambda_.update_function_configuration(FunctionName=FUNCTION, Timeout=timeout)
+            box.runner.function = replace(box.runner.function, timeout=float(timeout))
         stop = threading.Event()
-        thread = threading.Thread(target=lifecycle.serve, args=(box, stop), daemon=True)
-        thread.start()
-        started.append((box, stop, thread))
+        threads = [threading.Thread(target=lifecycle.serve, args=(box, stop), daemon=True)]
+        for _ in range(pollers - 1):
+            twin = copy.copy(box.runner)  # its own execution environment: its own invocations and log stream
+            twin.invocations, twin.log_stream = [], ""
+            threads.append(threading.Thread(target=twin.run, args=(stop,), daemon=True))
+        for thread in threads:
+            thread.start()
+        started.append((box, stop, threads))
         return box
 
     yield start
-    for _, stop, thread in started:
+    for _, stop, threads in started:
         stop.set()
-        thread.join(timeout=30)
+        for thread in threads:
+            thread.join(timeout=30)
 
 
 def trace(box: lifecycle.Sandbox, *args: str, timeout: int = 30) -> tuple[int, dict[str, Any], str]:
@@ -151,6 +166,95 @@ def test_a_missing_queue_policy_is_refused_at_delivered_naming_q_policy_1(
     # the event never reached the queue
     attributes = box.clients.sqs.get_queue_attributes(QueueUrl=box.pipeline.queue_url, AttributeNames=["All"])
     assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "0"
+
+
+def test_a_role_that_cannot_read_the_queue_stalls_at_received_at_once_naming_i_sqs_1(
+    sandbox: Callable[..., lifecycle.Sandbox],
+) -> None:
+    box = sandbox()
+    # mistake 1's second half: the console's "basic Lambda permissions" (logs only) instead of the seed's policy
+    box.clients.iam.put_role_policy(RoleName=ROLE, PolicyName=ROLE_POLICY, PolicyDocument=json.dumps(BASIC_EXECUTION))
+    deadline = time.monotonic() + 30  # the runner re-checks the role every few seconds (as Lambda, after a delay)
+    while not _last_result(box).startswith("PROBLEM") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _last_result(box).startswith("PROBLEM"), _last_result(box)
+    code, data, _ = trace(box, "signup", timeout=60)
+    assert code == 1
+    assert data["status"] == "stalled" and data["stalled_at"] == "received"
+    found = hops(data)
+    assert found["delivered"]["status"] == "ok" and found["delivered"]["evidence"] == "ledger"
+    received = found["received"]
+    assert received["status"] == "stalled" and received["evidence"] == "mapping"
+    assert "cannot poll" in received["detail"] and "ReceiveMessage" in received["detail"]
+    assert received["data"]["mappings"][0]["uuid"] == box.pipeline.esm_uuid
+    assert found["processed"]["status"] == "skipped"
+    assert not data["timed_out"] and data["waited_seconds"] < 15  # decided from the mapping, not at --timeout
+    assert data["likely_cause"]["check"] == "I-SQS-1"
+    assert data["likely_cause"]["resource"].endswith(f":role/{ROLE}")
+    # the event is still in the queue, unreceived
+    attributes = box.clients.sqs.get_queue_attributes(QueueUrl=box.pipeline.queue_url, AttributeNames=["All"])
+    assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "1"
+
+
+def _last_result(box: lifecycle.Sandbox) -> str:
+    mapping: dict[str, Any] = dict(box.clients.lambda_.get_event_source_mapping(UUID=box.pipeline.esm_uuid))
+    return str(mapping.get("LastProcessingResult") or "")
+
+
+def test_a_timeout_longer_than_the_visibility_timeout_processes_twice_naming_q_vis_1(
+    sandbox: Callable[..., lifecycle.Sandbox], tmp_path: Path
+) -> None:
+    handler = tmp_path / "slow_handler.py"  # mistake 5: each signup takes 1.6 s; visibility 1 s; timeout 3 s
+    handler.write_text(SLOW_HANDLER)
+    box = sandbox(HandlerSpec(handler, "lambda_handler"), pollers=2, timeout=PLANTED_TIMEOUT)
+    code, data, _ = trace(box, "signup", "--set", "email=twice@example.com")
+    assert code == 1
+    assert data["status"] == "duplicated" and data["stalled_at"] is None
+    processed = hops(data)["processed"]
+    assert processed["status"] == "duplicated" and processed["evidence"] == "ledger"
+    runs = processed["data"]["processed_by"]
+    assert len(runs) == 2 and runs[0]["request_id"] != runs[1]["request_id"]
+    assert all(r["request_id"] in processed["detail"] for r in runs)
+    assert runs[1]["start"] < runs[0]["end"]  # the second began while the first still held the message
+    assert data["routes"][0]["status"] == "duplicated"
+    assert data["likely_cause"]["check"] == "Q-VIS-1"
+    assert data["likely_cause"]["resource"] == box.pipeline.queue_arn
+    assert "Q-VIS-1" in data["checks"] and not data["timed_out"]
+    # the user got two welcome emails: each invocation logged one
+    found = box.clients.logs.filter_log_events(logGroupName=box.pipeline.log_group, filterPattern='"twice@example.com"')
+    welcomes = [e for e in found["events"] if "Sending welcome email to: twice@example.com" in e["message"]]
+    assert len(welcomes) == 2, found["events"]
+
+
+def test_two_queues_targeted_by_one_rule_each_get_their_own_route(sandbox: Callable[..., lifecycle.Sandbox]) -> None:
+    box = sandbox()
+    sqs, events = box.clients.sqs, box.clients.events
+    audit_url = sqs.create_queue(QueueName="audit-queue")["QueueUrl"]
+    audit_arn = sqs.get_queue_attributes(QueueUrl=audit_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(
+        QueueUrl=audit_url, Attributes={"Policy": json.dumps(queue_policy(audit_arn, box.pipeline.rule_arn))}
+    )
+    events.put_targets(Rule="user-signup-rule", Targets=[{"Id": "audit", "Arn": audit_arn}])
+    code, data, _ = trace(box, "signup")
+    assert code == 1  # nothing reads the audit queue
+    assert [r["id"] for r in data["routes"]] == ["user-signup-rule/audit", "user-signup-rule/user-signup-queue"]
+    by_route: dict[str, list[tuple[str, str]]] = {}
+    for hop in data["hops"][2:]:
+        by_route.setdefault(hop["route"], []).append((hop["hop"], hop["status"]))
+    assert [h["route"] for h in data["hops"][:2]] == [None, None]
+    seed = next(r for r in data["routes"] if r["queue"] == "user-signup-queue")
+    audit = next(r for r in data["routes"] if r["queue"] == "audit-queue")
+    assert by_route[seed["id"]] == [("delivered", "ok"), ("received", "ok"), ("processed", "ok")]
+    assert by_route[audit["id"]] == [("delivered", "ok"), ("received", "stalled"), ("processed", "skipped")]
+    assert (seed["status"], audit["status"]) == ("processed", "stalled")
+    assert data["stalled_at"] == "received"
+    # the timeline a person reads: each route under its own line
+    done = run_evctl(["-o", "table", "trace", "signup", "--timeout", "30"], endpoint=box.server.endpoint, timeout=90)
+    assert done.returncode == 1, done.stderr
+    lines = done.stdout.splitlines()
+    headers = [n for n, line in enumerate(lines) if line.startswith("  route ")]
+    assert len(headers) == 2, done.stdout
+    assert any("→ audit-queue (target audit): stalled" in lines[n] for n in headers), done.stdout
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
