@@ -39,8 +39,9 @@ def trace(
 ) -> None:
     """Publish one event and follow it: the rules it matches (and why the near misses don't), its delivery to each
     SQS target, the function receiving and processing it, the DLQ. Prints a timeline with a time for each hop; at
-    the first hop where it stalls, runs doctor's checks for that hop and names the likely cause by its id. Exit 0
-    when processed, 1 when it stalled; Ctrl-C prints what is known so far."""
+    the first hop where it stalls (or when it was processed twice), runs doctor's checks for that hop and names the
+    likely cause by its id. Exit 0 when processed once, 1 when it stalled or was processed twice; Ctrl-C prints what
+    is known so far."""
     from evctl.cli.stopping import graceful_stop
     from evctl.core.trace import Tracer
     from evctl.errors import Interrupted
