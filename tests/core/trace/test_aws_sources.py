@@ -69,3 +69,55 @@ def test_no_ledger_means_unknown_and_a_dlq_peek_finds_the_event_and_leaves_it(cl
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]  # type: ignore[attr-defined]
     assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == ("1", "0")
     assert sources.find_in_queue(url, "e-2") is None
+
+
+UUID = "6a1c6a8f-0f8e-4c4b-9d4e-2b7f3c0e5a11"
+
+
+def _lambda_stubbed(answer: dict[str, object] | None, error: str | None = None) -> tuple[object, object]:
+    from botocore.stub import Stubber
+
+    client = boto3.client("lambda", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    stubber = Stubber(client)
+    if error:
+        stubber.add_client_error("get_event_source_mapping", service_error_code=error, http_status_code=404)
+    else:
+        stubber.add_response("get_event_source_mapping", answer, {"UUID": UUID})
+    stubber.activate()
+    return client, stubber
+
+
+def test_mapping_state_reads_lambdas_own_answer_a_problem_in_last_processing_result() -> None:
+    # GetEventSourceMapping as AWS answers for an SQS mapping whose role cannot receive (moto has no such field)
+    answer = {
+        "UUID": UUID,
+        "EventSourceArn": "arn:aws:sqs:us-east-1:123456789012:user-signup-queue",
+        "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:user-signup-handler",
+        "State": "Enabled",
+        "StateTransitionReason": "USER_INITIATED",
+        "LastProcessingResult": "PROBLEM: The function execution role does not have permissions to call "
+        "ReceiveMessage on SQS",
+        "BatchSize": 10,
+    }
+    client, stubber = _lambda_stubbed(answer)
+    sources = AwsSources(logs=None, sqs=None, cloudwatch=None, region=REGION, ledgers=False, lambda_=client)  # type: ignore[arg-type]
+    state = sources.mapping_state(UUID)
+    stubber.assert_no_pending_responses()  # type: ignore[attr-defined]
+    assert state is not None and state.state == "Enabled"
+    assert state.problem == f"LastProcessingResult {answer['LastProcessingResult']}"
+    assert dict(state.raw) == {k: answer[k] for k in ("State", "StateTransitionReason", "LastProcessingResult")}
+
+
+def test_mapping_state_ok_disabled_and_unreadable() -> None:
+    client, _ = _lambda_stubbed({"UUID": UUID, "State": "Enabled", "LastProcessingResult": "OK"})
+    sources = AwsSources(logs=None, sqs=None, cloudwatch=None, region=REGION, ledgers=False, lambda_=client)  # type: ignore[arg-type]
+    state = sources.mapping_state(UUID)
+    assert state is not None and state.problem is None
+    client, _ = _lambda_stubbed({"UUID": UUID, "State": "Disabled", "StateTransitionReason": "USER_INITIATED"})
+    sources = AwsSources(logs=None, sqs=None, cloudwatch=None, region=REGION, ledgers=False, lambda_=client)  # type: ignore[arg-type]
+    state = sources.mapping_state(UUID)
+    assert state is not None and state.problem == "State Disabled (USER_INITIATED)"
+    client, _ = _lambda_stubbed(None, error="ResourceNotFoundException")
+    sources = AwsSources(logs=None, sqs=None, cloudwatch=None, region=REGION, ledgers=False, lambda_=client)  # type: ignore[arg-type]
+    assert sources.mapping_state(UUID) is None
+    assert sources.notes == [f"event source mapping {UUID} could not be read (ResourceNotFoundException)"]
