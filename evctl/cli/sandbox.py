@@ -141,6 +141,9 @@ def _serve(
                 stop,
                 on_invocation=lambda invocation: app.output.info(describe_invocation(invocation)),
                 on_error=lambda exc: app.output.warn(f"runner: {type(exc).__name__}: {exc}"),
+                on_metrics_error=lambda message: app.output.warn(
+                    f"metrics: {message} (later ones of this kind: counted in `evctl sandbox status`)"
+                ),
             )
         finally:
             sandbox.stop()
@@ -162,6 +165,7 @@ def status(ctx: typer.Context) -> None:
         "started_at": current.started_at,
         "handler_file": current.handler or "(built-in default handler)",
         "delivery": current.delivery or "not recorded",
+        "metric_errors": current.metric_errors,
         **details,
     }
     app.output.result(result)

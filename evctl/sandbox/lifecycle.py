@@ -11,12 +11,12 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from evctl.core.common.time import iso_utc
 from evctl.errors import ConfigError, EvctlError, ExitCode, UsageError
-from evctl.sandbox import delivery, process
+from evctl.sandbox import delivery, mapping_guard, process
 from evctl.sandbox import metrics as sandbox_metrics
 from evctl.sandbox import state as state_file
 from evctl.sandbox.enforcement import Enforcement
@@ -129,6 +129,7 @@ class Sandbox:
     errors: list[str] = field(default_factory=list)
     metrics: sandbox_metrics.SandboxMetrics | None = None  # AWS's service metrics into the sandbox's CloudWatch
     delivery_mode: delivery.Mode | None = None  # rule -> SQS delivery hook installed (sandbox/delivery)
+    guard: mapping_guard.Guard | None = None  # CreateEventSourceMapping checks the role (enforcing mode)
 
     def stop(self) -> None:
         if self.delivery_mode is not None:  # pending retries dropped, moto's own delivery back (counted)
@@ -138,6 +139,9 @@ class Sandbox:
             self.metrics.stop()
         if self.runner.enforcement is not None:
             self.runner.enforcement.close()
+        if self.guard is not None:
+            mapping_guard.uninstall(self.guard)
+            self.guard = None
         self.server.stop()
         if self.state is not None:
             state_file.remove(self.state.pid)
@@ -158,12 +162,20 @@ def start(
     and rule -> SQS deliveries are moto's own (sandbox/delivery: recorded, not enforced)."""
     server = SandboxServer(port).start()
     emitter: sandbox_metrics.SandboxMetrics | None = None
+    enforcement: Enforcement | None = None
+    guard: mapping_guard.Guard | None = None
     mode = delivery.PERMISSIVE if permissive else delivery.ENFORCING
-    delivery.install(mode)
+    delivery_installed = False
     try:
+        delivery.install(mode)
+        delivery_installed = True
         server.reset()  # moto's state is per process: a new sandbox starts empty, even in a long-lived process
         clients = make_clients(server.endpoint)
+        if not permissive:  # before provisioning: the seed's own mapping passes Lambda's check
+            guard = mapping_guard.install(clients)
         pipeline = provision(clients, handler or parse_handler(None), settings)
+        if not permissive:
+            enforcement = runner_enforcement(clients, pipeline, server.endpoint)
         runner = LocalRunner(
             clients.sqs,
             clients.logs,
@@ -172,10 +184,10 @@ def start(
             pipeline.queue_arn,
             wait_seconds=wait_seconds,
             endpoint=server.endpoint,
-            enforcement=None if permissive else runner_enforcement(clients, pipeline, server.endpoint),
+            enforcement=enforcement,
             ledger=Ledger(clients.logs, FUNCTION),
         )
-        sandbox = Sandbox(server, clients, pipeline, runner, delivery_mode=mode)
+        sandbox = Sandbox(server, clients, pipeline, runner, delivery_mode=mode, guard=guard)
         sandbox.metrics = emitter = sandbox_metrics.start_for_sandbox(pipeline.region)
         if record:
             sandbox.state = SandboxState.for_process(
@@ -193,11 +205,42 @@ def start(
     except BaseException:  # a failure, or a second Ctrl-C / SIGTERM while starting: nothing is left behind
         if emitter is not None:
             emitter.stop()
-        delivery.uninstall()
+        if enforcement is not None:
+            enforcement.close()
+        if guard is not None:
+            mapping_guard.uninstall(guard)
+        if delivery_installed:
+            delivery.uninstall()
         server.stop()
         if record:
             state_file.remove(os.getpid())
         raise
+
+
+@dataclass
+class MetricsWatch:
+    """Follows the emitter's failures: each new kind is reported once, the count goes into the state file (what
+    `sandbox status` shows)."""
+
+    on_new_kind: Callable[[str], None] | None = None
+    seen_count: int = 0
+    seen_kinds: set[str] = field(default_factory=set)
+
+    def check(self, sandbox: Sandbox) -> None:
+        emitter = sandbox.metrics
+        if emitter is None or emitter.error_count == self.seen_count:
+            return
+        self.seen_count = emitter.error_count
+        for message in list(emitter.errors):
+            kind = sandbox_metrics.error_kind(message)
+            if kind not in self.seen_kinds:
+                self.seen_kinds.add(kind)
+                if self.on_new_kind is not None:
+                    self.on_new_kind(message)
+        if sandbox.state is not None:
+            sandbox.state = replace(sandbox.state, metric_errors=self.seen_count)
+            with contextlib.suppress(ConfigError):  # a full disk must not stop the sandbox; the count waits
+                state_file.write(sandbox.state)
 
 
 def serve(
@@ -205,14 +248,18 @@ def serve(
     stop: threading.Event,
     on_invocation: Callable[[Invocation], None] | None = None,
     on_error: Callable[[BaseException], None] | None = None,
+    on_metrics_error: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the local runner until `stop` is set, then shut everything down and remove the state file."""
+    """Run the local runner until `stop` is set, then shut everything down and remove the state file.
+    `on_metrics_error(message)`: the emitter failed in a way not reported before (one call per kind)."""
     worker = threading.Thread(
         target=sandbox.runner.run, args=(stop, on_invocation, on_error), name="evctl-runner", daemon=True
     )
     worker.start()
+    watch = MetricsWatch(on_metrics_error)
     try:
         while not stop.wait(0.2):
+            watch.check(sandbox)
             if not worker.is_alive():
                 break
     finally:

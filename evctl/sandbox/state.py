@@ -42,6 +42,7 @@ class SandboxState:
     process_start: str = ""  # process.Identity of `pid` when it was recorded; "" = this system could not tell
     process_command: str = ""
     delivery: str = ""  # rule -> SQS delivery: "enforcing" or "permissive" (`up --permissive`); "" = not recorded
+    metric_errors: int = 0  # failures of the metrics emitter so far (updated by the running sandbox)
 
     @classmethod
     def for_process(cls, pid: int, **fields: Any) -> SandboxState:

@@ -351,3 +351,37 @@ def test_percentiles_of_durations_are_read_as_cloudwatch_computes_them(
     assert read(cw, "AWS/Lambda", "Duration", fn, "p99.9") == [100.0]
     assert read(cw, "AWS/Lambda", "Duration", fn, "Average") == [50.5]
     assert reads.percentile([3.0, 1.0, 2.0], 1) == 1.0
+
+
+class FlakySink:
+    """A sink that fails with the errors queued in `failures` (then succeeds)."""
+
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+
+    def write(self, minutes: list[Any]) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+
+
+def test_emitter_failures_are_warned_once_per_kind_and_counted_in_the_state_file() -> None:
+    from types import SimpleNamespace
+
+    from evctl.sandbox import state as state_file
+
+    sink = FlakySink(OSError("disk"), OSError("disk again"), ValueError("bad"))
+    emitter = sm.SandboxMetrics(sink, region=REGION, flush_seconds=3600, sample_seconds=3600)
+    record = state_file.SandboxState(endpoint="http://127.0.0.1:9", port=9, pid=1)
+    sandbox = SimpleNamespace(metrics=emitter, state=record)
+    warned: list[str] = []
+    watch = lifecycle.MetricsWatch(warned.append)
+    for _ in range(4):
+        emitter.count("AWS/Events", "Invocations", {"RuleName": "r"})
+        emitter.flush()
+        watch.check(cast(Any, sandbox))
+    assert emitter.error_count == 3
+    assert warned == ["writing metrics failed: OSError('disk')", "writing metrics failed: ValueError('bad')"]
+    current = state_file.read()
+    assert current is not None and current.metric_errors == 3
+    watch.check(cast(Any, sandbox))  # nothing new: nothing said
+    assert len(warned) == 2

@@ -105,7 +105,7 @@ def test_concurrent_installs_and_uninstalls_leave_the_original() -> None:
 
 
 def _snapshot() -> dict[str, Any]:
-    """Every attribute a sandbox patch replaces, as moto has it now."""
+    """The functions and properties of every class (and module) a sandbox patch changes, as moto has them now."""
     from moto.awslambda import models as lambda_models
     from moto.cloudwatch import models as cw_models
     from moto.events import models as events_models
@@ -124,7 +124,12 @@ def _snapshot() -> dict[str, Any]:
         "Dimension": cw_models.Dimension,
         "Statistics": cw_models.Statistics,
     }
-    return {f"{label}.{name}": value for label, owner in owners.items() for name, value in vars(owner).items()}
+    return {  # code only: moto keeps bookkeeping (instances_tracked, ...) on its classes too
+        f"{label}.{name}": value
+        for label, owner in owners.items()
+        for name, value in vars(owner).items()
+        if callable(value) or isinstance(value, property)
+    }
 
 
 def test_every_sandbox_patch_puts_moto_back_when_its_last_user_stops() -> None:
@@ -150,3 +155,26 @@ def test_every_sandbox_patch_puts_moto_back_when_its_last_user_stops() -> None:
     after = _snapshot()
     assert after.keys() == before.keys()
     assert [key for key in before if after[key] is not before[key]] == []
+
+
+@pytest.mark.parametrize("failing", ["provision", "metrics", "state file"])
+def test_a_start_that_fails_part_way_leaves_moto_as_it_was(failing: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evctl.cli.context import sandbox_clients
+    from evctl.errors import ConfigError
+    from evctl.sandbox import delivery, lifecycle, mapping_guard
+
+    def boom(*args: Any, **kwargs: Any) -> Any:
+        raise ConfigError(f"{failing} failed")
+
+    target = {"provision": (lifecycle, "provision"), "metrics": (lifecycle.sandbox_metrics, "start_for_sandbox")}
+    owner, name = target.get(failing, (lifecycle.state_file, "write"))
+    monkeypatch.setattr(owner, name, boom)
+    before = _snapshot()
+    with pytest.raises(ConfigError, match=f"{failing} failed"):
+        lifecycle.start(sandbox_clients, record=True, wait_seconds=0)
+    for patch in (server.LAMBDA_OUT, moto_speed.PATCH, moto_lambda.PATCH, mapping_state.PATCH, sqs.PATCH, reads.PATCH):
+        assert not patch.installed, patch.name
+    assert not hook.PATCH.installed and delivery.current_mode() is None
+    assert not mapping_guard.active()
+    after = _snapshot()
+    assert [key for key in before if after.get(key) is not before[key]] == []

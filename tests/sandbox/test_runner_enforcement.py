@@ -410,3 +410,78 @@ def test_a_json_object_body_is_filtered_as_json_and_anything_else_as_text() -> N
     assert either.active and split(compile_filters(None), [text], "a", "r") == ([text], [])
     broken = compile_filters({"Filters": [{"Pattern": "{not json"}]})
     assert broken.errors and split(broken, [message], "arn:aws:sqs:us-east-1:1:q", "us-east-1") == ([], [message])
+
+
+# ---- CreateEventSourceMapping: Lambda's check of the role ------------------------------------------------------
+def _create_mapping(clients: pv.SandboxClients, queue_arn: str) -> str:
+    return str(clients.lambda_.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=pv.FUNCTION)["UUID"])
+
+
+def _refusal(clients: pv.SandboxClients, queue_arn: str) -> tuple[str, str]:
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        _create_mapping(clients, queue_arn)
+    error = refused.value.response.get("Error", {})
+    return str(error.get("Code")), str(error.get("Message"))
+
+
+def test_enforcing_refuses_a_mapping_whose_role_cannot_poll_the_queue_as_lambda_does() -> None:
+    from evctl.cli.context import sandbox_clients
+    from evctl.sandbox import lifecycle
+
+    sandbox = lifecycle.start(sandbox_clients, record=False, wait_seconds=0)  # the seed's own mapping passed
+    try:
+        clients, queue_arn = sandbox.clients, sandbox.pipeline.queue_arn
+        clients.lambda_.delete_event_source_mapping(UUID=sandbox.pipeline.esm_uuid)
+        set_role(clients, allow(LOGS_ACTIONS))  # "basic Lambda permissions" only
+        assert _refusal(clients, queue_arn) == (
+            "InvalidParameterValueException",
+            "The function execution role does not have permissions to call ReceiveMessage on SQS",
+        )
+        set_role(clients, allow(LOGS_ACTIONS), allow(["sqs:ReceiveMessage", "sqs:GetQueueAttributes"], queue_arn))
+        assert _refusal(clients, queue_arn)[1].endswith("call DeleteMessage on SQS")
+        # the queue policy may grant what the role's own policies lack (same account)
+        policy = {"Effect": "Allow", "Principal": {"AWS": sandbox.pipeline.role_arn}, "Action": SQS_ACTIONS}
+        attributes = clients.sqs.get_queue_attributes(QueueUrl=sandbox.pipeline.queue_url, AttributeNames=["Policy"])
+        document = json.loads(attributes["Attributes"]["Policy"])
+        document["Statement"].append({**policy, "Resource": queue_arn})
+        clients.sqs.set_queue_attributes(
+            QueueUrl=sandbox.pipeline.queue_url, Attributes={"Policy": json.dumps(document)}
+        )
+        uuid = _create_mapping(clients, queue_arn)
+        assert clients.lambda_.get_event_source_mapping(UUID=uuid)["EventSourceArn"] == queue_arn
+    finally:
+        sandbox.stop()
+
+
+def test_permissive_creates_the_mapping_whatever_the_role_says_as_moto_does() -> None:
+    from evctl.cli.context import sandbox_clients
+    from evctl.sandbox import lifecycle
+
+    sandbox = lifecycle.start(sandbox_clients, record=False, wait_seconds=0, permissive=True)
+    try:
+        clients = sandbox.clients
+        clients.lambda_.delete_event_source_mapping(UUID=sandbox.pipeline.esm_uuid)
+        set_role(clients, allow(LOGS_ACTIONS))
+        assert _create_mapping(clients, sandbox.pipeline.queue_arn)
+    finally:
+        sandbox.stop()
+
+
+def test_a_role_changed_after_the_mapping_exists_is_left_to_the_runners_gate(
+    clients: pv.SandboxClients, make_pipeline: MakePipeline
+) -> None:
+    from evctl.sandbox import mapping_guard
+
+    pipeline = make_pipeline()
+    guard = mapping_guard.install(clients)
+    try:
+        set_role(clients, allow(LOGS_ACTIONS))
+        clients.lambda_.update_event_source_mapping(UUID=pipeline.esm_uuid, BatchSize=5)  # not checked, as on AWS
+        assert guard.refusal(pv.FUNCTION, pipeline.queue_arn) is not None
+        pv.provision(clients, pv.DEFAULT_HANDLER, pipeline.settings)  # the seed's role first, then the mapping
+        assert guard.refusal(pv.FUNCTION, pipeline.queue_arn) is None
+    finally:
+        mapping_guard.uninstall(guard)
+    assert not mapping_guard.active()
