@@ -30,8 +30,8 @@ demo: install
 	$(BIN)/evctl demo
 
 docs: install
-	$(BIN)/python scripts/gen_command_reference.py > docs/commands.md
-	$(BIN)/python scripts/gen_doctor_doc.py > docs/doctor.md
+	$(BIN)/python scripts/gen_command_reference.py > docs/commands.md.tmp && mv docs/commands.md.tmp docs/commands.md
+	$(BIN)/python scripts/gen_doctor_doc.py > docs/doctor.md.tmp && mv docs/doctor.md.tmp docs/doctor.md
 
 bench: install
 	for b in bench/[!_]*.py; do $(BIN)/python $$b || exit 1; done

@@ -182,7 +182,7 @@ pass.
   (+ `SimulatePrincipalPolicy`, optional)
 - `kms:DescribeKey`, `GetKeyPolicy`, `ListAliases` (GetKeyPolicy also needs the key policy to allow the caller)
 - `logs:DescribeLogGroups`, `FilterLogEvents` (5 TPS per account: the log checks read a bounded window and volume)
-- `cloudwatch:GetMetricData`, `DescribeAlarmsForMetric`
+- `cloudwatch:GetMetricData`, `DescribeAlarms`
 
 As a policy:
 
@@ -203,7 +203,7 @@ As a policy:
       "iam:ListRolePolicies", "iam:GetRolePolicy",
       "kms:DescribeKey", "kms:GetKeyPolicy", "kms:ListAliases",
       "logs:DescribeLogGroups", "logs:FilterLogEvents",
-      "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarmsForMetric"
+      "cloudwatch:GetMetricData", "cloudwatch:DescribeAlarms"
     ],
     "Resource": "*"
   }]

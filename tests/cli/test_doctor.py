@@ -444,3 +444,26 @@ def test_no_target_mode_resolves_the_listed_queues_without_a_call_each(seed: pv.
     graph = session.discover([])
     assert len([n for n in graph.nodes.values() if n.kind == "queue"]) == 7
     assert calls == []
+
+
+def test_no_target_mode_reads_mappings_and_alarms_from_one_listing_each(seed: pv.Pipeline) -> None:
+    lambda_, cloudwatch = boto3.client("lambda", region_name=REGION), boto3.client("cloudwatch", region_name=REGION)
+    calls: list[str] = []
+    for client in (lambda_, cloudwatch):
+        client.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+    session = DoctorSession(
+        SessionClients(
+            boto3.client("events", region_name=REGION),
+            boto3.client("sqs", region_name=REGION),
+            lambda_,
+            boto3.client("logs", region_name=REGION),
+            cloudwatch=cloudwatch,
+        ),
+        region=REGION,
+    )
+    graph = session.discover([])
+    report = session.run(session.context(graph, []), checks=["E-STATE-1", "E-PBR-1", "E-WINDOW-1", "D-WATCH-1", "TD-WATCH-1"])
+    assert {o.check for o in report.outcomes} >= {"E-STATE-1", "E-PBR-1", "D-WATCH-1"}
+    assert "GetEventSourceMapping" not in calls  # the mapping comes from discovery's ListEventSourceMappings
+    assert calls.count("ListEventSourceMappings") == 1
+    assert "DescribeAlarmsForMetric" not in calls and calls.count("DescribeAlarms") == 1

@@ -188,7 +188,7 @@ CATALOGUE: tuple[CheckInfo, ...] = (
     ),
     CheckInfo(
         'TD-WATCH-1', 'target_dlq', 'Target DLQ unwatched / short retention', ('BLIND', 'LOSS'), 'medium', ('CFG', 'MET'), 'BLIND/LOSS',
-        detects='no alarm on the DLQ (`cloudwatch.describe_alarms_for_metric` AWS/SQS `ApproximateNumberOfMessagesVisible`, QueueName) and/or `MessageRetentionPeriod` at the 4-day default; `InvocationsSentToDlq` > 0 in the window.',
+        detects='no alarm on the DLQ (AWS/SQS `ApproximateNumberOfMessagesVisible`, QueueName; every alarm of the account, `cloudwatch.describe_alarms`, read once per run) and/or `MessageRetentionPeriod` at the 4-day default; `InvocationsSentToDlq` > 0 in the window.',
         why='DLQ messages expire like any other; the DLQ records carry `RULE_ARN`, `ERROR_CODE`, `EXHAUSTED_RETRY_CONDITION` attributes worth reading [EB-DLQ].',
         fix='alarm on depth/age; retention 14 days; `evctl redrive` to the bus.',
         source='[EB-DLQ], [SQS-MET].',
@@ -321,7 +321,7 @@ CATALOGUE: tuple[CheckInfo, ...] = (
     ),
     CheckInfo(
         'D-WATCH-1', 'dlq', 'Nobody watches the DLQ', ('BLIND',), 'medium', ('CFG', 'MET'), 'BLIND',
-        detects='no alarm on DLQ `ApproximateNumberOfMessagesVisible`/`ApproximateAgeOfOldestMessage` (`cloudwatch.describe_alarms_for_metric`); DLQ depth > 0 now.',
+        detects='no alarm on DLQ `ApproximateNumberOfMessagesVisible`/`ApproximateAgeOfOldestMessage` (every alarm of the account, `cloudwatch.describe_alarms`, read once per run); DLQ depth > 0 now.',
         why='"a message moved to the DLQ by a redrive is not an application send": alarms on `NumberOfMessagesSent` stay silent (third-party claim [DQ-BLOG]; AWS wording not retrieved) — alarm on visible messages instead.',
         fix='`put_metric_alarm` on `ApproximateNumberOfMessagesVisible > 0`.',
         source='[SQS-MET], [DQ-BLOG]; [PG-PBR] "configure a DLQ … snowball anti-patterns".',

@@ -34,6 +34,7 @@ RULE_METRICS = (
 QUEUE_METRICS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")
 FUNCTION_METRICS = ("Invocations", "Errors", "Throttles")
 AGE_WINDOW_SECONDS = 900  # the newest ApproximateAgeOfOldestMessage: last 15 minutes
+EVIDENCE_WINDOW_SECONDS = 86_400  # the longest a check looks back (deletes, failed deliveries in the last day)
 
 
 _LOCK = threading.Lock()
@@ -66,7 +67,8 @@ def _fetch(ctx: DoctorContext, queries: list[Query], end_s: int, seconds: int) -
 def _run_series(ctx: DoctorContext) -> tuple[Series, int, int]:
     """The graph's metrics over the longest window a check uses, read once per run."""
     end_s = int(ctx.now()) // 60 * 60 + 60  # the end of this minute: the same answer for every check of the run
-    window = max(ctx.log_window_seconds, AGE_WINDOW_SECONDS)
+    # one read covers every check's window: a shorter question filters the same series by time
+    window = max(ctx.log_window_seconds, AGE_WINDOW_SECONDS, EVIDENCE_WINDOW_SECONDS)
     with _LOCK:
         memo = _RUNS.setdefault(ctx.cache, DescribeCache())
     series: Series = memo.read(

@@ -81,6 +81,14 @@ class DescribeCache:
             raise slot.error
         return slot.value
 
+    def peek(self, key: tuple[str, str, str]) -> Any:
+        """The answer already read for this key (None: not read, still being read, or it failed): never calls."""
+        with self._lock:
+            slot = self._slots.get(key)
+        if slot is None or not slot.done.is_set() or slot.error is not None:
+            return None
+        return slot.value
+
     def wrap(self, client: Any, service: str) -> CachedClient:
         return CachedClient(client, service, self)
 
@@ -98,10 +106,18 @@ class _CachedPaginator:
     def __init__(self, owner: CachedClient, method: str) -> None:
         self._owner, self._method = owner, method
 
+    def _key(self, kwargs: dict[str, Any]) -> tuple[str, str, str]:
+        return (self._owner.service, _api_name(self._owner.client, self._method) + "[pages]", _key(kwargs))
+
+    def already_read(self, **kwargs: Any) -> list[dict[str, Any]] | None:
+        """The pages of this listing if the run has read them already (None otherwise): never calls."""
+        pages: list[dict[str, Any]] | None = self._owner.cache.peek(self._key(kwargs))
+        return pages
+
     def paginate(self, **kwargs: Any) -> list[dict[str, Any]]:
         owner = self._owner
         api = _api_name(owner.client, self._method)
-        key = (owner.service, api + "[pages]", _key(kwargs))
+        key = self._key(kwargs)
 
         def pages() -> list[dict[str, Any]]:
             return list(owner.client.get_paginator(self._method).paginate(**kwargs))

@@ -172,9 +172,9 @@ def test_denied_alarm_reads_are_not_checked_never_a_pass(seed: DoctorSeed) -> No
     def deny(**_: object) -> tuple[Http, dict[str, Any]]:
         return Http(), {"Error": {"Code": "AccessDenied", "Message": "not allowed"}}
 
-    seed.raw["cloudwatch"].meta.events.register("before-call.monitoring.DescribeAlarmsForMetric", deny)
+    seed.raw["cloudwatch"].meta.events.register("before-call.monitoring.DescribeAlarms", deny)
     report = seed.doctor(only={"D-WATCH-1"})
-    assert _statuses(report, "D-WATCH-1", DLQ) == [("not_checked", "cloudwatch:DescribeAlarmsForMetric denied")]
+    assert _statuses(report, "D-WATCH-1", DLQ) == [("not_checked", "cloudwatch:DescribeAlarms denied")]
 
 
 def test_an_alarm_on_the_oldest_message_age_alone_watches_the_dlq(seed: DoctorSeed) -> None:

@@ -210,14 +210,8 @@ def dlq_unwatched(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         return
     if ctx.clients.cloudwatch is None:
         raise NotChecked("CloudWatch is not read in this run")
-    alarms: list[str] = []
-    for metric in WATCH_METRICS:
-        answer = ctx.clients.cloudwatch.describe_alarms_for_metric(
-            MetricName=metric, Namespace="AWS/SQS", Dimensions=[{"Name": "QueueName", "Value": node.name}]
-        )
-        alarms += [str(alarm.get("AlarmName")) for alarm in answer.get("MetricAlarms", [])]
-        if alarms:
-            return  # watched (the second metric is read only when the first has no alarm)
+    if any(ctx.alarm_names("AWS/SQS", metric, {"QueueName": node.name}) for metric in WATCH_METRICS):
+        return  # watched
     depth = number(ctx.queue_attributes(node), "ApproximateNumberOfMessages")
     name = f"{node.name}-not-empty"
     command = (
@@ -230,7 +224,7 @@ def dlq_unwatched(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         check="D-WATCH-1",
         resource=node.id,
         message=f"no alarm watches {node.name} ({depth} message(s) in it now): failed events pile up unnoticed",
-        evidence={"DescribeAlarmsForMetric": {m: [] for m in WATCH_METRICS}, "ApproximateNumberOfMessages": depth},
+        evidence={"alarms": {m: [] for m in WATCH_METRICS}, "ApproximateNumberOfMessages": depth},
         fix=Fix(
             summary="alarm when the DLQ is not empty (add --alarm-actions <your SNS topic ARN> to be notified)",
             value={

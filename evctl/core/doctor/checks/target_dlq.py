@@ -260,11 +260,7 @@ def dlq_unwatched(ctx: DoctorContext, node: Node) -> Iterator[Finding]:
         )
     if ctx.clients.cloudwatch is None:
         raise NotChecked("CloudWatch is not read in this run: alarms on the DLQ not checked")
-    alarms = ctx.clients.cloudwatch.describe_alarms_for_metric(
-        MetricName="ApproximateNumberOfMessagesVisible",
-        Namespace="AWS/SQS",
-        Dimensions=[{"Name": "QueueName", "Value": node.name}],
-    ).get("MetricAlarms", [])
+    alarms = ctx.alarm_names("AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": node.name})
     if alarms:
         return
     alarm = f"{node.name}-not-empty"
