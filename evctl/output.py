@@ -7,8 +7,9 @@ rich is imported only when a progress bar is actually drawn.
 Every write to stdout goes through `Output._write`: a write that fails (a closed pipe, a full disk, a closed stdout)
 raises StdoutUnwritable, an EvctlError, once recorded on the Output (`stdout_error`), and the process's stdout is
 pointed at /dev/null so that Python's flush at exit cannot fail again. The root group turns it into an exit status
-(see evctl/cli/stopping.py: `exit_for`): a closed pipe ends a read-only command quietly (exit 0); anything else, or
-any command that moves data (`Output.moves_data`), reports one line and exits 1.
+(see evctl/cli/stopping.py: `exit_for`): a closed pipe ends a read-only command quietly (exit 0, or the verdict a
+checking command already reached: `Output.verdict`); anything else, or any command that moves data
+(`Output.moves_data`), reports one line and exits 1.
 """
 
 from __future__ import annotations
@@ -246,6 +247,8 @@ class Output:
         self._noted_left_out = False
         self.stdout_error: StdoutUnwritable | None = None  # the first failed write to stdout
         self.moves_data = False  # set by commands that move data: a closed pipe is then reported, not quiet
+        self.verdict = 0  # set by commands whose exit code is a verdict (doctor, trace, demo) before they print it:
+        # a closed pipe ends them quietly but keeps the verdict (exit 1 for a finding), see stopping.exit_for
         if color == "auto":
             no_color = "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""
             self.color = bool(self.streams.stdout_isatty) and not no_color

@@ -67,6 +67,7 @@ def _show_steps(app: AppContext, results: Iterable[tuple[str, StepResult]], fail
             done[0] += step.ok  # counted before it is shown: a signal right after the line sees it counted
             if not step.ok:
                 failed.append(f"step {label} ({step.title}) could not be verified: {step.detail}")
+                app.output.verdict = 1  # kept when the reader of a pipe goes away (docs/output.md)
             out.write(step.as_dict(), human=f"{mark} {label}. {step.title}\n     {step.detail}")
 
 
@@ -115,9 +116,7 @@ def mistakes(
         finally:
             sandbox.stop()
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"demo mistakes {stop_word()}; {done[0]} step(s) verified; its sandbox is stopped"
-        ) from None
+        raise Interrupted(f"demo mistakes {stop_word()}; {done[0]} step(s) verified; its sandbox is stopped") from None
     if failed:
         raise PartialFailure(f"{len(failed)} mistake(s) not verified: {failed[0]}", "rerun with --debug, or report it")
     app.output.success(f"every step of {len(chosen)} mistake(s) verified")

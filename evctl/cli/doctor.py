@@ -124,6 +124,8 @@ def doctor(
         log_window_seconds=window if logs else None,
     )
     fmt = app.output.format_for(stream=False)
+    bad = failing(report, fail_on=fail_on)
+    app.output.verdict = 1 if bad else 0  # kept when the reader of a pipe goes away (docs/output.md)
     if fmt == "table":
         for line in report_lines(report, graph, meta, color=app.output.color):
             app.output.write_line(line)
@@ -131,7 +133,6 @@ def doctor(
         app.output.result(text_rows(report, graph), columns=TEXT_COLUMNS)
     else:
         app.output.result(document(report, graph, meta))
-    bad = failing(report, fail_on=fail_on)
     if bad:
         if fmt != "table":
             app.output.info(f"evctl doctor: {len(bad)} finding(s) at or above {fail_on}")

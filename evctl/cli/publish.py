@@ -201,6 +201,7 @@ def _load(
     from evctl.output import StdoutUnwritable
     from evctl.render.load import LoadPrinter
 
+    spec.check_length(spec.count or len(entries))
     stream = load.EventStream(entries, count=spec.count or len(entries), rate=spec.rate, cap=settings.cap)
     cap = concurrency or load.DEFAULT_CAP
     client = app.factory.client(

@@ -117,10 +117,12 @@ def graceful_stop(out: Output, doing: str) -> Iterator[threading.Event]:
 def exit_for(error: EvctlError, output: Output | None) -> tuple[int, bool]:
     """The exit code for an error that ends a command, and whether its one line is printed.
 
-    A stop (Interrupted) exits 128 + the signal's number; a closed pipe ends a read-only command quietly (exit 0),
-    and is reported (exit 1) by a command that moves data; every other error exits with its own code."""
+    A stop (Interrupted) exits 128 + the signal's number; a closed pipe ends a read-only command quietly (exit 0, or
+    the verdict a checking command had reached before printing it: `Output.verdict`, 1 for doctor's finding, a
+    stalled trace, a failed demo step), and is reported (exit 1) by a command that moves data; every other error
+    exits with its own code."""
     if isinstance(error, Interrupted):
         return exit_code(), True
     if isinstance(error, StdoutUnwritable) and error.closed_pipe and not (output is not None and output.moves_data):
-        return 0, False
+        return (output.verdict if output is not None else 0), False
     return int(error.exit_code), True

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 def _num(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
+    if 0 < abs(value) < 0.05:  # a rate such as 0.0001/m: its digits, not 0.0
+        return f"{value:.3g}{unit}"
     text = f"{value:,.0f}" if value >= 100 or float(value).is_integer() else f"{value:,.1f}"
     return f"{text}{unit}"
 

@@ -93,9 +93,11 @@ def _minute_values(series: SeriesView, at: float) -> list[float | None]:
 
 
 def _fit(text: str, width: int) -> str:
-    """`text` cut to `width` terminal cells (an ellipsis marks the cut)."""
+    """`text` cut to `width` terminal cells (an ellipsis marks the cut; nothing at all for no cell)."""
     if cell_width(text) <= width:
         return text
+    if width <= 0:
+        return ""
     out, used = [], 0
     for char in text:
         w = cell_width(char)
@@ -119,8 +121,13 @@ def _series_line(view: HopView, series: SeriesView, at: float, width: int, color
     if series.name == "depth" and view.grew_by is not None:
         value = f"{value} ▲+{view.grew_by}"
         style = "red"
-    head = _fit(f"{INDENT}{label:<{LABEL_WIDTH}}", width)
-    number = _fit(f"{value:>{VALUE_WIDTH}}", max(1, width - cell_width(head)))
+    label_width, value_width = LABEL_WIDTH, VALUE_WIDTH
+    if len(INDENT) + LABEL_WIDTH + VALUE_WIDTH > width:  # a narrow terminal: the value whole, the label cut
+        value_width = min(VALUE_WIDTH, cell_width(value) + 1)
+        label_width = max(0, min(LABEL_WIDTH, width - len(INDENT) - value_width))
+    cut = _fit(label, label_width)
+    head = _fit(INDENT + cut + " " * (label_width - cell_width(cut)), width)
+    number = _fit(" " * max(0, value_width - cell_width(value)) + value, width - cell_width(head))
     line = head + _paint(number, style, color)
     room = width - cell_width(head) - cell_width(number) - 2
     if series.step == METRICS_EVERY and series.name not in ("visible", "in_flight", "depth"):
@@ -162,7 +169,7 @@ def _header(snapshot: Snapshot) -> list[str]:
 def _doctor_lines(snapshot: Snapshot, width: int, color: bool) -> list[str]:
     doctor = snapshot.doctor
     if doctor is None:
-        return ["doctor: not run (--no-doctor)"]
+        return [_fit("doctor: not run (--no-doctor)", width)]
     if doctor.ran_at is None:
         state = "running its first check" if doctor.running else "not run yet"
         head = f"doctor: {state}" + (f" ({doctor.error})" if doctor.error else "")
@@ -182,8 +189,8 @@ def _doctor_lines(snapshot: Snapshot, width: int, color: bool) -> list[str]:
 
 
 def dashboard_lines(snapshot: Snapshot, *, width: int = 80, color: bool = False) -> list[str]:
-    """The dashboard, each line at most `width` cells."""
-    width = max(width, 40)
+    """The dashboard, each line at most `width` cells (however narrow: `COLUMNS=20` cuts labels, never wraps)."""
+    width = max(width, 1)
     lines = [_fit(line, width) for line in _header(snapshot)]
     for view in snapshot.hops:
         lines.append(_paint(_fit(_hop_title(view), width), "bold", color))
@@ -193,7 +200,7 @@ def dashboard_lines(snapshot: Snapshot, *, width: int = 80, color: bool = False)
             if series.name not in _HIDDEN:
                 lines.append(_series_line(view, series, snapshot.at, width, color))
     if not snapshot.hops:
-        lines.append("nothing to watch: no rule, queue or function in this pipeline")
+        lines.append(_fit("nothing to watch: no rule, queue or function in this pipeline", width))
     lines += _doctor_lines(snapshot, width, color)
     return lines
 

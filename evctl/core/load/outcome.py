@@ -21,8 +21,15 @@ from evctl.errors import EvctlError, Interrupted, PartialFailure, from_aws
 __all__ = ["load_error", "summarize"]
 
 
+def _rounded(value: float, places: int) -> float:
+    """`value` to `places` decimals, or to 3 significant digits when that would make a positive rate 0.0 (an
+    offered 0.0001/m is 1.67e-06/s, not 0)."""
+    kept = round(value, places)
+    return kept if kept or not value else float(f"{value:.3g}")
+
+
 def _rate(events: int, seconds: float | None) -> float | None:
-    return round(events / seconds, 1) if seconds and seconds > 0 else None
+    return _rounded(events / seconds, 1) if seconds and seconds > 0 else None
 
 
 def summarize(report: LoadReport) -> dict[str, Any]:
@@ -44,7 +51,7 @@ def summarize(report: LoadReport) -> dict[str, Any]:
         "not_sent": report.not_sent,
         "stopped": report.stopped,
         "seconds": round(report.ended - started, 3),
-        "offered_rate": round(rate, 3) if rate else None,
+        "offered_rate": _rounded(rate, 3) if rate else None,
         "achieved_rate": achieved,
         "throughput": _rate(stats.published, answered),
         "batch_size": report.batch_size,
@@ -89,8 +96,10 @@ def load_error(
         return error
     if not stats.failed and not invalid:
         return None
+    skipped = f"{invalid} invalid line(s) skipped (not sent)"
     return PartialFailure(
-        f"{stats.failed} of {report.requested} events failed"
-        + (f"; {invalid} invalid line(s) skipped" if invalid else ""),
+        f"{stats.failed} of {report.requested} events failed" + (f"; {skipped}" if invalid else "")
+        if stats.failed
+        else f"{skipped}; the {report.requested} events made from the valid ones were published",
         missing_hint(stats.failed, invalid, failed_to),
     )

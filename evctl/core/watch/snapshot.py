@@ -34,6 +34,7 @@ class HopView:
     notes: tuple[str, ...] = ()  # what could not be read, now or at discovery
     grew_by: int | None = None  # a DLQ: how much its depth rose since the reading before (None: not risen)
     added: int | None = None  # a DLQ: depth now minus depth when the watch started (None: not read twice)
+    gone: bool = False  # its newest read said it no longer exists (deleted since discovery)
 
     def value(self, name: str) -> float | None:
         return next((s.current for s in self.series if s.name == name), None)
@@ -82,7 +83,7 @@ class Snapshot:
         for view in self.hops:
             hop = view.hop
             entry: dict[str, Any] = {"kind": hop.kind, "role": hop.role, "name": hop.name, "arn": hop.id,
-                                     "exists": hop.exists}  # fmt: skip
+                                     "exists": hop.exists and not view.gone}  # fmt: skip
             for series in view.series:
                 entry[series.name] = _number(series.current)
             if hop.role == "queue":

@@ -71,13 +71,16 @@ def _next(due: float, every: float, now: float) -> float:
     return due + every * (missed + 1)
 
 
+GONE = "does not exist (deleted since the watch started?)"
+
+
 def _why(exc: BaseException, action: str) -> str:
     """A failed read as a note; `action` is the IAM action ("sqs:GetQueueAttributes")."""
     if denied_action(exc):
         return f"not read: {action} denied"
     code = error_code(exc)
     if code in QUEUE_NOT_FOUND_CODES:
-        return "does not exist (deleted since the watch started?)"
+        return GONE
     return f"{action.partition(':')[2] or action} failed: {code or type(exc).__name__}"
 
 
@@ -275,7 +278,8 @@ class Watcher:
             notes = ("does not exist", *notes)
         elif hop.role in ("queue", "dlq") and not hop.url and not hop.not_read:
             notes = ("its URL is not known: not read", *notes)
-        return HopView(hop, tuple(series), tuple(notes), grew_by, added)
+        gone = self._notes.get(hop.id, {}).get("queue") == GONE  # the JSON's `exists` turns false with it
+        return HopView(hop, tuple(series), tuple(notes), grew_by, added, gone)
 
     def snapshot(self, now: float | None = None) -> Snapshot:
         with self._lock:
