@@ -7,8 +7,12 @@ cheap, valid arguments. Whatever happens: no "internal error", no traceback, an 
 - stdin closed: the same exit code (no command here reads stdin; the ones that do are swept with `-`: exit 2);
 - stdout closed or full: a command that printed nothing exits as before; one that printed data and succeeded
   exits 1 with one line naming standard output (never 5, never "internal error");
-- stdout a closed pipe: a read-only command that printed data ends quietly (exit 0); one that moves data reports
-  the closed pipe (exit 1).
+- stdout a closed pipe: a read-only command that printed data ends quietly (exit 0, or the verdict it reached:
+  doctor's finding, a stalled trace, exit 1); one that moves data reports the closed pipe (exit 1).
+
+New commands and new options of a command are swept too: COMMANDS must name every command (a test checks it),
+VARIANTS adds the options that change what a command prints or how it ends (publish --count/--rate, a doctor
+verdict).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ EVENT = json.dumps({"source": "s", "detail-type": "t", "detail": {"n": 1}})
 COMMANDS: dict[str, list[str]] = {
     "doctor": ["doctor", "queue:sq", "--check", "Q-VIS-1"],
     "pipeline show": ["pipeline", "show", "queue:sq"],
+    "pipeline watch": ["pipeline", "watch", "--once", "--no-doctor", "queue:sq"],
     "publish": ["publish", "--source", "s", "--detail-type", "t", "--detail", "{}"],
     "queue drain": ["queue", "drain", "empty", "--to", "-", "--yes", "--wait", "0", "--empty-polls", "1"],
     "queue list": ["queue", "list"],
@@ -56,9 +61,20 @@ COMMANDS: dict[str, list[str]] = {
     "tail logs": ["tail", "logs", "lg", "--since", "5m"],
     "templates list": ["templates", "list"],
     "templates show": ["templates", "show", "signup"],
+    "trace": ["trace", "--event", "@{tmp}/event.json", "--timeout", "1"],  # r1 has no target: stalls, exit 1
 }
+# New options of a command above, swept the same way (what they print and how they end differ).
+VARIANTS: dict[str, list[str]] = {
+    "publish --count": ["publish", "--source", "s", "--detail-type", "t", "--detail", '{"n":"{seq}"}', "--count", "3"],
+    "publish --rate": ["publish", "--source", "s", "--detail-type", "t", "--detail", "{}", "--rate", "50/s",
+                       "--count", "3"],
+    "doctor (a finding)": ["doctor", "queue:sq", "--check", "Q-REDRIVE-1", "--fail-on", "info"],  # exit 1: a verdict
+}  # fmt: skip
 # The commands that move data: a closed pipe is reported, exit 1; every other command ends quietly, exit 0.
-MOVES_DATA = {"publish", "queue drain", "queue purge", "queue send", "redrive dlq"}
+MOVES_DATA = {"publish", "publish --count", "publish --rate", "queue drain", "queue purge", "queue send", "redrive dlq"}
+# A checking command whose exit code is a verdict keeps it on a closed pipe (docs/output.md); trace does not yet
+# (evctl/cli/trace.py is to set `app.output.verdict` before it prints: reported to its owner).
+VERDICT_NOT_KEPT_YET = {"trace"}
 # What Click writes outside any command: help and the version (stdout failures there too are one line, exit 1).
 OUTSIDE_COMMANDS: dict[str, list[str]] = {
     "--version": ["--version"],
@@ -67,12 +83,14 @@ OUTSIDE_COMMANDS: dict[str, list[str]] = {
     "tail logs --help": ["tail", "logs", "--help"],
 }
 # Each starts a whole sandbox (seconds): swept with stdout and stderr closed only, in their own test below.
-SLOW = {"demo": ["demo"], "sandbox up": ["sandbox", "up", "--detach"]}
+SLOW = {"demo": ["demo"], "demo mistakes": ["demo", "mistakes", "-m", "2"], "sandbox up": ["sandbox", "up", "--detach"]}
 # The commands that read stdin, given `-`.
 STDIN_READERS = {
     "publish --file -": ["publish", "--file", "-"],
     "publish --detail -": ["publish", "--source", "s", "--detail-type", "t", "--detail", "-"],
     "queue send --from -": ["queue", "send", "sink", "--from", "-"],
+    "publish --count --file -": ["publish", "--file", "-", "--count", "3"],
+    "trace --event -": ["trace", "--event", "-"],
 }
 
 
@@ -80,8 +98,8 @@ def _leaf_commands() -> set[str]:
     return {
         " ".join(path)
         for path, command in iter_commands(typer.main.get_command(app))
-        if path and not getattr(command, "commands", None)
-    }
+        if path and (not getattr(command, "commands", None) or getattr(command, "invoke_without_command", False))
+    }  # `demo` runs by itself and has `demo mistakes` under it: both are swept
 
 
 def test_the_sweep_covers_every_command() -> None:
@@ -115,7 +133,9 @@ def streams_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     try:
         reset_moto(endpoint)
         _seed(endpoint)
-        yield Env(endpoint, tmp_path_factory.mktemp("hostile-streams"))
+        tmp = tmp_path_factory.mktemp("hostile-streams")
+        (tmp / "event.json").write_text(EVENT + "\n")
+        yield Env(endpoint, tmp)
         reset_moto(endpoint)
     finally:
         server.stop()
@@ -173,7 +193,7 @@ def _run(env: Env, args: list[str], *, stdin: str = "devnull", stdout: str = "pi
     try:
         n = next(_calls) % PURGEABLE
         return subprocess.run(
-            [evctl_executable(), *(arg.replace("{n}", str(n)) for arg in args)],
+            [evctl_executable(), *(arg.replace("{n}", str(n)).replace("{tmp}", str(env.tmp)) for arg in args)],
             env=env.env,
             timeout=120,
             preexec_fn=prepare,
@@ -193,9 +213,9 @@ def _clean(proc: Any, what: str) -> None:
     assert "internal error" not in stderr and "Traceback" not in stderr, f"{what}: {stderr}"
 
 
-@pytest.mark.parametrize("name", sorted(COMMANDS) + sorted(OUTSIDE_COMMANDS))
+@pytest.mark.parametrize("name", sorted(COMMANDS) + sorted(VARIANTS) + sorted(OUTSIDE_COMMANDS))
 def test_every_command_meets_hostile_streams(streams_env: Env, name: str) -> None:
-    args = COMMANDS.get(name) or OUTSIDE_COMMANDS[name]
+    args = COMMANDS.get(name) or VARIANTS.get(name) or OUTSIDE_COMMANDS[name]
     base = _run(streams_env, args)
     _clean(base, f"{name} (all streams open)")
     printed = bool(base.stdout.strip())
@@ -226,7 +246,9 @@ def test_every_command_meets_hostile_streams(streams_env: Env, name: str) -> Non
         assert closed_pipe.returncode == 1 and "the pipe was closed" in stderr, stderr
     elif printed and base.returncode == 0:  # read-only: ends quietly
         assert closed_pipe.returncode == 0 and "evctl: error" not in stderr, stderr
-    else:
+    elif name in VERDICT_NOT_KEPT_YET and closed_pipe.returncode == 0:
+        pytest.xfail(f"{name}: a closed pipe loses the verdict (exit {base.returncode})")
+    else:  # nothing printed, or a verdict (doctor's finding, a stalled trace): the same exit code, quietly
         assert closed_pipe.returncode == base.returncode, stderr
 
 
