@@ -298,3 +298,57 @@ def test_a_good_config_file_still_loads(tmp_path: Path, monkeypatch: pytest.Monk
     result = run_cli(["templates", "show", "o", "-o", "json"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["detail"]["n"] == 1.5
+
+
+# --- quantities given as text (durations, rates, sizes, times): the same sweep ----------------------------------
+
+QUANTITY_METAVARS = {"DURATION", "D", "R[/s|/m]", "SIZE", "WHEN", "TIME"}
+
+
+# What a command needs besides its required arguments to reach the option's check.
+QUANTITY_COMPANIONS = {("publish",): ["--source", "s", "--detail-type", "t", "--detail", "{}"]}
+
+
+def _quantity_options() -> Iterator[tuple[tuple[str, ...], Any, list[str]]]:
+    """Every text option that takes a quantity (found by its metavar, so a new one is swept as it lands)."""
+    for path, command in iter_commands(_tree()):
+        arguments = ["x" for p in command.params if p.param_type_name == "argument" and p.required]
+        arguments += QUANTITY_COMPANIONS.get(path, [])
+        for param in command.params:
+            if param.param_type_name == "option" and param.metavar in QUANTITY_METAVARS:
+                yield path, param, arguments
+
+
+QUANTITIES = list(_quantity_options())
+
+
+def test_the_quantity_sweep_finds_the_new_options() -> None:
+    found = {(" ".join(path), param.opts[0]) for path, param, _ in QUANTITIES}
+    assert {
+        ("publish", "--rate"),
+        ("publish", "--duration"),
+        ("pipeline watch", "--doctor-every"),
+        ("doctor", "--log-window"),
+        ("tail logs", "--since"),
+        ("publish", "--max-entry-size"),
+    } <= found
+
+
+@pytest.mark.parametrize(
+    ("path", "option", "arguments", "value"),
+    [
+        pytest.param(path, param.opts[0], arguments, value, id=f"{' '.join(path)} {param.opts[0]}={value}")
+        for path, param, arguments in QUANTITIES
+        for value in ("nan", "inf", "-1", "1e309", "abc", "", "99999999999d", "5 m", "\udcff")
+        if not (param.metavar == "SIZE" and value == "5 m")  # 5 MiB: a size
+    ],
+)
+def test_garbage_quantities_exit_2_before_anything_is_done(
+    path: tuple[str, ...], option: str, arguments: list[str], value: str
+) -> None:
+    with mock.patch("evctl.aws.ClientFactory.client", side_effect=AssertionError("an AWS client was built")) as built:
+        result = run_cli([*path, *arguments, option, value])
+    assert built.call_count == 0
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("evctl: error: "), result.stderr
+    assert option in result.stderr, result.stderr

@@ -95,6 +95,7 @@ def publish(
     from evctl.core.load import LoadSpec
 
     app = app_context(ctx)
+    _check_size(max_entry_size)
     spec = LoadSpec.resolve(count=count, rate=rate, duration=duration, from_file=file is not None, dry_run=dry_run)
     config = load_config()
     settings = ev.PublishSettings.resolve(
@@ -139,6 +140,21 @@ def publish(
     error = ev.outcome_error(report, events=len(inputs), invalid=len(inputs) - len(valid), failed_to=kept, what=what)
     if error is not None:
         raise error
+
+
+def _check_size(text: str | None) -> None:
+    """--max-entry-size readable and positive, or one line naming it (exit 2)."""
+    from evctl.core.events import parse_size
+    from evctl.errors import UsageError
+
+    if text is None:
+        return
+    try:
+        size = parse_size(text)
+    except UsageError as exc:
+        raise UsageError(f"--max-entry-size: {exc.message}", exc.hint) from None
+    if size <= 0:
+        raise UsageError(f"--max-entry-size: {text!r} must be more than 0 bytes", "e.g. 256KiB or 1MiB")
 
 
 def _send(
