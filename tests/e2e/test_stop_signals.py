@@ -169,6 +169,45 @@ def test_publish_stops_cleanly_and_writes_failed_to(moto_server: str, tmp_path: 
 
 
 @pytest.mark.parametrize("signum", SIGNALS)
+def test_a_load_run_stops_with_a_summary_equal_to_what_happened(moto_server: str, tmp_path: Path, signum: int) -> None:
+    """`publish --rate` (open loop) stopped mid-run: exit 128 + the signal; its JSON summary counts exactly the events
+    the bus delivered (a rule routes each to a queue), and published + failed + not sent = requested."""
+    sqs, events = _client("sqs", moto_server), _client("events", moto_server)
+    url = sqs.create_queue(QueueName="landed")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventPattern=json.dumps({"source": ["t.load"]}))
+    events.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": arn}])
+    failed = tmp_path / "failed.jsonl"
+    args = ["publish", "--source", "t.load", "--detail-type", "T", "--detail", '{"n":"{seq}"}', "--rate", "40/s",
+            "--count", "100000", "--failed-to", str(failed)]  # fmt: skip
+    run = Run(args, moto_server, tmp_path)
+    time.sleep(2.5)  # about 80 events in: well inside the run (it would last 40 minutes)
+    code = run.stop(signum)
+    _assert_stopped(run, signum, code)
+    summary = json.loads(run.stdout, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert summary["stopped"] is True and summary["requested"] == 100000
+    assert summary["published"] + summary["failed"] + summary["not_sent"] == summary["requested"]
+    landed = int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"])  # fmt: skip
+    assert 0 < summary["published"] == landed, (summary, landed)
+    assert len(_lines(failed)) == summary["failed"]
+    assert f"published {summary['published']:,} of 100,000" in run.stderr, run.stderr
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*tmp*"))
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_demo_mistakes_stops_with_its_sandbox(tmp_path: Path, signum: int) -> None:
+    run = Run(["-o", "json", "demo", "mistakes", "-m", "1"], "http://127.0.0.1:9", tmp_path)  # no endpoint used
+    run.wait_until(lambda: run.stdout.count("\n") >= 1, "the first step")
+    code = run.stop(signum)
+    _assert_stopped(run, signum, code)
+    assert f"demo mistakes {WORDS[signum]}; " in run.stderr and "its sandbox is stopped" in run.stderr, run.stderr
+    steps = strict_json_lines(run.stdout)
+    verified = int(run.stderr.split(f"demo mistakes {WORDS[signum]}; ")[1].split(" step(s)")[0])
+    assert verified == sum(1 for step in steps if step["ok"])  # the summary counts what was shown
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
 def test_peek_releases_what_it_holds(moto_server: str, tmp_path: Path, signum: int) -> None:
     sqs = _client("sqs", moto_server)
     url = _queue(sqs, "peeked", 3)
@@ -241,3 +280,71 @@ def test_a_closed_pipe_ends_tail_logs_follow_on_a_quiet_group(moto_server: str, 
     assert proc.stderr is not None
     stderr = proc.stderr.read().decode()
     assert code == 0 and stderr == "", stderr
+
+
+@pytest.mark.parametrize("signum", SIGNALS)
+def test_the_live_watch_on_a_20_column_terminal_fits_and_stops(moto_server: str, signum: int) -> None:
+    """`pipeline watch` on a terminal (a pty) 20 columns wide: every line of the redrawn dashboard fits, a label and
+    its value on one line (a 40-column dashboard wrapped by the terminal split them); a stop signal ends it with its
+    summary, exit 128 + the signal."""
+    import fcntl
+    import pty
+    import re
+    import struct
+    import termios
+
+    from evctl.render.tables import cell_width
+    from evctl.sandbox import provision as pv
+
+    names = ("events", "sqs", "lambda", "iam", "logs")
+    pv.provision(pv.SandboxClients(*(_client(name, moto_server) for name in names)))
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 20, 0, 0))
+    env = dict(os.environ, AWS_ENDPOINT_URL=moto_server, COLUMNS="20", LINES="24")
+    proc = subprocess.Popen(
+        [evctl_executable(), "pipeline", "watch", "--no-doctor", "--interval", "1", "user-signup-queue"],
+        stdin=follower, stdout=follower, stderr=follower, env=env, start_new_session=True,
+        preexec_fn=restore_default_signals,
+    )  # fmt: skip
+    os.close(follower)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 60
+        while seen.count(b"visible") < 2 and time.monotonic() < deadline:  # two frames drawn
+            seen += _read_pty(leader)
+        proc.send_signal(signum)
+        code = proc.wait(timeout=60)
+        seen += _read_pty(leader, until_eof=True)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode("utf-8", "replace"))
+    assert code == 128 + signum, text
+    assert f"stopped watching ({WORDS[signum]})" in text and "Traceback" not in text
+    frame = [line for line in re.split(r"\r?\n|\r", text) if line and "evctl: error" not in line
+             and "watched for" not in line]  # fmt: skip
+    assert any(re.match(r"^  visible +\d", line) for line in frame), frame
+    assert all(cell_width(line) <= 20 for line in frame), [line for line in frame if cell_width(line) > 20]
+
+
+def _read_pty(fd: int, until_eof: bool = False) -> bytes:
+    import select
+
+    data = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            if until_eof:
+                continue
+            return data
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return data
+        if not chunk:
+            return data
+        data += chunk
+        if not until_eof:
+            return data
