@@ -6,12 +6,15 @@ trace, doctor): each fault found by trying them as a hostile user, one test per 
 - a load's summary says what happened at any rate (0.0001/m is not "0.0 events/s");
 - the watch's dashboard fits any terminal width (COLUMNS=20 cuts labels, never wraps a line);
 - the watch's JSON says `"exists": false` for a queue deleted while it watches, and true again once it is back;
-- a closed pipe keeps a checking command's verdict (doctor's finding: exit 1, quietly).
+- a closed pipe keeps a checking command's verdict (doctor's finding: exit 1, quietly);
+- `--failed-to` a device, a FIFO or a link is written in place, never replaced by a regular file.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterator
 from typing import Any
 from unittest import mock
@@ -207,3 +210,46 @@ def test_a_closed_pipe_ends_quietly_with_the_verdict(
                                     stdout_isatty=False, stderr_isatty=False))  # fmt: skip
     output.verdict, output.moves_data = verdict, moves_data
     assert exit_for(_closed_pipe(), output) == expected
+
+
+# --- --failed-to a device, a FIFO or a link: written in place, never replaced -------------------------------------
+
+
+def test_failed_to_a_fifo_is_written_in_place_not_replaced(tmp_path: Any) -> None:
+    from evctl.core.common.files import AtomicFile
+
+    fifo = tmp_path / "failed.fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so the writer's open does not wait
+    try:
+        out = AtomicFile.create(fifo, what="--failed-to")
+        out.commit(['{"n":1}\n'])
+        assert os.read(reader, 100) == b'{"n":1}\n'
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the FIFO
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["failed.fifo"]  # no temporary file left
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mknod needs root")
+def test_failed_to_a_full_device_is_reported_and_the_device_stays(tmp_path: Any) -> None:
+    """`--failed-to /dev/full` as root replaced the device node with a regular file; here on a node of our own."""
+    from evctl.core.common.files import AtomicFile, FileWriteError
+
+    full = tmp_path / "full"
+    os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))  # what /dev/full is
+    out = AtomicFile.create(full, what="--failed-to")
+    with pytest.raises(FileWriteError, match=r"disk full writing --failed-to .*full"):
+        out.commit(['{"n":1}\n'])
+    assert stat.S_ISCHR(os.stat(full).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full"]
+
+
+def test_failed_to_a_symbolic_link_keeps_the_link(tmp_path: Any) -> None:
+    from evctl.core.common.files import AtomicFile
+
+    real, link = tmp_path / "real.jsonl", tmp_path / "failed.jsonl"
+    real.write_text("from the previous run\n")
+    link.symlink_to(real)
+    AtomicFile.create(link, what="--failed-to").commit(['{"n":1}\n'])
+    assert link.is_symlink() and real.read_text() == '{"n":1}\n'

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -84,13 +85,27 @@ def check_writable(target: str, *, what: str) -> Path:
     return path
 
 
+def _in_place(path: Path) -> bool:
+    """Whether `path` is written where it is, never replaced: a device, a FIFO, a socket, or anything that resolves
+    into /dev or /proc (`/dev/null`, `/dev/full`, `/dev/stderr`). Renaming a file over them would replace the device
+    node itself (as root: `--failed-to /dev/full` left a regular file where /dev/full was)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    real = os.path.realpath(path)
+    return not stat.S_ISREG(mode) or real.startswith(("/dev/", "/proc/"))
+
+
 class AtomicFile:
     """A temporary file beside the target, opened before any work (an unwritable path costs nothing) and renamed
-    over the target by `commit`, so reading a file and writing the same path never loses it."""
+    over the target by `commit`, so reading a file and writing the same path never loses it. A target that is not a
+    regular file (a device, a FIFO, /dev/stderr) is written in place at commit (appended to), never replaced; a
+    symbolic link to a regular file keeps the link (the file it points to is replaced)."""
 
     def __init__(self, path: Path, fd: int, tmp_name: str, *, what: str = "output") -> None:
         self.path, self.fd, self.tmp_name, self.what = path, fd, tmp_name, what
-        self._closed = False
+        self._closed = fd < 0  # fd -1: written in place at commit
 
     @property
     def name(self) -> str:
@@ -101,6 +116,10 @@ class AtomicFile:
     def create(cls, path: Path, *, what: str = "output") -> AtomicFile:
         """Open the temporary file now; UsageError (exit 2) naming `what` when `path` cannot be written."""
         path = check_writable(str(path), what=what)
+        if _in_place(path):
+            return cls(path, -1, "", what=what)
+        if path.is_symlink():
+            path = Path(os.path.realpath(path))
         try:
             fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as exc:
@@ -110,6 +129,8 @@ class AtomicFile:
     def commit(self, lines: Iterable[str]) -> None:
         """Write `lines` (each with its own newline) and rename the result over the target. On a write error the
         temporary file is removed, the target is left as it was, and FileWriteError names `what` and the file."""
+        if not self.tmp_name:
+            return self._commit_in_place(lines)
         try:
             write_all(self.fd, "".join(lines).encode("utf-8", "surrogateescape"))
             os.fsync(self.fd)
@@ -122,11 +143,22 @@ class AtomicFile:
             self.discard()
             raise
 
+    def _commit_in_place(self, lines: Iterable[str]) -> None:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
+                write_all(fd, "".join(lines).encode("utf-8", "surrogateescape"))
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise write_error(self.what, str(self.path), exc) from exc
+
     def discard(self) -> None:
         """Drop the temporary file; the target stays as it was. Safe to call more than once."""
         self._close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.tmp_name)
+        if self.tmp_name:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.tmp_name)
 
     def _close(self) -> None:
         if not self._closed:
