@@ -72,9 +72,6 @@ VARIANTS: dict[str, list[str]] = {
 }  # fmt: skip
 # The commands that move data: a closed pipe is reported, exit 1; every other command ends quietly, exit 0.
 MOVES_DATA = {"publish", "publish --count", "publish --rate", "queue drain", "queue purge", "queue send", "redrive dlq"}
-# A checking command whose exit code is a verdict keeps it on a closed pipe (docs/output.md); trace does not yet
-# (evctl/cli/trace.py is to set `app.output.verdict` before it prints: reported to its owner).
-VERDICT_NOT_KEPT_YET = {"trace"}
 # What Click writes outside any command: help and the version (stdout failures there too are one line, exit 1).
 OUTSIDE_COMMANDS: dict[str, list[str]] = {
     "--version": ["--version"],
@@ -246,8 +243,6 @@ def test_every_command_meets_hostile_streams(streams_env: Env, name: str) -> Non
         assert closed_pipe.returncode == 1 and "the pipe was closed" in stderr, stderr
     elif printed and base.returncode == 0:  # read-only: ends quietly
         assert closed_pipe.returncode == 0 and "evctl: error" not in stderr, stderr
-    elif name in VERDICT_NOT_KEPT_YET and closed_pipe.returncode == 0:
-        pytest.xfail(f"{name}: a closed pipe loses the verdict (exit {base.returncode})")
     else:  # nothing printed, or a verdict (doctor's finding, a stalled trace): the same exit code, quietly
         assert closed_pipe.returncode == base.returncode, stderr
 

@@ -63,6 +63,7 @@ def trace(
             tracer.result.stopped = True
             _show(app, tracer.result)
         raise
+    app.output.verdict = 0 if result.status == "processed" else 1  # kept when the reader of a pipe goes away
     _show(app, result)
     if result.stopped:
         raise Interrupted(f"stopped while following {result.event_id}", "what was known so far is printed above")
