@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,3 +127,18 @@ def test_atomic_file_commit_interrupted_removes_its_temporary(tmp_path: Path) ->
     with pytest.raises(KeyboardInterrupt):
         out.commit(lines())
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_file_keeps_the_targets_mode_and_gives_a_new_file_the_umasks(tmp_path: Path) -> None:
+    existing = tmp_path / "failed.jsonl"
+    existing.write_text("old\n")
+    existing.chmod(0o640)
+    AtomicFile.create(existing).commit(["new\n"])
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o640 and existing.read_text() == "new\n"
+    previous = os.umask(0o022)
+    try:
+        fresh = tmp_path / "fresh.jsonl"
+        AtomicFile.create(fresh).commit(["x\n"])
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(fresh.stat().st_mode) == 0o644  # as open() would make it, not mkstemp's 0600

@@ -97,6 +97,16 @@ def _in_place(path: Path) -> bool:
     return not stat.S_ISREG(mode) or real.startswith(("/dev/", "/proc/"))
 
 
+def _mode_for(path: Path) -> int:
+    """The permission bits the replaced file keeps: the target's own, or 0666 less the umask for a new file."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)  # the only portable way to read it; set back at once
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 class AtomicFile:
     """A temporary file beside the target, opened before any work (an unwritable path costs nothing) and renamed
     over the target by `commit`, so reading a file and writing the same path never loses it. A target that is not a
@@ -124,6 +134,9 @@ class AtomicFile:
             fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         except OSError as exc:
             raise UsageError(f"cannot write {what} {str(path)!r}: {exc.strerror or exc}") from exc
+        # mkstemp makes the file 0600: give it the mode the target has, or the one a plain open() would give
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, _mode_for(path))
         return cls(path, fd, tmp_name, what=what)
 
     def commit(self, lines: Iterable[str]) -> None:
