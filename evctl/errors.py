@@ -183,6 +183,8 @@ def from_aws(exc: BaseException, what: str | None = None) -> EvctlError | None:
         message = message or code
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
         if code in _NOT_FOUND_CODES or code.endswith("NotFoundException") or code.startswith("NoSuch"):
+            if what and code in QUEUE_NOT_FOUND_CODES and "queue" not in what:
+                what = ""  # the missing thing is a queue (moto's PutEvents to a deleted target), not the `what` asked
             return NotFoundError(f"{what} not found" if what else message, message if what else None)
         if code in CREDENTIALS_REJECTED_CODES:
             return ConfigError(f"the AWS credentials were refused ({code}: {message})", CREDENTIALS_REJECTED_HINT)

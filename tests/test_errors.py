@@ -41,6 +41,13 @@ def test_not_found_names_the_resource() -> None:
     assert mapped.message == "queue orders not found"
 
 
+def test_a_missing_queue_is_not_blamed_on_the_bus_the_call_was_about() -> None:
+    # moto answers PutEvents to a rule whose target queue was deleted with QueueDoesNotExist
+    mapped = from_aws(client_error("QueueDoesNotExist", message="The specified queue does not exist."), "event bus 'default'")
+    assert mapped is not None and mapped.exit_code == ExitCode.NOT_FOUND
+    assert mapped.message == "The specified queue does not exist." and "bus" not in str(mapped)
+
+
 def test_unreachable_endpoint_hints_at_the_sandbox() -> None:
     mapped = from_aws(bx.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"))
     assert mapped is not None and "sandbox running?" in str(mapped)
