@@ -13,6 +13,7 @@ from evctl.output import Output, Streams
 
 if TYPE_CHECKING:
     from evctl.aws import ClientFactory
+    from evctl.core.doctor.session import SessionClients
     from evctl.sandbox.provision import SandboxClients
 
 
@@ -38,6 +39,21 @@ class AppContext:
 
     def client(self, service: str, *, pool: int = 10) -> Any:
         return self.factory.client(service, pool=pool)
+
+    def session_clients(self, *, pool: int = 10, metrics: bool = True, iam: bool = True) -> SessionClients:
+        """The clients a doctor session reads through (doctor, trace, pipeline watch), built before threads start;
+        without `metrics` no CloudWatch, without `iam` no IAM and KMS (their checks say "not checked")."""
+        from evctl.core.doctor.session import SessionClients
+
+        return SessionClients(
+            events=self.client("events", pool=pool),
+            sqs=self.client("sqs", pool=pool),
+            lambda_=self.client("lambda", pool=pool),
+            logs=self.client("logs", pool=pool),
+            iam=self.client("iam", pool=pool) if iam else None,
+            kms=self.client("kms", pool=pool) if iam else None,
+            cloudwatch=self.client("cloudwatch", pool=pool) if metrics else None,
+        )
 
 
 def app_context(ctx: typer.Context) -> AppContext:

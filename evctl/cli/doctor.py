@@ -73,7 +73,7 @@ def doctor(
     from evctl.core.common.time import parse_duration
     from evctl.core.doctor import failing
     from evctl.core.doctor.samples import default_samples, samples_from_specs
-    from evctl.core.doctor.session import DoctorSession, SessionClients, check_jobs, select_checks
+    from evctl.core.doctor.session import DoctorSession, check_jobs, select_checks
     from evctl.render.doctor import TEXT_COLUMNS, DoctorMeta, document, report_lines, text_rows
 
     app = app_context(ctx)
@@ -90,15 +90,7 @@ def doctor(
     samples_from_specs(specs, config, account=None, region=None, default_bus=default_bus)  # bad ones: exit 2 now
 
     pool = workers + 2
-    clients = SessionClients(
-        events=app.client("events", pool=pool),
-        sqs=app.client("sqs", pool=pool),
-        lambda_=app.client("lambda", pool=pool),
-        logs=app.client("logs", pool=pool),
-        iam=app.client("iam", pool=pool),
-        kms=app.client("kms", pool=pool),
-        cloudwatch=app.client("cloudwatch", pool=pool) if metrics else None,
-    )
+    clients = app.session_clients(pool=pool, metrics=metrics)
     region = str(clients.sqs.meta.region_name or "")
     session = DoctorSession(clients, region=region, workers=workers, metrics=metrics)
     what = ", ".join(given) if given else f"every queue in {region}"

@@ -97,7 +97,7 @@ def watch(
     from evctl.config import load_config
     from evctl.core.common.time import parse_duration
     from evctl.core.doctor.samples import default_samples
-    from evctl.core.doctor.session import DoctorSession, SessionClients
+    from evctl.core.doctor.session import DoctorSession
     from evctl.core.watch import DoctorRuns, WatchClients, Watcher, plan_hops
     from evctl.errors import Interrupted, UsageError
     from evctl.render.watch_live import watch_writer
@@ -106,12 +106,7 @@ def watch(
     if not 60 <= every <= 86400:
         raise UsageError(f"--doctor-every {doctor_every!r} is out of range", "give 1m to 24h, e.g. 5m")
     app, pool = app_context(ctx), workers + 2
-    clients = SessionClients(
-        events=app.client("events", pool=pool), sqs=app.client("sqs", pool=pool),
-        lambda_=app.client("lambda", pool=pool), logs=app.client("logs", pool=pool),
-        iam=app.client("iam", pool=pool) if doctor else None, kms=app.client("kms", pool=pool) if doctor else None,
-        cloudwatch=app.client("cloudwatch", pool=pool) if metrics else None,
-    )  # fmt: skip
+    clients = app.session_clients(pool=pool, metrics=metrics, iam=doctor)
     session = DoctorSession(clients, region=str(clients.sqs.meta.region_name or ""), workers=workers, metrics=metrics)
     graph = session.discover(targets)
     config = load_config()

@@ -49,7 +49,7 @@ def trace(
     app = app_context(ctx)
     entry = _entry(app, template, event, sets or [], bus)
     tracer = Tracer(
-        _clients(app),
+        app.session_clients(),
         region=str(app.client("sqs").meta.region_name or ""),
         ledgers=_local(app),
         max_attempts=app.settings.max_attempts,
@@ -108,20 +108,6 @@ def _entry(app: AppContext, template: str | None, event: str | None, sets: list[
     if bus is not None:
         entry["EventBusName"] = bus
     return entry
-
-
-def _clients(app: AppContext) -> Any:
-    from evctl.core.doctor.session import SessionClients
-
-    return SessionClients(
-        events=app.client("events"),
-        sqs=app.client("sqs"),
-        lambda_=app.client("lambda"),
-        logs=app.client("logs"),
-        iam=app.client("iam"),
-        kms=app.client("kms"),
-        cloudwatch=app.client("cloudwatch"),
-    )
 
 
 def _local(app: AppContext) -> bool:
