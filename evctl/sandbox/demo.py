@@ -69,6 +69,8 @@ def _publish(ctx: DemoContext, entry: dict[str, Any]) -> tuple[bool, str]:
     from evctl.core.events import publish
 
     report = publish(ctx.clients.events, [entry], concurrency=1, sleep=ctx.sleep)
+    if report.interrupted:  # publish keeps Ctrl-C / SIGTERM for its summary: the demo stops, it did not fail a step
+        raise KeyboardInterrupt
     result = report.results[0]
     if not result.ok:
         return False, f"{result.error_code}: {result.error_message}"

@@ -8,11 +8,14 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from evctl.sandbox import state
+from evctl.sandbox import demo, state
 from tests.helpers import evctl_executable, restore_default_signals, run_cli, run_evctl
 
 EXPECTED = {1: ["Q-POLICY-1", "I-SQS-1"], 2: ["Q-REDRIVE-1"], 3: ["R-PATTERN-1"], 4: ["F-SHAPE-1"], 5: ["Q-VIS-1"]}
@@ -129,3 +132,17 @@ def test_ctrl_c_stops_it_with_its_sandbox() -> None:
     assert proc.returncode == 130, stderr
     assert "evctl: error: demo mistakes interrupted; " in stderr and "its sandbox is stopped" in stderr
     assert "Traceback" not in stderr
+
+
+def test_a_stop_during_a_publish_step_stops_the_demo_instead_of_failing_the_step() -> None:
+    # publish() keeps Ctrl-C / SIGTERM for its own summary (report.interrupted); the demo's steps must stop on it
+    with mock_aws():
+        events = boto3.client("events", region_name="us-east-1")
+
+        def interrupted(**_: object) -> None:
+            raise KeyboardInterrupt
+
+        events.meta.events.register("before-call.events.PutEvents", interrupted)
+        ctx = demo.DemoContext(clients=SimpleNamespace(events=events), pipeline=None, runner=None)  # type: ignore[arg-type]
+        with pytest.raises(KeyboardInterrupt):
+            demo._publish(ctx, {"Source": "my.webapp", "DetailType": "UserSignup", "Detail": "{}"})
