@@ -102,8 +102,32 @@ without `source` and `detail-type`, an empty file, more than 1000 events.
 | `--log-window` | `1h` | how far back the log checks read (`30m`, `2h`, `1d`; at most `30d`) |
 | `--log-max-events` | 2000 | at most this many log events per log group |
 | `--no-logs` | logs read | read no log events: the checks that need them are not checked |
-| `--no-metrics` | metrics read | no CloudWatch GetMetricData: metric evidence is left out, metric-only checks are not checked |
+| `--no-metrics` | metrics read | no CloudWatch reads (GetMetricData, DescribeAlarms): metric evidence is left out; metric-only checks and the DLQ alarm checks (D-WATCH-1, TD-WATCH-1) are not checked |
 | `--workers` | 8 | reads made at once (1-16) |
+
+## How it reads
+
+Discovery is `pipeline show`'s: each resource read once per run through one cache, `--workers` reads at once; with
+no target, or 8 or more, the account's listings are read once instead of each target's neighbourhood
+([pipeline.md](pipeline.md#many-targets-at-once-the-account-is-listed-once)). The checks then read only what
+discovery has not:
+
+- a mapping's settings come from discovery's unfiltered ListEventSourceMappings when the run listed every mapping,
+  else from one GetEventSourceMapping;
+- **CloudWatch metrics**: the first check that asks reads every metric a check may use (per rule `AWS/Events`
+  `MatchedEvents`, `Invocations`, `FailedInvocations`, `InvocationsSentToDlq`, `InvocationsFailedToBeSentToDlq`; per
+  queue `AWS/SQS` `NumberOfMessagesSent`, `Received`, `Deleted`, `ApproximateAgeOfOldestMessage`; per function
+  `AWS/Lambda` `Invocations`, `Errors`, `Throttles`, `Duration`) for every resource of the graph, in one GetMetricData
+  read (500 queries a call) over the longest window a check uses: a day, or `--log-window` when that is longer. The
+  window ends at the end of the current minute, so a datapoint of this minute counts (the sandbox's are immediate).
+  Every later question of the run (the last hour, the last 15 minutes, ...) is answered from that read. Metrics are
+  supporting evidence: a denied or failed read leaves them out, and only the metric-only checks become `not checked`;
+- **DLQ alarms** (D-WATCH-1, TD-WATCH-1): one DescribeAlarms listing of the account's metric alarms per run, not a
+  DescribeAlarmsForMetric per queue and metric;
+- **logs**: each function's log group once per run, the last `--log-window`, at most `--log-max-events` events.
+
+On a 545-resource account that is 1.21 calls per resource, discovery included
+([performance.md](performance.md#doctor)).
 
 ## Output
 
