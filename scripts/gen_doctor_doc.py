@@ -118,9 +118,10 @@ discovery has not:
   `MatchedEvents`, `Invocations`, `FailedInvocations`, `InvocationsSentToDlq`, `InvocationsFailedToBeSentToDlq`; per
   queue `AWS/SQS` `NumberOfMessagesSent`, `Received`, `Deleted`, `ApproximateAgeOfOldestMessage`; per function
   `AWS/Lambda` `Invocations`, `Errors`, `Throttles`, `Duration`) for every resource of the graph, in one GetMetricData
-  read (500 queries a call) over the longest window a check uses: a day, or `--log-window` when that is longer. The
-  window ends at the end of the current minute, so a datapoint of this minute counts (the sandbox's are immediate).
-  Every later question of the run (the last hour, the last 15 minutes, ...) is answered from that read. Metrics are
+  read (500 queries a call) per minute over `--log-window` (at least 15 minutes); the checks that look back a day
+  (deletes, failed deliveries) get one more read of the same metrics with a one-day period, one datapoint a query.
+  The window ends at the end of the current minute, so a datapoint of this minute counts (the sandbox's are
+  immediate). Every later question of the run is answered from those reads. Metrics are
   supporting evidence: a denied or failed read leaves them out, and only the metric-only checks become `not checked`;
 - **DLQ alarms** (D-WATCH-1, TD-WATCH-1): one DescribeAlarms listing of the account's metric alarms per run, not a
   DescribeAlarmsForMetric per queue and metric;

@@ -107,8 +107,8 @@ def timeline_lines(result: TraceResult, *, color: bool = False) -> list[str]:
             _paint(printable(f"likely cause: {cause.check} ({cause.severity}) {cause.message}", keep=""), "1", color)
         )
         lines.append(printable(f"  fix: {cause.fix}", keep=""))
-        if cause.command:
-            lines.append(printable(f"  $ {cause.command}", keep=""))
+        for command in (*cause.before, cause.command) if cause.command else cause.before:
+            lines.append(printable(f"  $ {command}", keep=""))
     elif result.problem_hop is not None and result.checks:
         lines.append(f"doctor's {len(result.checks)} check(s) for this hop found nothing on this route")
     others = [f for f in result.findings if result.cause is None or f["check"] != result.cause.check]

@@ -98,3 +98,17 @@ def test_a_duplicate_is_marked_and_summarised_as_processed_more_than_once() -> N
     assert "processed more than once on 1 of 2 routes (a duplicate)" in lines
     assert "likely cause: Q-VIS-1 (critical) visibility timeout 1 s is shorter than fn2's timeout 3 s" in lines
     assert result.as_dict()["routes"][1]["status"] == "duplicated"
+
+
+def test_a_cause_whose_fix_needs_something_created_first_prints_those_commands_first() -> None:
+    create = "aws sqs create-queue --queue-name user-signup-rule-target-dlq"
+    result = TraceResult(
+        event_id="e-3",
+        published_ms=T0,
+        timed_out=False,
+        hops=[Hop("delivered", "stalled", "q", T0, "refused: NO_PERMISSIONS", "ledger")],
+        cause=Cause("T-RETRY-1", "high", "arn", "no DLQ", "give it a DLQ", "aws events put-targets ...", (create,)),
+    )
+    commands = [line for line in timeline_lines(result, color=False) if line.startswith("  $ ")]
+    assert commands == [f"  $ {create}", "  $ aws events put-targets ..."]
+    assert result.cause is not None and result.cause.as_dict()["before"] == [create]

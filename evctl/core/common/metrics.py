@@ -34,9 +34,12 @@ def calls_for(queries: int) -> int:
     return -(-queries // MAX_QUERIES)
 
 
-def fetch_series(cloudwatch: CloudWatchClient, queries: list[Query], *, end_s: int, seconds: int) -> Series:
-    """The datapoints of `queries` over [end_s - seconds, end_s]. AWS errors go up to the caller."""
-    period = max(60, -(-seconds // MAX_POINTS // 60) * 60)
+def fetch_series(
+    cloudwatch: CloudWatchClient, queries: list[Query], *, end_s: int, seconds: int, period: int | None = None
+) -> Series:
+    """The datapoints of `queries` over [end_s - seconds, end_s], per `period` seconds (default: the shortest
+    whole minute that keeps a query under 1440 points). AWS errors go up to the caller."""
+    period = period or max(60, -(-seconds // MAX_POINTS // 60) * 60)
     end = dt.datetime.fromtimestamp(end_s, dt.UTC)
     series: Series = {series_key(q): [] for q in queries}
     for first in range(0, len(queries), MAX_QUERIES):

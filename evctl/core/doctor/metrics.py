@@ -6,8 +6,9 @@
 
 The first question of a run reads every metric a check may ask about, for every resource of the graph, in
 GetMetricData calls of 500 queries (the period grows with the window, at most 1440 points a query); later questions
-are answered from that series. The window ends at the end of the current minute, so a datapoint put this minute
-(the sandbox's metrics are immediate) counts.
+are answered from that series; a longer question (a day of deletes) from one more read of one datapoint per query.
+The window ends at the end of the current minute, so a datapoint put this minute (the sandbox's metrics are
+immediate) counts.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ RULE_METRICS = (
 QUEUE_METRICS = ("NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")
 FUNCTION_METRICS = ("Invocations", "Errors", "Throttles")
 AGE_WINDOW_SECONDS = 900  # the newest ApproximateAgeOfOldestMessage: last 15 minutes
-EVIDENCE_WINDOW_SECONDS = 86_400  # the longest a check looks back (deletes, failed deliveries in the last day)
 
 
 _LOCK = threading.Lock()
@@ -58,37 +58,40 @@ def _graph_queries(ctx: DoctorContext) -> list[Query]:
     return queries
 
 
-def _fetch(ctx: DoctorContext, queries: list[Query], end_s: int, seconds: int) -> Series:
+def _fetch(ctx: DoctorContext, queries: list[Query], end_s: int, seconds: int, period: int | None = None) -> Series:
     if ctx.clients.cloudwatch is None:
         raise NotChecked("CloudWatch metrics are not read in this run")
-    return fetch_series(ctx.clients.cloudwatch, queries, end_s=end_s, seconds=seconds)
+    return fetch_series(ctx.clients.cloudwatch, queries, end_s=end_s, seconds=seconds, period=period)
 
 
-def _run_series(ctx: DoctorContext) -> tuple[Series, int, int]:
-    """The graph's metrics over the longest window a check uses, read once per run."""
+def _run_series(ctx: DoctorContext, seconds: int) -> tuple[Series, int, int, int | None]:
+    """The graph's metrics read once per run for a question over the last `seconds`: per minute over the log
+    window (and the age check's), or, for a longer question (a day of deletes), as one datapoint per query over
+    that span: a day per minute would cost CloudWatch, and an emulator, 1440 periods a query for one sum."""
     end_s = int(ctx.now()) // 60 * 60 + 60  # the end of this minute: the same answer for every check of the run
-    # one read covers every check's window: a shorter question filters the same series by time
-    window = max(ctx.log_window_seconds, AGE_WINDOW_SECONDS, EVIDENCE_WINDOW_SECONDS)
+    window = max(ctx.log_window_seconds, AGE_WINDOW_SECONDS)
+    period = None if seconds <= window else seconds
+    span = window if seconds <= window else seconds
     with _LOCK:
         memo = _RUNS.setdefault(ctx.cache, DescribeCache())
     series: Series = memo.read(
-        ("doctor", "metrics", str(end_s)),
+        ("doctor", "metrics", f"{end_s}/{span}/{period}"),
         "cloudwatch:GetMetricData",
-        lambda: _fetch(ctx, _graph_queries(ctx), end_s, window),
+        lambda: _fetch(ctx, _graph_queries(ctx), end_s, span, period),
     )
-    return series, end_s, window
+    return series, end_s, span, period
 
 
 def metrics(ctx: DoctorContext, queries: list[Query], seconds: int) -> list[float | None]:
     """Each query's statistic over the last `seconds` (Sum added up, Maximum the largest; None: no datapoints).
-    The graph's metrics are read together once per run (GetMetricData, 500 queries a call); a query outside that
-    set is read on its own."""
+    The graph's metrics are read together once per run and span (GetMetricData, 500 queries a call); a query
+    outside that set is read on its own."""
     if ctx.clients.cloudwatch is None:
         raise NotChecked("CloudWatch metrics are not read in this run")
-    series, end_s, window = _run_series(ctx)
-    missing = [q for q in queries if series_key(q) not in series or seconds > window]
-    if missing:
-        series = {**series, **_fetch(ctx, missing, end_s, seconds)}
+    series, end_s, span, period = _run_series(ctx, seconds)
+    missing = [q for q in queries if series_key(q) not in series]
+    if missing:  # read as the run's series were, so the answer is the same kind
+        series = {**series, **_fetch(ctx, missing, end_s, span, period)}
     values: list[float | None] = []
     for query in queries:
         points = [value for stamp, value in series[series_key(query)] if stamp >= end_s - seconds]

@@ -125,6 +125,7 @@ class Cause:
     message: str
     fix: str
     command: str | None = None
+    before: tuple[str, ...] = ()  # commands to run first (doctor's Fix.before)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +134,7 @@ class Cause:
             "resource": self.resource,
             "message": self.message,
             "fix": self.fix,
+            "before": list(self.before),
             "command": self.command,
         }
 

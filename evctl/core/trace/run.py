@@ -199,6 +199,7 @@ class Tracer:
                 cause.message,
                 cause.fix.summary,
                 cause.fix.command,
+                cause.fix.before,
             )
 
 
@@ -233,5 +234,10 @@ def _finding_dict(finding: Any) -> dict[str, Any]:
         "resource": finding.resource,
         "message": finding.message,
         "evidence": _plain(finding.evidence),
-        "fix": {"summary": finding.fix.summary, "value": _plain(finding.fix.value), "command": finding.fix.command},
+        "fix": {
+            "summary": finding.fix.summary,
+            "value": _plain(finding.fix.value),
+            "before": list(finding.fix.before),
+            "command": finding.fix.command,
+        },
     }

@@ -3,6 +3,7 @@ mistake on the seed, see the finding with its evidence, apply the printed fix an
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -131,6 +132,33 @@ def test_a_queue_whose_messages_something_deletes_is_not_q_consumer_1(seed: Doct
         ],
     )
     assert seed.doctor(only={"Q-CONSUMER-1"}).findings == []
+
+
+def test_a_day_of_deletes_is_one_datapoint_a_query_and_counts_deletes_hours_ago(seed: DoctorSeed) -> None:
+    """The day-long question is read with a one-day period (a day per minute costs 1440 periods a query, which an
+    emulator answers slowly), and a delete 20 hours ago still counts."""
+    [mapping] = seed.lambda_.list_event_source_mappings(EventSourceArn=QUEUE)["EventSourceMappings"]
+    seed.lambda_.delete_event_source_mapping(UUID=mapping["UUID"])
+    cloudwatch = seed.raw["cloudwatch"]
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[{
+            "MetricName": "NumberOfMessagesDeleted", "Value": 12.0,
+            "Dimensions": [{"Name": "QueueName", "Value": "user-signup-queue"}],
+            "Timestamp": dt.datetime.now(dt.UTC) - dt.timedelta(hours=20),
+        }],
+    )  # fmt: skip
+    reads: list[tuple[float, int]] = []  # (span of the read, period of each query)
+    cloudwatch.meta.events.register(
+        "before-parameter-build.monitoring.GetMetricData",
+        lambda params, **_: reads.extend(
+            ((params["EndTime"] - params["StartTime"]).total_seconds(), q["MetricStat"]["Period"])
+            for q in params["MetricDataQueries"]
+        ),
+    )
+    assert seed.doctor(only={"Q-CONSUMER-1"}).findings == []
+    day = [period for span, period in reads if span >= 86_400]
+    assert day and set(day) == {86_400}
 
 
 def test_an_unknown_dlq_role_is_not_checked_never_a_false_consumer_alarm(seed: DoctorSeed) -> None:
