@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -33,3 +36,24 @@ def start_moto() -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.05)
     proc.kill()
     raise SystemExit("moto server did not start")
+
+
+PYCACHE = Path(tempfile.gettempdir()) / "evctl-bench-pycache"
+
+
+def evctl_env(endpoint: str | None = None) -> dict[str, str]:
+    """Fake credentials, no AWS config files, and bytecode caching on (outside the work tree) as in a normal
+    install: with PYTHONDONTWRITEBYTECODE set, every run would recompile evctl's modules."""
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env = dict(
+        base,
+        PYTHONPYCACHEPREFIX=str(PYCACHE),
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    return env

@@ -21,16 +21,14 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _lib import free_port, start_moto
+from _lib import evctl_env, free_port, start_moto
 
 BIN = Path(sys.executable).parent
-PYCACHE = Path(tempfile.gettempdir()) / "evctl-bench-pycache"
 
 SERVER = r"""
 import json, sys, time, uuid
@@ -63,20 +61,6 @@ ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 """
 
 
-def env(endpoint: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return dict(
-        base,
-        PYTHONPYCACHEPREFIX=str(PYCACHE),
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_ENDPOINT_URL=endpoint,
-    )
-
-
 def start_local(delay: float) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(delay)])
@@ -96,7 +80,7 @@ def load(endpoint: str, rate: int, duration: float) -> dict[str, Any]:
     """One `evctl publish signup --rate R --duration D -o json`; its summary plus the process's CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     cmd = [str(BIN / "evctl"), "publish", "signup", "--rate", str(rate), "--duration", f"{duration}s", "-o", "json"]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env(endpoint))
+    done = subprocess.run(cmd, capture_output=True, text=True, env=evctl_env(endpoint))
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"evctl failed ({done.returncode}): {done.stderr[-2000:]}")

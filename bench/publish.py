@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _lib import start_moto
+from _lib import evctl_env, start_moto
 
 BIN = Path(sys.executable).parent
 
@@ -73,31 +73,13 @@ print(json.dumps({"calls": len(entries), "seconds": time.perf_counter() - starte
 """
 
 
-PYCACHE = Path(tempfile.gettempdir()) / "evctl-bench-pycache"
-
-
-def env() -> dict[str, str]:
-    """Fake credentials, no AWS config files, and bytecode caching on (outside the work tree) as in a normal
-    install: with PYTHONDONTWRITEBYTECODE set, every run would recompile evctl's modules."""
-    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    return dict(
-        base,
-        PYTHONPYCACHEPREFIX=str(PYCACHE),
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-    )
-
-
 CPU_SECONDS: dict[str, float] = {}  # CPU time (user + system) of each contender's processes, summed
 
 
 def timed(cmd: list[str], contender: str = "") -> tuple[float, str, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env())
+    done = subprocess.run(cmd, capture_output=True, text=True, env=evctl_env())
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if contender:
