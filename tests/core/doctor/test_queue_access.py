@@ -211,6 +211,24 @@ def test_a_customer_key_without_eventbridge_is_q_kms_2_and_the_fix_adds_the_stat
     assert seed.doctor(only={"Q-KMS-2"}).findings == []
 
 
+def test_a_key_policy_that_lets_eventbridge_in_only_through_sqs_is_no_finding(seed: DoctorSeed) -> None:
+    # EventBridge's KMS calls for an SSE-KMS queue come through SQS: kms:ViaService and the queue's encryption
+    # context are present (as the sandbox's delivery asks it), so a statement narrowed to them allows
+    kms = seed.raw["kms"]
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*",
+         "Resource": "*"},
+        {"Sid": "EventBridgeThroughSqs", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+         "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ViaService": f"sqs.{REGION}.amazonaws.com",
+                                        "kms:EncryptionContext:aws:sqs:arn": QUEUE}}},
+    ]}  # fmt: skip
+    key_arn = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    _encrypt(seed, key_arn)
+    report = seed.doctor(only={"Q-KMS-2"})
+    assert report.findings == [] and {o.status for o in report.outcomes if o.resource == QUEUE} == {"pass"}
+
+
 def test_a_disabled_key_is_q_kms_3_and_enable_key_fixes_it(seed: DoctorSeed) -> None:
     kms = seed.raw["kms"]
     key = kms.create_key()["KeyMetadata"]

@@ -107,9 +107,14 @@ def queue_on_aws_managed_key(ctx: DoctorContext, node: Node) -> Iterator[Finding
     )
 
 
-def events_key_decisions(key_arn: str, policy: Policy, rule_arn: str) -> dict[str, Result]:
-    """Whether the key policy lets EventBridge, sending for this rule, use the key: one decision per KMS action."""
-    return {action: evaluate(events_key_request(action, key_arn, rule_arn), resource=policy) for action in KMS_ACTIONS}
+def events_key_decisions(key_arn: str, policy: Policy, rule_arn: str, queue_arn: str) -> dict[str, Result]:
+    """Whether the key policy lets EventBridge, sending for this rule, use the key: one decision per KMS action.
+    The call reaches KMS through SQS, so kms:ViaService and the queue's encryption context are known (as the
+    sandbox's delivery asks it)."""
+    return {
+        action: evaluate(events_key_request(action, key_arn, rule_arn, queue_arn), resource=policy)
+        for action in KMS_ACTIONS
+    }
 
 
 def events_key_fix(key_arn: str, policy_text: str, sid: str) -> Fix:
@@ -156,7 +161,7 @@ def queue_key_does_not_allow_eventbridge(ctx: DoctorContext, node: Node) -> Iter
     uncertain: list[tuple[str, Result]] = []
     for rule, rule_arn in rules:
         denied: dict[str, Result] = {}
-        for action, result in events_key_decisions(key_arn, policy, rule_arn).items():
+        for action, result in events_key_decisions(key_arn, policy, rule_arn, node.id).items():
             if result.decision.denied:
                 denied[action] = result
             elif not result.allowed:

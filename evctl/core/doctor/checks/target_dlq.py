@@ -212,7 +212,7 @@ def dlq_key_unusable_by_eventbridge(ctx: DoctorContext, node: Node) -> Iterator[
     policy = load_policy(text, name="key policy", kind=PolicyKind.KEY)
     denied: dict[str, Any] = {}
     for rule, rule_arn in rules:
-        for action, result in events_key_decisions(key_arn, policy, rule_arn).items():
+        for action, result in events_key_decisions(key_arn, policy, rule_arn, node.id).items():
             if result.decision in (Decision.INDETERMINATE, Decision.NOT_CHECKED):
                 keys = f" (keys: {', '.join(result.unknown_keys)})" if result.unknown_keys else ""
                 raise NotChecked(f"the DLQ's key policy for rule {rule.name}: {result.reason}{keys}")
